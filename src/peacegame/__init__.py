@@ -1,0 +1,46 @@
+"""peacegame: a multi-agent negotiation game over a peacekeeping force for Ukraine.
+
+Quick start::
+
+    import peacegame
+    env = peacegame.env(render_mode="ansi")      # PettingZoo AEC env
+    par = peacegame.parallel_env()               # PettingZoo parallel env
+    scenario = peacegame.load_compiled()          # the default scenario's arrays
+
+The env factories are imported lazily so that ``import peacegame`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from peacegame.scenario import CompiledScenario, compile_dict, load_compiled
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "env": "peacegame.env",
+    "raw_env": "peacegame.env",
+    "parallel_env": "peacegame.env",
+    "solve": "peacegame.solutions",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'peacegame' has no attribute {name!r}")
+
+
+__all__ = [
+    "CompiledScenario",
+    "__version__",
+    "compile_dict",
+    "env",
+    "load_compiled",
+    "parallel_env",
+    "raw_env",
+    "solve",
+]

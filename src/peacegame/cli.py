@@ -1,0 +1,130 @@
+"""The ``peacegame`` command: parses arguments and delegates.
+
+User errors (:class:`~peacegame.errors.UserError`) print one line on stderr and
+exit with code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from peacegame.errors import UserError
+
+EXIT_USER_ERROR = 2
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from peacegame.config_kinds import validate_file
+
+    for file in args.files:
+        print(f"ok: {file} ({validate_file(Path(file))})")
+    return 0
+
+
+def _cmd_scenario_show(args: argparse.Namespace) -> int:
+    from peacegame.describe import scenario_summary
+    from peacegame.resources import resolve_config
+    from peacegame.scenario import compile_scenario, load_scenario
+
+    loaded = load_scenario(resolve_config(args.scenario, "scenarios"))
+    print(scenario_summary(loaded, compile_scenario(loaded)))
+    return 0
+
+
+def _cmd_solve(args: argparse.Namespace) -> int:
+    from peacegame.describe import solution_json, solution_table
+    from peacegame.scenario import load_compiled
+    from peacegame.solutions import solve
+
+    scenario = load_compiled(args.scenario)
+    solution = solve(scenario)
+    if args.json:
+        print(json.dumps(solution_json(scenario, solution), indent=2))
+    else:
+        print(solution_table(scenario, solution))
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from peacegame.config_kinds import json_schemas
+
+    schemas = json_schemas()
+    if args.kind and args.kind not in schemas:
+        raise UserError(
+            f"unknown config kind {args.kind!r}; expected one of {sorted(schemas)}"
+        )
+    chosen = {args.kind: schemas[args.kind]} if args.kind else schemas
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise UserError("expected a folder, found a file", file=out)
+        out.mkdir(parents=True, exist_ok=True)
+        for kind, schema in chosen.items():
+            path = out / f"{kind}.schema.json"
+            path.write_text(json.dumps(schema, indent=2) + "\n")
+            print(f"wrote {path}")
+    else:
+        doc = chosen[args.kind] if args.kind else chosen
+        print(json.dumps(doc, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``peacegame`` command."""
+    parser = argparse.ArgumentParser(
+        prog="peacegame",
+        description="A multi-agent negotiation game over a peacekeeping force.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="validate config files (any kind)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("scenario", help="inspect a scenario")
+    scen = p.add_subparsers(dest="scenario_command", required=True)
+    show = scen.add_parser("show", help="issues, actors, outcome count, consent rules")
+    show.add_argument("scenario", metavar="SCENARIO", help="file or shipped name")
+    show.set_defaults(func=_cmd_scenario_show)
+
+    p = sub.add_parser("solve", help="zone of agreement, frontier, solution points")
+    p.add_argument("scenario", metavar="SCENARIO", help="file or shipped name")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_cmd_solve)
+
+    p = sub.add_parser("schema", help="JSON Schema of each config kind")
+    p.add_argument("kind", nargs="?", help="one kind (default: all)")
+    p.add_argument("--out", help="write KIND.schema.json files into this folder")
+    p.set_defaults(func=_cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except UserError as exc:
+        print(f"error: {exc.one_line()}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def run() -> Any:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,82 @@
+"""The config kinds users write, how to recognise them, and their JSON Schemas.
+
+Each kind maps to a pydantic model; ``peacegame schema`` exports every model's
+JSON Schema so editors can validate and autocomplete, and ``peacegame validate``
+recognises a file's kind from its top-level keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from peacegame.errors import ConfigError
+from peacegame.yamlio import read_yaml, validate
+
+
+def _kinds() -> dict[str, type[BaseModel]]:
+    from peacegame.scenario.model import SCHEMA_KINDS
+
+    return dict(SCHEMA_KINDS)
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """Return the JSON Schema of every config kind, by kind name."""
+    out = {}
+    for kind, model in _kinds().items():
+        schema = model.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["title"] = f"peacegame {kind}"
+        out[kind] = schema
+    return out
+
+
+def detect_kind(data: Any, path: Path) -> str:
+    """Guess a config file's kind from its keys."""
+    if isinstance(data, dict):
+        if "issues" in data or "extends" in data:
+            return "scenario"
+        if "terms" in data:
+            return "actor"
+    raise ConfigError(
+        "cannot tell what kind of config this is; expected a scenario (with "
+        "'issues' or 'extends') or an actor (with 'terms')",
+        file=path,
+    )
+
+
+def _validate_scenario(path: Path, data: Any) -> str:
+    from peacegame.scenario import compile_scenario, load_scenario
+
+    compiled = compile_scenario(load_scenario(path))
+    return (
+        f"scenario {compiled.name!r}: {compiled.n_actors} actors, "
+        f"{compiled.n_outcomes} feasible outcomes of {compiled.grid_size}"
+    )
+
+
+def _validate_actor(path: Path, data: Any) -> str:
+    from peacegame.scenario.model import Actor
+
+    actor = validate(Actor, data, file=path)
+    return f"actor {actor.id!r}: {len(actor.terms)} terms, {len(actor.red_lines)} red lines"
+
+
+VALIDATORS: dict[str, Callable[[Path, Any], str]] = {
+    "scenario": _validate_scenario,
+    "actor": _validate_actor,
+}
+
+
+def validate_file(path: Path) -> str:
+    """Validate one config file of any kind; return a one-line description.
+
+    Raises:
+        ConfigError: If the file does not validate.
+    """
+    data = read_yaml(path)
+    kind = detect_kind(data, path)
+    return VALIDATORS[kind](path, data)

@@ -1,0 +1,409 @@
+"""The scenario language: pydantic v2 models of scenario and actor files.
+
+A scenario file names the issues (ordered levels with numeric attributes),
+derived features, feasibility rules, the actors (files under ``agents/`` or
+inline) and the consent rules. An actor file holds weighted utility terms, red
+lines, a no-deal value, a discount and a recognition probability.
+
+Conditions are one small declarative language used by feasibility rules, red
+lines and consent rules::
+
+    {issue: command, in: [coalition, two_tier]}     # or not_in
+    {feature: european_troops, above: 0}            # above | below | at_least | at_most
+    {all: [cond, ...]}  {any: [cond, ...]}  {not: cond}
+
+Feature references are ``issue.attribute`` (a level attribute), the name of an
+earlier feature, or a number. Nothing here evaluates Python.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+IDENT = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
+LEVEL_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_\-.+]*$"
+
+
+class Strict(BaseModel):
+    """Base model: unknown keys are errors, values are not coerced silently."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- #
+# Conditions
+# --------------------------------------------------------------------------- #
+
+
+class IssueCondition(Strict):
+    """True where ``issue`` is at one of ``in`` (or at none of ``not_in``)."""
+
+    issue: str
+    in_: list[str] | None = Field(default=None, alias="in", min_length=1)
+    not_in: list[str] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_test(self) -> IssueCondition:
+        if (self.in_ is None) == (self.not_in is None):
+            raise ValueError("give exactly one of 'in' or 'not_in'")
+        return self
+
+
+class FeatureCondition(Strict):
+    """Compares a feature (or ``issue.attribute``) with a threshold."""
+
+    feature: str
+    above: float | None = None
+    below: float | None = None
+    at_least: float | None = None
+    at_most: float | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> FeatureCondition:
+        given = [
+            k
+            for k in ("above", "below", "at_least", "at_most")
+            if getattr(self, k) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of 'above', 'below', 'at_least', 'at_most'"
+            )
+        return self
+
+
+class AllCondition(Strict):
+    """True where every sub-condition holds."""
+
+    all: list[Condition] = Field(min_length=1)
+
+
+class AnyCondition(Strict):
+    """True where at least one sub-condition holds."""
+
+    any: list[Condition] = Field(min_length=1)
+
+
+class NotCondition(Strict):
+    """True where the sub-condition does not hold."""
+
+    not_: Condition = Field(alias="not")
+
+
+def _condition_kind(value: Any) -> str | None:
+    if isinstance(value, BaseModel):
+        return {
+            IssueCondition: "issue",
+            FeatureCondition: "feature",
+            AllCondition: "all",
+            AnyCondition: "any",
+            NotCondition: "not",
+        }.get(type(value))
+    if isinstance(value, dict):
+        for key in ("issue", "feature", "all", "any", "not"):
+            if key in value:
+                return key
+    return None
+
+
+Condition = Annotated[
+    Union[
+        Annotated[IssueCondition, Tag("issue")],
+        Annotated[FeatureCondition, Tag("feature")],
+        Annotated[AllCondition, Tag("all")],
+        Annotated[AnyCondition, Tag("any")],
+        Annotated[NotCondition, Tag("not")],
+    ],
+    Discriminator(
+        _condition_kind,
+        custom_error_type="condition",
+        custom_error_message=(
+            "expected a condition: a mapping with one of the keys "
+            "'issue', 'feature', 'all', 'any', 'not'"
+        ),
+    ),
+]
+
+AllCondition.model_rebuild()
+AnyCondition.model_rebuild()
+NotCondition.model_rebuild()
+
+
+# --------------------------------------------------------------------------- #
+# Issues, features, feasibility
+# --------------------------------------------------------------------------- #
+
+
+class Level(BaseModel):
+    """One level of an issue: a name plus optional numeric attributes.
+
+    In YAML a level is either a bare name (``rear``) or a mapping
+    ``{name: 25k, troops: 25000}``; every key but ``name`` (and
+    ``description``) is a numeric attribute.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(pattern=LEVEL_NAME)
+    description: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return {"name": str(value)}
+        return value
+
+    @model_validator(mode="after")
+    def _numeric_attributes(self) -> Level:
+        for key, val in (self.model_extra or {}).items():
+            if isinstance(val, bool) or not isinstance(val, (int, float)):
+                raise ValueError(
+                    f"attribute {key!r} of level {self.name!r} must be a number, "
+                    f"got {val!r}"
+                )
+            if not re.match(IDENT, key):
+                raise ValueError(f"attribute name {key!r} is not an identifier")
+        return self
+
+    @property
+    def attributes(self) -> dict[str, float]:
+        """The level's numeric attributes."""
+        return {k: float(v) for k, v in (self.model_extra or {}).items()}
+
+
+class Issue(Strict):
+    """An issue: a name and its ordered levels."""
+
+    name: str = Field(pattern=IDENT)
+    description: str | None = None
+    levels: list[Level] = Field(min_length=1)
+
+    @field_validator("levels")
+    @classmethod
+    def _unique_levels(cls, levels: list[Level]) -> list[Level]:
+        names = [lv.name for lv in levels]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"duplicate level names {dup}")
+        return levels
+
+
+FeatureRef = Union[float, str]
+
+
+class Feature(Strict):
+    """A derived number: the product or the sum of references.
+
+    A reference is ``issue.attribute``, an earlier feature's name, or a number.
+    """
+
+    name: str = Field(pattern=IDENT)
+    description: str | None = None
+    product: list[FeatureRef] | None = Field(default=None, min_length=1)
+    sum: list[FeatureRef] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_op(self) -> Feature:
+        if (self.product is None) == (self.sum is None):
+            raise ValueError("give exactly one of 'product' or 'sum'")
+        return self
+
+    @property
+    def refs(self) -> list[FeatureRef]:
+        """The references combined by this feature."""
+        return list(self.product if self.product is not None else self.sum or [])
+
+
+class FeasibilityRule(Strict):
+    """Drops outcomes: those matching ``forbid``, or those not matching ``require``."""
+
+    name: str
+    description: str | None = None
+    forbid: Condition | None = None
+    require: Condition | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> FeasibilityRule:
+        if (self.forbid is None) == (self.require is None):
+            raise ValueError("give exactly one of 'forbid' or 'require'")
+        return self
+
+
+# --------------------------------------------------------------------------- #
+# Actors
+# --------------------------------------------------------------------------- #
+
+
+class TableTerm(Strict):
+    """A value per level of one issue (a list in level order, or a mapping)."""
+
+    weight: float = Field(ge=0)
+    issue: str
+    values: list[float] | dict[str, float]
+    description: str | None = None
+
+    @field_validator("values")
+    @classmethod
+    def _unit_interval(cls, values: list[float] | dict[str, float]) -> Any:
+        vals = values.values() if isinstance(values, dict) else values
+        bad = [v for v in vals if not 0.0 <= v <= 1.0]
+        if bad:
+            raise ValueError(f"values must lie in [0, 1], got {bad}")
+        return values
+
+
+class CurveTerm(Strict):
+    """A piecewise-linear curve over a feature, clamped beyond its end points."""
+
+    weight: float = Field(ge=0)
+    feature: str
+    curve: list[tuple[float, float]] = Field(min_length=1)
+    description: str | None = None
+
+    @field_validator("curve")
+    @classmethod
+    def _increasing(cls, curve: list[tuple[float, float]]) -> Any:
+        xs = [x for x, _ in curve]
+        if any(b <= a for a, b in zip(xs, xs[1:])):
+            raise ValueError(f"curve x values must be strictly increasing, got {xs}")
+        bad = [y for _, y in curve if not 0.0 <= y <= 1.0]
+        if bad:
+            raise ValueError(f"curve values must lie in [0, 1], got {bad}")
+        return curve
+
+
+class ConstantTerm(Strict):
+    """A constant value for any deal (for example, 'any agreement is worth 1')."""
+
+    weight: float = Field(ge=0)
+    constant: float = Field(ge=0, le=1)
+    description: str | None = None
+
+
+def _term_kind(value: Any) -> str | None:
+    if isinstance(value, BaseModel):
+        return {TableTerm: "table", CurveTerm: "curve", ConstantTerm: "constant"}.get(
+            type(value)
+        )
+    if isinstance(value, dict):
+        if "issue" in value:
+            return "table"
+        if "feature" in value:
+            return "curve"
+        if "constant" in value:
+            return "constant"
+    return None
+
+
+Term = Annotated[
+    Union[
+        Annotated[TableTerm, Tag("table")],
+        Annotated[CurveTerm, Tag("curve")],
+        Annotated[ConstantTerm, Tag("constant")],
+    ],
+    Discriminator(
+        _term_kind,
+        custom_error_type="term",
+        custom_error_message=(
+            "expected a utility term with 'issue' (value table), 'feature' "
+            "(curve) or 'constant'"
+        ),
+    ),
+]
+
+
+class RedLine(Strict):
+    """A red line: outcomes matching ``when`` are penalised (soft) or floored (hard).
+
+    Soft: the utility drops by ``penalty`` and is clipped at 0. Hard: the utility
+    becomes ``floor``.
+    """
+
+    name: str = Field(pattern=IDENT)
+    when: Condition
+    kind: Literal["soft", "hard"] = "soft"
+    penalty: float = Field(default=0.25, ge=0, le=1)
+    floor: float = Field(default=0.0, ge=0, le=1)
+    source: str | None = None
+    description: str | None = None
+
+
+class Actor(Strict):
+    """One actor's preferences and bargaining parameters."""
+
+    id: str = Field(pattern=IDENT)
+    name: str | None = None
+    description: str | None = None
+    no_deal: float = Field(ge=0, le=1)
+    discount: float = Field(gt=0, le=1)
+    recognition: float = Field(ge=0, le=1)
+    terms: list[Term] = Field(min_length=1)
+    red_lines: list[RedLine] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _weights(self) -> Actor:
+        if sum(t.weight for t in self.terms) <= 0:
+            raise ValueError(
+                "the weights of 'terms' sum to zero; expected a positive total"
+            )
+        names = [r.name for r in self.red_lines]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"duplicate red line names {dup}")
+        return self
+
+
+# --------------------------------------------------------------------------- #
+# Consent and the scenario
+# --------------------------------------------------------------------------- #
+
+
+class ConsentRule(Strict):
+    """Names actors whose acceptance a proposal needs, always or ``when`` it holds."""
+
+    name: str | None = None
+    actors: list[str] = Field(min_length=1)
+    when: Condition | None = None
+    description: str | None = None
+
+
+class Scenario(Strict):
+    """A scenario file after ``extends`` and overrides are resolved.
+
+    Attributes:
+        actors: Paths to actor files (relative to the scenario file) or inline
+            actor mappings; after loading, always :class:`Actor` objects.
+        overrides: Per actor id, a partial actor mapping deep-merged into that
+            actor (lists of named items merge by ``name``).
+        drop_levels: Per issue, level names whose outcomes are removed (a
+            counterfactual without, say, Chinese contingents).
+        max_outcomes: Refuse to enumerate a grid larger than this.
+    """
+
+    name: str
+    description: str | None = None
+    extends: str | None = None
+    issues: list[Issue] = Field(min_length=1)
+    features: list[Feature] = Field(default_factory=list)
+    feasibility: list[FeasibilityRule] = Field(default_factory=list)
+    actors: list[Union[str, Actor]] = Field(min_length=1)
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    consent: list[ConsentRule] = Field(min_length=1)
+    drop_levels: dict[str, list[str]] = Field(default_factory=dict)
+    max_outcomes: int = Field(default=20_000_000, ge=1)
+
+
+SCHEMA_KINDS: dict[str, type[BaseModel]] = {"scenario": Scenario, "actor": Actor}
+"""Config kinds whose JSON Schema ``peacegame schema`` exports."""
