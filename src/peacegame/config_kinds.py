@@ -62,7 +62,10 @@ def _validate_actor(path: Path, data: Any) -> str:
     from peacegame.scenario.model import Actor
 
     actor = validate(Actor, data, file=path)
-    return f"actor {actor.id!r}: {len(actor.terms)} terms, {len(actor.red_lines)} red lines"
+    return (
+        f"actor {actor.id!r}: {len(actor.terms)} terms, "
+        f"{len(actor.red_lines)} red lines"
+    )
 
 
 VALIDATORS: dict[str, Callable[[Path, Any], str]] = {
@@ -76,6 +79,7 @@ def validate_file(path: Path) -> str:
 
     Raises:
         ConfigError: If the file does not validate.
+
     """
     data = read_yaml(path)
     kind = detect_kind(data, path)

@@ -30,7 +30,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """Render a left-aligned text table with a header rule."""
     cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -42,7 +45,7 @@ def _fmt(value: Any) -> str:
 
 
 def condition_text(cond: Any) -> str:
-    """A readable rendering of a condition."""
+    """Return a readable rendering of a condition."""
     if cond is None:
         return "always"
     if isinstance(cond, IssueCondition):
@@ -50,8 +53,12 @@ def condition_text(cond: Any) -> str:
             return f"{cond.issue} in {{{', '.join(cond.in_)}}}"
         return f"{cond.issue} not in {{{', '.join(cond.not_in or [])}}}"
     if isinstance(cond, FeatureCondition):
-        for key, sym in (("above", ">"), ("below", "<"), ("at_least", ">="),
-                         ("at_most", "<=")):
+        for key, sym in (
+            ("above", ">"),
+            ("below", "<"),
+            ("at_least", ">="),
+            ("at_most", "<="),
+        ):
             value = getattr(cond, key)
             if value is not None:
                 return f"{cond.feature} {sym} {value:g}"
@@ -69,7 +76,8 @@ def scenario_summary(loaded: LoadedScenario, scenario: CompiledScenario) -> str:
     spec = loaded.spec
     out = [
         f"Scenario {scenario.name} ({loaded.path})",
-        f"  {scenario.n_outcomes:,} feasible outcomes of a {scenario.grid_size:,}-point "
+        f"  {scenario.n_outcomes:,} feasible outcomes of a "
+        f"{scenario.grid_size:,}-point "
         f"grid; {scenario.n_actors} actors; hash {scenario.scenario_hash[:12]}",
         "",
         "Issues",
@@ -88,15 +96,28 @@ def scenario_summary(loaded: LoadedScenario, scenario: CompiledScenario) -> str:
         out += ["", "Feasibility rules"]
         for rule in spec.feasibility:
             kind = "forbid" if rule.forbid is not None else "require"
-            out.append(f"  {rule.name}: {kind} {condition_text(rule.forbid or rule.require)}")
+            out.append(
+                f"  {rule.name}: {kind} {condition_text(rule.forbid or rule.require)}"
+            )
     rows = []
-    for a, actor in enumerate(loaded.actors):
+    for actor in loaded.actors:
         reds = ", ".join(f"{r.name} ({r.kind})" for r in actor.red_lines) or "-"
-        rows.append([actor.id, actor.name or actor.id, f"{actor.no_deal:g}",
-                     f"{actor.discount:g}", f"{actor.recognition:g}",
-                     len(actor.terms), reds])
-    out += ["", "Actors", _indent(table(
-        ["id", "name", "d", "delta", "p", "terms", "red lines"], rows))]
+        rows.append(
+            [
+                actor.id,
+                actor.name or actor.id,
+                f"{actor.no_deal:g}",
+                f"{actor.discount:g}",
+                f"{actor.recognition:g}",
+                len(actor.terms),
+                reds,
+            ]
+        )
+    out += [
+        "",
+        "Actors",
+        _indent(table(["id", "name", "d", "delta", "p", "terms", "red lines"], rows)),
+    ]
     out += ["", "Consent (who must accept a proposal)"]
     for rule in spec.consent:
         label = f"{rule.name}: " if rule.name else ""
@@ -110,11 +131,12 @@ def _indent(text: str, pad: str = "  ") -> str:
 
 
 def solution_table(scenario: CompiledScenario, solution: Solution) -> str:
-    """The table printed by ``peacegame solve``."""
+    """Return the table printed by ``peacegame solve``."""
     n = scenario.n_outcomes
     zone = int(solution.zone.sum())
     head = [
-        f"Scenario {scenario.name}: {n:,} feasible outcomes, {scenario.n_actors} actors",
+        f"Scenario {scenario.name}: {n:,} feasible outcomes, "
+        f"{scenario.n_actors} actors",
         f"  zone of agreement: {zone:,} outcomes ({100 * zone / n:.1f}%)",
         f"  bargaining set:    {int(solution.bargaining.sum()):,} outcomes "
         "(zone, every actor at or above its no-deal value)",
@@ -126,33 +148,51 @@ def solution_table(scenario: CompiledScenario, solution: Solution) -> str:
     for key in POINTS:
         k = solution.points[key]
         if k is None:
-            rows.append([POINT_LABELS[key], *["-"] * len(issues),
-                         *["-"] * scenario.n_actors])
+            rows.append(
+                [POINT_LABELS[key], *["-"] * len(issues), *["-"] * scenario.n_actors]
+            )
             continue
         decoded = scenario.decode(k)
-        rows.append([POINT_LABELS[key], *[decoded[i] for i in issues],
-                     *[float(u) for u in scenario.utility[:, k]]])
-    rows.append(["no deal (d)", *[""] * len(issues),
-                 *[float(d) for d in scenario.no_deal]])
+        rows.append(
+            [
+                POINT_LABELS[key],
+                *[decoded[i] for i in issues],
+                *[float(u) for u in scenario.utility[:, k]],
+            ]
+        )
+    rows.append(
+        ["no deal (d)", *[""] * len(issues), *[float(d) for d in scenario.no_deal]]
+    )
     body = table(["point", *issues, *scenario.actors], rows)
     tail = []
     if zone == 0:
-        tail = ["", "The zone of agreement is empty: no outcome satisfies every "
-                "required actor."]
+        tail = [
+            "",
+            "The zone of agreement is empty: no outcome satisfies every "
+            "required actor.",
+        ]
     return "\n".join([*head, body, *tail])
 
 
 def solution_json(scenario: CompiledScenario, solution: Solution) -> dict[str, Any]:
-    """A JSON-ready dict of the solution (the ``solve --json`` document)."""
+    """Return a JSON-ready dict of the solution (the ``solve --json`` document)."""
     points = {}
     for key in POINTS:
         k = solution.points[key]
-        points[key] = None if k is None else {
-            "outcome": k,
-            "decoded": scenario.decode(k),
-            "utility": {a: round(float(u), 6) for a, u in
-                        zip(scenario.actors, scenario.utility[:, k], strict=True)},
-        }
+        points[key] = (
+            None
+            if k is None
+            else {
+                "outcome": k,
+                "decoded": scenario.decode(k),
+                "utility": {
+                    a: round(float(u), 6)
+                    for a, u in zip(
+                        scenario.actors, scenario.utility[:, k], strict=True
+                    )
+                },
+            }
+        )
     return {
         "scenario": scenario.name,
         "scenario_hash": scenario.scenario_hash,
@@ -161,7 +201,9 @@ def solution_json(scenario: CompiledScenario, solution: Solution) -> dict[str, A
         "zone_size": int(solution.zone.sum()),
         "bargaining_set_size": int(solution.bargaining.sum()),
         "frontier_size": int(solution.frontier.sum()),
-        "no_deal": {a: round(float(d), 6) for a, d in
-                    zip(scenario.actors, scenario.no_deal, strict=True)},
+        "no_deal": {
+            a: round(float(d), 6)
+            for a, d in zip(scenario.actors, scenario.no_deal, strict=True)
+        },
         "points": points,
     }

@@ -18,6 +18,7 @@ class UserError(Exception):
         message: What is wrong and what was expected.
         file: The file at fault, if any.
         field: The dotted field path inside the file, if any.
+
     """
 
     def __init__(

@@ -35,6 +35,7 @@ def resolve_config(name_or_path: str | Path | None, kind: str) -> Path:
 
     Raises:
         UserError: If neither a file nor a shipped config of that name exists.
+
     """
     if name_or_path is None:
         name_or_path = DEFAULT_SCENARIO if kind == "scenarios" else DEFAULT_MATCH

@@ -59,6 +59,7 @@ def pareto_mask(utility: np.ndarray) -> np.ndarray:
 
     Returns:
         ``bool[n_outcomes]``, True for outcomes no other outcome dominates.
+
     """
     utility = np.asarray(utility)
     n = utility.shape[1]
@@ -173,6 +174,7 @@ def distance_to_set(
         points: ``[m, n_actors]`` utility vectors.
         targets: ``[t, n_actors]`` utility vectors (for example the frontier).
         chunk: Rows of ``points`` handled at once, to bound memory.
+
     """
     points = np.atleast_2d(np.asarray(points, np.float64))
     targets = np.atleast_2d(np.asarray(targets, np.float64))
@@ -194,6 +196,7 @@ class Solution:
         bargaining: ``bool[n_outcomes]`` bargaining set.
         frontier: ``bool[n_outcomes]`` Pareto frontier of all feasible outcomes.
         points: Outcome index (or None) per name in :data:`POINTS`.
+
     """
 
     zone: np.ndarray
@@ -201,13 +204,17 @@ class Solution:
     frontier: np.ndarray
     points: dict[str, int | None]
 
-    def frontier_distance(self, scenario: CompiledScenario, outcomes: np.ndarray) -> np.ndarray:
+    def frontier_distance(
+        self, scenario: CompiledScenario, outcomes: np.ndarray
+    ) -> np.ndarray:
         """Distance in utility space from each outcome to the Pareto frontier."""
         front = scenario.utility[:, self.frontier].T
         return distance_to_set(scenario.utility[:, np.asarray(outcomes)].T, front)
 
-    def nash_distance(self, scenario: CompiledScenario, outcomes: np.ndarray) -> np.ndarray:
-        """Distance in utility space from each outcome to the Nash point (NaN if none)."""
+    def nash_distance(
+        self, scenario: CompiledScenario, outcomes: np.ndarray
+    ) -> np.ndarray:
+        """Distance in utility space from each outcome to the Nash point (or NaN)."""
         outcomes = np.asarray(outcomes)
         nash = self.points["nash"]
         if nash is None:

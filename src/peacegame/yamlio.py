@@ -54,6 +54,7 @@ def read_yaml(path: str | Path) -> Any:
     Raises:
         ConfigError: On a missing file, a folder, an oversized file, a syntax
             error or a document that expands too far.
+
     """
     path = Path(path)
     if not path.exists():
@@ -80,7 +81,9 @@ def read_yaml(path: str | Path) -> Any:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = exc.problem or str(exc)
-        raise ConfigError(f"YAML syntax error at {where}: {problem}", file=path) from None
+        raise ConfigError(
+            f"YAML syntax error at {where}: {problem}", file=path
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"YAML error: {exc}", file=path) from None
     except RecursionError:
@@ -119,8 +122,16 @@ def pydantic_error(
     errors = exc.errors()
     first = errors[0]
     # Drop union-branch tags (for example 'issue' or 'table') from the path.
-    loc = [p for p in first["loc"] if not (isinstance(p, str) and p.islower() and
-                                           p in _BRANCH_TAGS)]
+    raw_loc = list(first["loc"])
+    loc = [
+        p
+        for j, p in enumerate(raw_loc)
+        if not (
+            p in _BRANCH_TAGS
+            and j > 0
+            and (isinstance(raw_loc[j - 1], int) or raw_loc[j - 1] in _UNION_FIELDS)
+        )
+    ]
     path = ".".join(p for p in (prefix, field_path(loc)) if p)
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden" and loc:
@@ -139,6 +150,7 @@ def pydantic_error(
     return ConfigError(message + more, file=file, field=path or None)
 
 
+_UNION_FIELDS = {"when", "forbid", "require", "not"}
 _BRANCH_TAGS = {
     "issue",
     "feature",

@@ -87,7 +87,9 @@ class _Grid:
         raise TypeError(f"not a condition: {cond!r}")
 
 
-def estimate_bytes(grid_size: int, n_issues: int, n_features: int, n_actors: int) -> int:
+def estimate_bytes(
+    grid_size: int, n_issues: int, n_features: int, n_actors: int
+) -> int:
     """Rough peak working memory of compiling a grid of ``grid_size`` points."""
     per_outcome = (
         n_issues * (2 + 8)  # level digits (+ unravel temporaries)
@@ -104,6 +106,7 @@ def compile_scenario(loaded: LoadedScenario) -> CompiledScenario:
     Raises:
         ConfigError: If the grid is too large to enumerate or no outcome is
             feasible.
+
     """
     spec, src = loaded.spec, loaded.path
     sizes = [len(issue.levels) for issue in spec.issues]

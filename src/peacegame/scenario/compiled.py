@@ -28,6 +28,7 @@ class IssueInfo:
         levels: The level names in their declared order.
         attributes: Per attribute name, one number per level (NaN where a level
             does not define it).
+
     """
 
     name: str
@@ -64,6 +65,7 @@ class CompiledScenario:
         red_lines: Per ``(actor, red_line_name)``, ``bool[n_outcomes]`` marking
             the outcomes that cross it.
         grid_size: Number of grid points before feasibility rules.
+
     """
 
     name: str
@@ -103,6 +105,7 @@ class CompiledScenario:
 
         Raises:
             KeyError: If the scenario has no such actor.
+
         """
         try:
             return self.actors.index(actor)
@@ -114,9 +117,7 @@ class CompiledScenario:
     def decode(self, outcome: int) -> dict[str, str]:
         """Return ``{issue: level}`` for an outcome index."""
         if not 0 <= int(outcome) < self.n_outcomes:
-            raise IndexError(
-                f"outcome {outcome} out of range [0, {self.n_outcomes})"
-            )
+            raise IndexError(f"outcome {outcome} out of range [0, {self.n_outcomes})")
         row = self.levels[int(outcome)]
         return {
             issue.name: issue.levels[int(level)]
@@ -129,6 +130,7 @@ class CompiledScenario:
         Raises:
             KeyError: On a missing or unknown issue or level.
             ValueError: If the combination is not feasible.
+
         """
         names = [issue.name for issue in self.issues]
         unknown = set(outcome) - set(names)

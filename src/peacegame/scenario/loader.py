@@ -47,13 +47,17 @@ class LoadedScenario:
         spec: The validated scenario; ``spec.actors`` holds Actor objects.
         path: The scenario file (or a label such as ``<dict>``).
         actor_files: Per actor id, the file it was read from.
+        actor_fields: Per actor id, its field path prefix in that file
+            (``actors[2].`` for an inline actor, empty for an actor file).
         resolved: The fully merged plain data, used for the scenario hash.
+
     """
 
     spec: Scenario
     path: str
     actor_files: dict[str, str]
     resolved: dict[str, Any]
+    actor_fields: dict[str, str] | None = None
 
     @property
     def actors(self) -> list[Actor]:
@@ -107,7 +111,9 @@ def _read_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, An
     resolved = path.resolve()
     if resolved in chain:
         cycle = " -> ".join(str(p) for p in (*chain, resolved))
-        raise ConfigError(f"'extends' forms a cycle: {cycle}", file=path, field="extends")
+        raise ConfigError(
+            f"'extends' forms a cycle: {cycle}", file=path, field="extends"
+        )
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(
@@ -144,6 +150,7 @@ def load_scenario(path: str | Path) -> LoadedScenario:
 
     Raises:
         ConfigError: With the file, the field path and what was expected.
+
     """
     path = Path(path)
     data = _read_with_extends(path)
@@ -157,6 +164,7 @@ def scenario_from_dict(
 
     Raises:
         ConfigError: With the source, the field path and what was expected.
+
     """
     if not isinstance(data, dict):
         raise ConfigError(f"expected a mapping, got {type(data).__name__}", file=source)
@@ -171,11 +179,13 @@ def scenario_from_dict(
         )
     overrides = data.get("overrides") or {}
     if not isinstance(overrides, dict):
-        raise ConfigError("expected a mapping actor -> fields", file=source,
-                          field="overrides")
+        raise ConfigError(
+            "expected a mapping actor -> fields", file=source, field="overrides"
+        )
     actors: list[Actor] = []
     actor_data: list[dict[str, Any]] = []
     actor_files: dict[str, str] = {}
+    actor_fields: dict[str, str] = {}
     for i, entry in enumerate(raw_actors):
         if isinstance(entry, str):
             file, prefix = entry, ""
@@ -191,24 +201,30 @@ def scenario_from_dict(
         if isinstance(raw, dict) and raw.get("id") in overrides:
             over = overrides[raw["id"]]
             if not isinstance(over, dict):
-                raise ConfigError("expected a mapping of actor fields", file=source,
-                                  field=f"overrides.{raw['id']}")
+                raise ConfigError(
+                    "expected a mapping of actor fields",
+                    file=source,
+                    field=f"overrides.{raw['id']}",
+                )
             raw = deep_merge(raw, over)
         actor = validate(Actor, raw, file=file, prefix=prefix)
         if actor.id in actor_files:
             raise ConfigError(
-                f"duplicate actor id {actor.id!r}", file=file, field=prefix + "id"
+                f"duplicate actor id {actor.id!r}",
+                file=file,
+                field=f"{prefix}.id" if prefix else "id",
             )
         actors.append(actor)
         actor_data.append(raw)
         actor_files[actor.id] = file
+        actor_fields[actor.id] = f"{prefix}." if prefix else ""
     body = {k: v for k, v in data.items() if k != "actors"}
     body["actors"] = ["placeholder"]
     spec = validate(Scenario, body, file=source)
     spec = spec.model_copy(update={"actors": actors})
     resolved = {k: v for k, v in data.items() if k not in ("actors", "extends")}
     resolved["actors"] = actor_data
-    loaded = LoadedScenario(spec, source, actor_files, resolved)
+    loaded = LoadedScenario(spec, source, actor_files, resolved, actor_fields)
     check_references(loaded)
     return loaded
 
@@ -223,6 +239,7 @@ def check_references(loaded: LoadedScenario) -> None:
 
     Raises:
         ConfigError: On the first dangling or inconsistent reference.
+
     """
     spec, src = loaded.spec, loaded.path
     issues = {issue.name: issue for issue in spec.issues}
@@ -246,8 +263,9 @@ def check_references(loaded: LoadedScenario) -> None:
     for i, feature in enumerate(spec.features):
         where = f"features[{i}]"
         if feature.name in known_refs:
-            raise ConfigError(f"duplicate feature {feature.name!r}", file=src,
-                              field=where + ".name")
+            raise ConfigError(
+                f"duplicate feature {feature.name!r}", file=src, field=where + ".name"
+            )
         for ref in feature.refs:
             if isinstance(ref, str) and ref not in known_refs:
                 raise ConfigError(
@@ -262,8 +280,11 @@ def check_references(loaded: LoadedScenario) -> None:
         for level in dropped:
             _level(issue, level, src, f"drop_levels.{issue_name}")
         if len(set(dropped)) >= len(issue.levels):
-            raise ConfigError("cannot drop every level of an issue", file=src,
-                              field=f"drop_levels.{issue_name}")
+            raise ConfigError(
+                "cannot drop every level of an issue",
+                file=src,
+                field=f"drop_levels.{issue_name}",
+            )
     for i, rule in enumerate(spec.feasibility):
         cond = rule.forbid if rule.forbid is not None else rule.require
         key = "forbid" if rule.forbid is not None else "require"
@@ -271,8 +292,9 @@ def check_references(loaded: LoadedScenario) -> None:
     actor_ids = [a.id for a in loaded.actors]
     for actor in loaded.actors:
         file = loaded.actor_files[actor.id]
+        prefix = (loaded.actor_fields or {}).get(actor.id, "")
         for j, term in enumerate(actor.terms):
-            where = f"terms[{j}]"
+            where = f"{prefix}terms[{j}]"
             if isinstance(term, TableTerm):
                 issue = _issue(issues, term.issue, file, where + ".issue")
                 levels = [lv.name for lv in issue.levels]
@@ -303,8 +325,9 @@ def check_references(loaded: LoadedScenario) -> None:
                     field=where + ".feature",
                 )
         for j, red in enumerate(actor.red_lines):
-            _check_condition(red.when, issues, known_refs, file,
-                             f"red_lines[{j}].when")
+            _check_condition(
+                red.when, issues, known_refs, file, f"{prefix}red_lines[{j}].when"
+            )
     for actor_id in spec.overrides:
         if actor_id not in actor_ids:
             raise ConfigError(

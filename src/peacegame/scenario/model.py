@@ -276,7 +276,7 @@ class CurveTerm(Strict):
     @classmethod
     def _increasing(cls, curve: list[tuple[float, float]]) -> Any:
         xs = [x for x, _ in curve]
-        if any(b <= a for a, b in zip(xs, xs[1:])):
+        if any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
             raise ValueError(f"curve x values must be strictly increasing, got {xs}")
         bad = [y for _, y in curve if not 0.0 <= y <= 1.0]
         if bad:
@@ -390,6 +390,7 @@ class Scenario(Strict):
         drop_levels: Per issue, level names whose outcomes are removed (a
             counterfactual without, say, Chinese contingents).
         max_outcomes: Refuse to enumerate a grid larger than this.
+
     """
 
     name: str

@@ -1,0 +1,222 @@
+"""The scenario language and the compiler, on the default scenario and variants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import SCENARIOS
+from peacegame.errors import ConfigError
+from peacegame.scenario import compile_dict, load_compiled, load_scenario
+from peacegame.scenario.loader import deep_merge
+from peacegame.solutions import zone_of_agreement
+from scenario_strategies import scenario_dicts
+
+
+def test_default_grid_and_feasible_counts(default_scenario):
+    s = default_scenario
+    assert s.grid_size == 5 * 6 * 4 * 4 * 3 * 4 == 5760
+    assert s.n_outcomes == 3840  # SCENARIO.md golden
+    assert s.actors == ("russia", "china", "ukraine", "us", "eu")
+    assert s.utility.shape == (5, 3840) and s.utility.dtype == np.float32
+    assert s.required.shape == (5, 3840) and s.required.dtype == bool
+    assert s.levels.shape == (3840, 6)
+    assert float(s.utility.min()) >= 0.0 and float(s.utility.max()) <= 1.0
+
+
+def test_default_zone_golden(default_scenario):
+    # SCENARIO.md: an independent brute-force computation gives 578 of 3,840.
+    assert int(zone_of_agreement(default_scenario).sum()) == 578
+
+
+def test_hand_computed_utility(default_scenario):
+    s = default_scenario
+    k = s.encode(
+        {
+            "troops": "25k",
+            "composition": "nonaligned",
+            "command": "un_commanded",
+            "us_backstop": "air_support",
+            "zone": "rear",
+            "duration": "3_years",
+        }
+    )
+    # Russia: european_troops 0 -> 1; command 1; backstop .2; troops 25k -> .5;
+    # zone 1; duration .3; no red line crossed.
+    russia = 0.35 * 1 + 0.20 * 1 + 0.15 * 0.2 + 0.25 * 0.5 + 0.03 * 1 + 0.02 * 0.3
+    assert s.utility[0, k] == pytest.approx(russia, abs=1e-6)
+    # Ukraine: deterrence 25k * 1.4 = 35k -> .6 + (.9-.6)*(10/35) ; backstop .75;
+    # no Chinese troops 1; troops 25k .6; zone rear .4; duration 3y .7.
+    deterrence = 0.6 + 0.3 * (35000 - 25000) / 35000
+    ukraine = (
+        0.35 * deterrence + 0.25 * 0.75 + 0.15 + 0.15 * 0.6 + 0.05 * 0.4 + 0.05 * 0.7
+    )
+    assert s.utility[2, k] == pytest.approx(ukraine, abs=1e-6)
+    # All P5 proxies must consent under a UN command; China contributes nothing
+    # but still votes as a Security Council member.
+    assert s.required[:, k].all()
+
+
+def test_soft_red_line_penalty(default_scenario):
+    s = default_scenario
+    base = {
+        "troops": "10k",
+        "composition": "european",
+        "command": "coalition",
+        "us_backstop": "none",
+        "zone": "rear",
+        "duration": "6_months",
+    }
+    k = s.encode(base)
+    # Russia: 10k European troops -> .15; command coalition 0; backstop none 1;
+    # troops 10k .8; zone 1; duration 1; minus two soft red lines of .25 each.
+    raw = 0.35 * 0.15 + 0 + 0.15 * 1 + 0.25 * 0.8 + 0.03 + 0.02
+    assert s.utility[0, k] == pytest.approx(max(raw - 0.5, 0.0), abs=1e-6)
+    assert s.red_lines[("russia", "no_nato_troops")][k]
+    assert s.red_lines[("russia", "no_force_without_unsc_mandate")][k]
+
+
+def test_consent_without_chinese_troops_excludes_china(default_scenario):
+    s = default_scenario
+    no_china = s.features["chinese_troops"] == 0
+    non_un = np.isin(s.levels[:, 2], [0])  # coalition command: no UNSC vote
+    assert not s.required[1, no_china & non_un].any()
+    assert s.required[1, s.features["chinese_troops"] > 0].all()
+    assert s.required[0].all() and s.required[2].all()  # the parties, always
+
+
+def test_feasibility_rules(default_scenario):
+    s = default_scenario
+    share_other = s.issues[1].attributes["share_other"][s.levels[:, 1]]
+    assert not ((share_other > 0) & (s.levels[:, 2] == 0)).any()
+    zero = s.levels[:, 0] == 0
+    assert (s.levels[zero, 1] == 0).all()
+
+
+def test_order_is_sorted_by_own_utility(default_scenario):
+    s = default_scenario
+    for a in range(s.n_actors):
+        sorted_u = s.utility[a, s.order[a]]
+        assert np.all(np.diff(sorted_u) <= 0)
+
+
+def test_hardline_zone_is_empty():
+    s = load_compiled(SCENARIOS / "hardline.yaml")
+    assert s.n_outcomes == 3840
+    assert int(zone_of_agreement(s).sum()) == 0
+
+
+def test_no_china_shrinks_the_zone(default_scenario):
+    s = load_compiled(SCENARIOS / "no_china.yaml")
+    assert s.n_outcomes == 2112
+    assert int(zone_of_agreement(s).sum()) == 203
+    assert int(zone_of_agreement(default_scenario).sum()) == 578
+    assert not (s.features["chinese_troops"] > 0).any()
+
+
+@pytest.mark.parametrize(
+    ("name", "outcomes", "zone"),
+    [("no_us_backstop", 960, 93), ("un_only", 3600, 578)],
+)
+def test_other_variants(name, outcomes, zone):
+    s = load_compiled(SCENARIOS / f"{name}.yaml")
+    assert s.n_outcomes == outcomes
+    assert int(zone_of_agreement(s).sum()) == zone
+
+
+def test_scenario_hash_is_stable_and_content_based(tmp_path, default_scenario):
+    again = load_compiled(SCENARIOS / "ukraine-2025.yaml")
+    assert again.scenario_hash == default_scenario.scenario_hash
+    assert (
+        load_compiled(SCENARIOS / "no_china.yaml").scenario_hash != again.scenario_hash
+    )
+
+
+def test_shipped_name_resolution():
+    assert load_compiled("hardline").name == "hardline"
+    assert load_compiled(None).name == "ukraine-2025"
+
+
+def test_encode_decode_default(default_scenario):
+    s = default_scenario
+    for k in range(0, s.n_outcomes, 97):
+        assert s.encode(s.decode(k)) == k
+    with pytest.raises(ValueError, match="not feasible"):
+        s.encode({**s.decode(0), "troops": "0", "composition": "china_led"})
+    with pytest.raises(KeyError, match="unknown level"):
+        s.encode({**s.decode(0), "troops": "7k"})
+
+
+@settings(max_examples=60, deadline=None)
+@given(scenario_dicts())
+def test_encode_decode_round_trip(data):
+    s = compile_dict(data)
+    for k in range(s.n_outcomes):
+        assert s.encode(s.decode(k)) == k
+    assert np.all(np.diff(s.grid_index) > 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(scenario_dicts(), st.data())
+def test_weights_are_normalised(data, extra):
+    s = compile_dict(data)
+    assert s.utility.min() >= 0 and s.utility.max() <= 1
+    # Scaling every weight of an actor leaves its utilities unchanged.
+    scaled = dict(data)
+    factor = extra.draw(st.sampled_from([0.5, 3.0]))
+    scaled["actors"] = [
+        {**a, "terms": [{**t, "weight": t["weight"] * factor} for t in a["terms"]]}
+        for a in data["actors"]
+    ]
+    np.testing.assert_allclose(compile_dict(scaled).utility, s.utility, atol=1e-6)
+
+
+def test_deep_merge_named_lists():
+    base = {"a": 1, "items": [{"name": "x", "v": 1}, {"name": "y", "v": 2}]}
+    over = {
+        "items": [
+            {"name": "y", "v": 3},
+            {"name": "z", "v": 4},
+            {"name": "x", "remove": True},
+        ]
+    }
+    assert deep_merge(base, over) == {
+        "a": 1,
+        "items": [{"name": "y", "v": 3}, {"name": "z", "v": 4}],
+    }
+
+
+def test_extends_cycle_is_refused(tmp_path):
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\nname: a\n")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\nname: b\n")
+    with pytest.raises(ConfigError, match="cycle"):
+        load_scenario(tmp_path / "a.yaml")
+
+
+def test_hard_red_line_floor():
+    data = {
+        "name": "t",
+        "issues": [{"name": "i", "levels": ["a", "b"]}],
+        "actors": [
+            {
+                "id": "x",
+                "no_deal": 0.1,
+                "discount": 1,
+                "recognition": 1,
+                "terms": [{"weight": 1, "issue": "i", "values": [0.9, 0.8]}],
+                "red_lines": [
+                    {
+                        "name": "r",
+                        "when": {"issue": "i", "in": ["b"]},
+                        "kind": "hard",
+                        "floor": 0.05,
+                    }
+                ],
+            }
+        ],
+        "consent": [{"actors": ["x"]}],
+    }
+    s = compile_dict(data)
+    np.testing.assert_allclose(s.utility[0], [0.9, 0.05], atol=1e-6)
