@@ -1,0 +1,196 @@
+"""The run-folder log format: an append-only, crash-safe episode writer and reader.
+
+The schema is documented in ``docs/log-schema.md``. In short: ``manifest.json``
+is written once; ``episodes.jsonl`` gets one JSON line per *finished* episode,
+flushed and fsynced, so a crash leaves at most one partial last line, which the
+reader reports and ``--resume`` drops.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from peacegame.errors import UserError
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+EPISODES = "episodes.jsonl"
+SUMMARY = "summary.json"
+
+
+class LogError(UserError):
+    """A run folder or log file that cannot be read or written as expected."""
+
+
+def dumps_record(record: dict[str, Any]) -> str:
+    """Serialise one episode record as a single compact JSON line (no newline)."""
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class ReadResult:
+    """What :func:`read_episodes` found.
+
+    Attributes:
+        records: The complete, valid episode records in file order.
+        partial_line: True if the last line was incomplete (a crash mid-write).
+        good_bytes: Byte length of the file up to the last complete line.
+        warnings: Human-readable notes (for example the partial line).
+    """
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    partial_line: bool = False
+    good_bytes: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def iter_episode_lines(path: str | Path) -> Iterator[tuple[int, bytes, bool]]:
+    """Yield ``(line_number, raw_bytes, complete)`` for each line, streaming."""
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            yield number, raw, raw.endswith(b"\n")
+
+
+def read_episodes(path: str | Path, *, strict_version: bool = True) -> ReadResult:
+    """Read ``episodes.jsonl``, tolerating (and reporting) a partial last line.
+
+    Args:
+        path: The ``episodes.jsonl`` file (or its run folder).
+        strict_version: Refuse lines whose ``schema_version`` is unknown.
+
+    Raises:
+        LogError: On a missing file, a corrupt line that is not the last one, or
+            an unknown schema version; the message names the file and line.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / EPISODES
+    if not path.is_file():
+        raise LogError("no episodes.jsonl here; expected a run folder", file=path)
+    result = ReadResult()
+    pending_error: tuple[int, str] | None = None
+    offset = 0
+    for number, raw, complete in iter_episode_lines(path):
+        if pending_error is not None:
+            line_no, why = pending_error
+            raise LogError(
+                f"line {line_no} is corrupt ({why}); it is not the last line, so "
+                "the log cannot be resumed safely",
+                file=path,
+            )
+        try:
+            record = json.loads(raw)
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+        except (ValueError, UnicodeDecodeError) as exc:
+            pending_error = (number, str(exc).split(":")[0])
+            continue
+        if not complete:
+            # Valid JSON but no newline: the writer died before the newline.
+            pending_error = (number, "no final newline")
+            continue
+        version = record.get("schema_version")
+        if strict_version and version != SCHEMA_VERSION:
+            raise LogError(
+                f"line {number} has schema_version {version!r}; this peacegame "
+                f"reads version {SCHEMA_VERSION}",
+                file=path,
+            )
+        result.records.append(record)
+        offset += len(raw)
+    if pending_error is not None:
+        line_no, why = pending_error
+        result.partial_line = True
+        result.warnings.append(
+            f"{path}: line {line_no} is incomplete ({why}); ignored (a crash "
+            "mid-write; --resume drops it)"
+        )
+    result.good_bytes = offset
+    return result
+
+
+class EpisodeWriter:
+    """Append-only writer of ``episodes.jsonl`` lines, each flushed and fsynced.
+
+    Args:
+        path: The ``episodes.jsonl`` file.
+        truncate_to: Truncate the file to this many bytes first (``--resume``
+            dropping a partial last line); None keeps the file as it is.
+        fsync: Call ``os.fsync`` after every line (the default); tests and
+            benchmarks may turn it off.
+    """
+
+    def __init__(
+        self, path: str | Path, truncate_to: int | None = None, fsync: bool = True
+    ) -> None:
+        self.path = Path(path)
+        self.fsync = fsync
+        try:
+            if truncate_to is not None and self.path.exists():
+                with open(self.path, "r+b") as fh:
+                    fh.truncate(truncate_to)
+            self._fh = open(self.path, "ab")  # noqa: SIM115 (closed in close())
+        except OSError as exc:
+            raise LogError(f"cannot write: {exc.strerror}", file=self.path) from None
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one complete record and make it durable."""
+        data = (dumps_record(record) + "\n").encode("utf-8")
+        try:
+            self._fh.write(data)
+            self._fh.flush()
+            if self.fsync:
+                os.fsync(self._fh.fileno())
+        except OSError as exc:
+            raise LogError(
+                f"cannot write: {exc.strerror}; the folder stays resumable",
+                file=self.path,
+            ) from None
+
+    def close(self) -> None:
+        """Close the file."""
+        self._fh.close()
+
+    def __enter__(self) -> EpisodeWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_json(path: str | Path, data: dict[str, Any]) -> None:
+    """Write a JSON document atomically (temp file + rename)."""
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    try:
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise LogError(f"cannot write: {exc.strerror}", file=path) from None
+
+
+def read_manifest(run_dir: str | Path) -> dict[str, Any]:
+    """Read a run folder's ``manifest.json``.
+
+    Raises:
+        LogError: If it is missing or not valid JSON.
+    """
+    path = Path(run_dir) / MANIFEST
+    if not path.is_file():
+        raise LogError("no manifest.json; expected a peacegame run folder", file=path)
+    try:
+        data = json.loads(path.read_text())
+    except ValueError as exc:
+        raise LogError(f"not valid JSON ({exc})", file=path) from None
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise LogError(
+            f"schema_version {data.get('schema_version')!r}; this peacegame reads "
+            f"version {SCHEMA_VERSION}",
+            file=path,
+        )
+    return data
