@@ -30,7 +30,11 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        # Importing peacegame.env binds the submodule as an attribute of this
+        # package; rebind the name to the factory it stands for.
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'peacegame' has no attribute {name!r}")
 
 

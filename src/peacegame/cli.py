@@ -74,6 +74,59 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from peacegame.logs import read_manifest
+    from peacegame.match import run_config_file, summary_text
+
+    if args.workers < 1:
+        raise UserError(f"--workers must be at least 1, got {args.workers}")
+    overrides = list(args.set or [])
+    if args.episodes is not None:
+        overrides.append(f"episodes={args.episodes}")
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    result = run_config_file(
+        args.config,
+        overrides,
+        run_dir=args.out,
+        workers=args.workers,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    records = result.records
+    actors = read_manifest(result.run_dir)["scenario"]["actors"]
+    summary = json.loads((result.run_dir / "summary.json").read_text())
+    print(summary_text(summary, actors))
+    rate = result.played / result.seconds if result.seconds > 0 else 0.0
+    print(
+        f"\n{result.played} episodes played in {result.seconds:.2f} s "
+        f"({rate:.0f} episodes/s); run folder: {result.run_dir}"
+    )
+    if result.interrupted:
+        print(
+            f"interrupted after {len(records)} complete episodes; resume with: "
+            f"peacegame run {args.config} --resume"
+            + (f" --out {args.out}" if args.out else ""),
+            file=sys.stderr,
+        )
+        return 130
+    if not args.no_plots:
+        _write_plots(result.run_dir)
+    return 0
+
+
+def _write_plots(run_dir: Path) -> None:
+    """Write the analysis plots if the analysis extra is installed."""
+    try:
+        from peacegame.analysis.commands import write_run_plots
+    except ImportError:
+        print("(plots skipped: pip install 'peacegame[analysis]')", file=sys.stderr)
+        return
+    for path in write_run_plots(run_dir):
+        print(f"wrote {path}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``peacegame`` command."""
     parser = argparse.ArgumentParser(
@@ -96,6 +149,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", metavar="SCENARIO", help="file or shipped name")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_solve)
+
+    p = sub.add_parser("run", help="run a configured match into a run folder")
+    p.add_argument("config", metavar="CONFIG", help="match config file or name")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. protocol.max_rounds=30 (repeatable)",
+    )
+    p.add_argument("--episodes", type=int, help="override the number of episodes")
+    p.add_argument("--seed", type=int, help="override the base seed")
+    p.add_argument("--out", help="run folder (default: the config's output)")
+    p.add_argument("--workers", type=int, default=1, help="local processes")
+    p.add_argument("--resume", action="store_true", help="continue a run folder")
+    p.add_argument("--overwrite", action="store_true", help="replace a run folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.set_defaults(func=_cmd_run)
+
+    from peacegame.analysis.commands import add_commands
+
+    add_commands(sub)
 
     p = sub.add_parser("schema", help="JSON Schema of each config kind")
     p.add_argument("kind", nargs="?", help="one kind (default: all)")

@@ -18,9 +18,10 @@ from peacegame.yamlio import read_yaml, validate
 
 
 def _kinds() -> dict[str, type[BaseModel]]:
+    from peacegame.match_config import MatchConfig
     from peacegame.scenario.model import SCHEMA_KINDS
 
-    return dict(SCHEMA_KINDS)
+    return {**SCHEMA_KINDS, "match": MatchConfig}
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
@@ -37,13 +38,16 @@ def json_schemas() -> dict[str, dict[str, Any]]:
 def detect_kind(data: Any, path: Path) -> str:
     """Guess a config file's kind from its keys."""
     if isinstance(data, dict):
+        if "policies" in data:
+            return "match"
         if "issues" in data or "extends" in data:
             return "scenario"
         if "terms" in data:
             return "actor"
     raise ConfigError(
         "cannot tell what kind of config this is; expected a scenario (with "
-        "'issues' or 'extends') or an actor (with 'terms')",
+        "'issues' or 'extends'), an actor (with 'terms') or a match (with "
+        "'policies')",
         file=path,
     )
 
@@ -68,9 +72,25 @@ def _validate_actor(path: Path, data: Any) -> str:
     )
 
 
+def _validate_match(path: Path, data: Any) -> str:
+    from peacegame.match_config import check_policies_cover_actors, load_match_config
+    from peacegame.policies import make_policy
+    from peacegame.scenario import load_compiled
+
+    config, scenario_file = load_match_config(path)
+    scenario = load_compiled(scenario_file)
+    check_policies_cover_actors(config, scenario.actors, path)
+    for actor, spec in config.policies.items():
+        make_policy(spec, file=str(path), field=f"policies.{actor}")
+    return (
+        f"match {config.name!r}: scenario {scenario.name!r}, {config.episodes} episodes"
+    )
+
+
 VALIDATORS: dict[str, Callable[[Path, Any], str]] = {
     "scenario": _validate_scenario,
     "actor": _validate_actor,
+    "match": _validate_match,
 }
 
 

@@ -140,7 +140,11 @@ class EpisodeWriter:
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one complete record and make it durable."""
-        data = (dumps_record(record) + "\n").encode("utf-8")
+        self.write_line(dumps_record(record))
+
+    def write_line(self, line: str) -> None:
+        """Append one serialised record (no newline) and make it durable."""
+        data = (line + "\n").encode("utf-8")
         try:
             self._fh.write(data)
             self._fh.flush()

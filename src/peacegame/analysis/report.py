@@ -1,0 +1,269 @@
+"""The run report: one self-contained HTML file and a Markdown twin.
+
+``report.html`` embeds every plot as a base64 PNG and its CSS inline, so it
+opens offline, from an e-mail attachment or a CI artefact. ``report.md``
+references the PNG files written into the run folder. Sections, in order:
+
+1. **Configuration**: the run's key facts and the config snapshot from
+   ``manifest.json`` (as YAML);
+2. **Scenario**: issues, actors, consent rules, and the solution table (zone of
+   agreement, Nash and other points);
+3. **Summary**: the summary table and the most frequent agreed outcomes;
+4. **Plots**: every plot of :func:`peacegame.analysis.plots.run_plots`, with a
+   caption;
+5. **Notes**: warnings from reading the log and plots that were skipped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from peacegame.analysis.plots import PlotSet, run_plots
+from peacegame.analysis.summary import (
+    INTERVALS,
+    summarize,
+    summary_rows,
+    top_outcome_rows,
+)
+
+if TYPE_CHECKING:
+    from peacegame.analysis.frame import Run
+
+SECTIONS = ("Configuration", "Scenario", "Summary", "Plots", "Notes")
+"""The report's section titles, in order."""
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
+       max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; margin-top: 2em; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
+th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; }
+th { background: #f3f3f3; } tr:nth-child(even) td { background: #fafafa; }
+pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { color: #555; font-size: 0.9em; margin-top: 0.3em; }
+nav a { margin-right: 1em; } .muted { color: #666; }
+"""
+
+
+@dataclass
+class Report:
+    """A rendered report.
+
+    Attributes:
+        html: The self-contained HTML document.
+        markdown: The Markdown document (plots referenced as PNG files).
+        plots: The plots (figures, captions and, once saved, their paths).
+
+    """
+
+    html: str
+    markdown: str
+    plots: PlotSet
+
+
+def _facts(run: Run) -> list[tuple[str, str]]:
+    m = run.manifest
+    scen = m.get("scenario") or {}
+    return [
+        ("run folder", str(run.path)),
+        ("kind", str(m.get("kind", "?"))),
+        ("config file", str(m.get("config_path", "?"))),
+        ("created", str(m.get("created", "?"))),
+        ("written by peacegame", str(m.get("peacegame_version", "?"))),
+        ("scenario", f"{run.scenario_name} (hash {run.scenario_hash[:12]})"),
+        ("outcomes", f"{scen.get('n_outcomes', '?')}"),
+        ("base seed", str(m.get("base_seed", "?"))),
+        (
+            "episodes",
+            f"{len(run.episodes):,} logged of {m.get('episodes', '?')} planned",
+        ),
+    ]
+
+
+def _scenario_text(run: Run) -> str | None:
+    from peacegame.describe import scenario_summary, solution_table
+    from peacegame.solutions import solve
+
+    if run.scenario is None:
+        return None
+    parts = []
+    if run.loaded is not None:
+        parts.append(scenario_summary(run.loaded, run.scenario))
+    parts.append(solution_table(run.scenario, solve(run.scenario)))
+    return "\n\n".join(parts)
+
+
+def _html_table(headers: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _md_cell(value: Any) -> str:
+    return str(value).replace("|", "\\|")
+
+
+def _md_table(headers: list[str], rows: list[list[Any]]) -> str:
+    lines = [
+        "| " + " | ".join(_md_cell(h) for h in headers) + " |",
+        "|" + "|".join("---" for _ in headers) + "|",
+    ]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def build_report(run: Run, png_folder: str | Path | None = None) -> Report:
+    """Render a run's report as HTML and Markdown.
+
+    Args:
+        run: The loaded run.
+        png_folder: Where the Markdown expects the PNG files, relative to the
+            Markdown file (default: the same folder).
+
+    """
+    summary = summarize(run)
+    headers, rows = summary_rows([summary])
+    top_headers, top_rows = top_outcome_rows(summary["top_outcomes"])
+    plots = run_plots(run)
+    scenario_text = _scenario_text(run)
+    config = yaml.safe_dump(
+        run.manifest.get("config") or {}, sort_keys=False, allow_unicode=True
+    ).rstrip()
+    notes = [*run.warnings, *plots.notes]
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    from peacegame import __version__
+
+    title = f"peacegame report: {run.label}"
+    byline = f"Generated {now} by peacegame {__version__}."
+    facts = _facts(run)
+
+    h: list[str] = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="muted">{html.escape(byline)}</p>',
+        "<nav>"
+        + "".join(f'<a href="#{s.lower()}">{s}</a>' for s in SECTIONS)
+        + "</nav>",
+        '<h2 id="configuration">Configuration</h2>',
+        _html_table(["", ""], [list(f) for f in facts]),
+        f"<pre>{html.escape(config)}</pre>",
+        '<h2 id="scenario">Scenario</h2>',
+        (
+            f"<pre>{html.escape(scenario_text)}</pre>"
+            if scenario_text
+            else "<p>The run's scenario was not found; see the notes.</p>"
+        ),
+        '<h2 id="summary">Summary</h2>',
+        f'<p class="muted">{html.escape(INTERVALS)}.</p>',
+        _html_table(headers, rows),
+        "<h3>Most frequent agreed outcomes</h3>",
+        _html_table(top_headers, top_rows) if top_rows else "<p>No agreements.</p>",
+        '<h2 id="plots">Plots</h2>',
+    ]
+    md: list[str] = [
+        f"# {title}",
+        "",
+        byline,
+        "",
+        "## Configuration",
+        "",
+        _md_table(["", ""], [list(f) for f in facts]),
+        "",
+        "```yaml",
+        config,
+        "```",
+        "",
+        "## Scenario",
+        "",
+        f"```\n{scenario_text}\n```"
+        if scenario_text
+        else "The run's scenario was not found; see the notes.",
+        "",
+        "## Summary",
+        "",
+        f"{INTERVALS}.",
+        "",
+        _md_table(headers, rows),
+        "",
+        "### Most frequent agreed outcomes",
+        "",
+        _md_table(top_headers, top_rows) if top_rows else "No agreements.",
+        "",
+        "## Plots",
+        "",
+    ]
+    prefix = "" if png_folder is None else Path(png_folder).as_posix().rstrip("/") + "/"
+    for name, (_, caption) in plots.figures.items():
+        data = base64.b64encode(plots.png(name)).decode("ascii")
+        h.append(
+            f'<figure id="{html.escape(name)}"><img alt="{html.escape(caption)}" '
+            f'src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+        alt = name.removesuffix(".png").replace("_", " ")
+        md += [f"![{alt}]({prefix}{name})", "", f"*{caption}*", ""]
+    h.append('<h2 id="notes">Notes</h2>')
+    md += ["## Notes", ""]
+    if notes:
+        h.append(
+            "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"
+        )
+        md += [f"- {n}" for n in notes]
+    else:
+        h.append("<p>None.</p>")
+        md.append("None.")
+    h.append("</body></html>")
+    return Report(html="\n".join(h) + "\n", markdown="\n".join(md) + "\n", plots=plots)
+
+
+def write_report(
+    run: Run, out: str | Path | None = None
+) -> tuple[Path, Path, list[Path]]:
+    """Write ``report.html``, ``report.md`` and the plots' PNG files.
+
+    Args:
+        run: The loaded run.
+        out: The HTML file (default ``RUN_DIR/report.html``); the Markdown file
+            gets the same name with ``.md``. The PNG files always go into the
+            run folder.
+
+    Returns:
+        ``(html_path, markdown_path, png_paths)``.
+
+    Raises:
+        LogError: If a file cannot be written.
+
+    """
+    from peacegame.logs import LogError
+
+    html_path = Path(out) if out is not None else run.path / "report.html"
+    if html_path.is_dir():
+        raise LogError(
+            "expected a file name for the report, found a folder", file=html_path
+        )
+    md_path = html_path.with_suffix(".md")
+    rel = os.path.relpath(run.path.resolve(), md_path.resolve().parent)
+    report = build_report(run, png_folder=None if rel == "." else rel)
+    pngs = report.plots.save(run.path)
+    try:
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(report.html, encoding="utf-8")
+        md_path.write_text(report.markdown, encoding="utf-8")
+    except OSError as exc:
+        raise LogError(f"cannot write: {exc.strerror}", file=html_path) from None
+    return html_path, md_path, pngs

@@ -1,0 +1,553 @@
+"""Run configured matches: seeding, workers, crash-safe logs, progress, summary.
+
+One episode is played through the PettingZoo AEC env (``raw_env``) with one
+policy per actor. Episode ``i`` is reproducible alone: its seed derives from the
+base seed and ``i`` only (see ``docs/log-schema.md``), the env is reset with it
+and each policy gets its own generator seeded from it. With ``--workers N`` the
+episodes are played in contiguous chunks by a process pool and written in
+episode order, so ``episodes.jsonl`` is byte-identical for any N.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from peacegame import __version__
+from peacegame.env import NegotiationEnv
+from peacegame.errors import UserError
+from peacegame.logs import (
+    EPISODES,
+    MANIFEST,
+    SCHEMA_VERSION,
+    SUMMARY,
+    EpisodeWriter,
+    LogError,
+    dumps_record,
+    read_episodes,
+    read_manifest,
+    write_json,
+)
+from peacegame.match_config import (
+    MatchConfig,
+    check_policies_cover_actors,
+    load_match_config,
+)
+from peacegame.policies import make_policy, make_view, policy_label
+from peacegame.scenario import CompiledScenario, load_compiled
+from peacegame.solutions import solve
+
+
+def episode_seed(base_seed: int, episode: int) -> int:
+    """The seed of episode ``episode`` (a 63-bit integer)."""
+    state = np.random.SeedSequence([base_seed, episode]).generate_state(1, np.uint64)
+    return int(state[0] >> np.uint64(1))
+
+
+def _round6(x: float) -> float:
+    return round(float(x), 6)
+
+
+@dataclass(frozen=True)
+class OutcomeMetrics:
+    """Per-outcome quality metrics, computed once per scenario.
+
+    Attributes:
+        in_zone: ``bool[n_outcomes]``, inside the zone of agreement.
+        pareto_distance: ``float64[n_outcomes]``, distance to the frontier.
+        nash_distance: ``float64[n_outcomes]``, distance to the Nash point
+            (NaN if the scenario has none).
+    """
+
+    in_zone: np.ndarray
+    pareto_distance: np.ndarray
+    nash_distance: np.ndarray
+
+    @classmethod
+    def of(cls, scenario: CompiledScenario) -> OutcomeMetrics:
+        """Compute the metrics of every outcome of ``scenario``."""
+        solution = solve(scenario)
+        every = np.arange(scenario.n_outcomes)
+        return cls(
+            in_zone=solution.zone,
+            pareto_distance=solution.frontier_distance(scenario, every),
+            nash_distance=solution.nash_distance(scenario, every),
+        )
+
+
+class EpisodePlayer:
+    """Plays episodes of one match config through the AEC env.
+
+    Args:
+        config: The validated match config.
+        scenario: The compiled scenario.
+        metrics: Precomputed outcome metrics (computed if None).
+    """
+
+    def __init__(
+        self,
+        config: MatchConfig,
+        scenario: CompiledScenario,
+        metrics: OutcomeMetrics | None = None,
+        config_file: str | None = None,
+    ) -> None:
+        self.config = config
+        self.scenario = scenario
+        self.metrics = metrics or OutcomeMetrics.of(scenario)
+        self.env = NegotiationEnv(
+            scenario=scenario,
+            protocol=config.protocol,
+            max_cycles=config.protocol.max_rounds + 1,
+        )
+        self.actors = scenario.actors
+        self.policies = {
+            actor: make_policy(
+                config.policies[actor], file=config_file, field=f"policies.{actor}"
+            )
+            for actor in self.actors
+        }
+        self.labels = {a: policy_label(p) for a, p in self.policies.items()}
+        self.views = {
+            actor: make_view(self.env.protocol, actor, self.env.record)
+            for actor in self.actors
+        }
+
+    def play(self, episode: int) -> dict[str, Any]:
+        """Play episode ``episode`` and return its log record."""
+        config, env = self.config, self.env
+        seed = episode_seed(config.seed, episode)
+        env.reset(seed=seed)
+        for a, actor in enumerate(self.actors):
+            self.policies[actor].reset(
+                actor, self.views[actor], np.random.default_rng([seed, a])
+            )
+        policies = self.policies
+        terminations = env.terminations
+        truncations = env.truncations
+        while True:
+            agent = env.agent_selection
+            if terminations[agent] or truncations[agent]:
+                break
+            action = policies[agent].act(env.observe(agent), env.infos[agent])
+            env.step(action)
+        return self.record(episode, seed)
+
+    def record(self, episode: int, seed: int) -> dict[str, Any]:
+        """Build the log record of the episode that just ended."""
+        game, scenario, record = self.env.game, self.scenario, self.env.record
+        assert game is not None
+        outcome = int(game.outcome)
+        agreed = bool(game.agreement)
+        actors = self.actors
+        rewards = game.rewards
+        last = record.rounds_done - 1
+        proposer = actors[int(record.proposers[last])] if last >= 0 else None
+        line: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "episode": episode,
+            "seed": seed,
+            "scenario": scenario.name,
+            "scenario_hash": scenario.scenario_hash,
+            "policies": dict(self.labels),
+            "agreement": agreed,
+            "end": game.end_reason,
+            "rounds": int(game.round) + 1,
+            "round": int(game.round),
+            "proposer": proposer,
+            "outcome": outcome if agreed else None,
+            "decoded": scenario.decode(outcome) if agreed else None,
+            "utility": (
+                {a: _round6(scenario.utility[i, outcome]) for i, a in enumerate(actors)}
+                if agreed
+                else None
+            ),
+            "reward": {a: _round6(rewards[i]) for i, a in enumerate(actors)},
+            "social_welfare": _round6(rewards.sum()),
+            "in_zone": bool(self.metrics.in_zone[outcome]) if agreed else None,
+            "pareto_distance": (
+                _round6(self.metrics.pareto_distance[outcome]) if agreed else None
+            ),
+            "nash_distance": None,
+        }
+        if agreed and not np.isnan(self.metrics.nash_distance[outcome]):
+            line["nash_distance"] = _round6(self.metrics.nash_distance[outcome])
+        if self.config.log_events == "rounds":
+            line["events"] = record.events(actors)
+        return line
+
+
+# --------------------------------------------------------------------------- #
+# Workers: each process builds its own player once and plays chunks.
+# --------------------------------------------------------------------------- #
+
+_WORKER_PLAYER: EpisodePlayer | None = None
+
+
+def _worker_init(config_data: dict[str, Any], scenario_file: str) -> None:
+    global _WORKER_PLAYER
+    # Ctrl-C reaches the whole process group: the parent decides when to stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    config = MatchConfig.model_validate(config_data)
+    _WORKER_PLAYER = EpisodePlayer(config, load_compiled(scenario_file))
+
+
+def _worker_chunk(episodes: range) -> list[str]:
+    assert _WORKER_PLAYER is not None
+    return [dumps_record(_WORKER_PLAYER.play(i)) for i in episodes]
+
+
+def _chunks(start: int, stop: int, size: int) -> list[range]:
+    return [range(i, min(i + size, stop)) for i in range(start, stop, size)]
+
+
+# --------------------------------------------------------------------------- #
+# Running a configured match into a run folder.
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class RunResult:
+    """What :func:`run_match` did.
+
+    Attributes:
+        run_dir: The run folder.
+        records: Every episode record of the run (resumed ones included).
+        played: Episodes played by this call.
+        seconds: Wall time of this call's episodes.
+        interrupted: True if stopped early by SIGINT/SIGTERM.
+    """
+
+    run_dir: Path
+    records: list[dict[str, Any]]
+    played: int
+    seconds: float
+    interrupted: bool = False
+
+
+class _StopRequests:
+    """Turns SIGINT and SIGTERM into a flag checked between episodes.
+
+    A line is therefore never half-written by an interruption: the run stops
+    after the episode in progress. A second SIGINT raises KeyboardInterrupt.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> _StopRequests:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            # Outside the main thread signals cannot be handled: leave them.
+            with contextlib.suppress(ValueError):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _prepare_folder(run_dir: Path, resume: bool, overwrite: bool) -> None:
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UserError("the output folder is a file; expected a folder", file=run_dir)
+    has_results = (run_dir / EPISODES).exists() or (run_dir / MANIFEST).exists()
+    if has_results and not (resume or overwrite):
+        raise UserError(
+            "the run folder already has results; pass --resume to continue it "
+            "or --overwrite to replace it",
+            file=run_dir,
+        )
+    if overwrite and has_results:
+        for name in (EPISODES, MANIFEST, SUMMARY):
+            (run_dir / name).unlink(missing_ok=True)
+        for png in run_dir.glob("*.png"):
+            png.unlink()
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(
+            f"cannot write to the output folder ({exc.strerror})", file=run_dir
+        ) from None
+
+
+def manifest_for(
+    config: MatchConfig,
+    scenario: CompiledScenario,
+    config_path: str | None,
+    scenario_file: str,
+) -> dict[str, Any]:
+    """The run folder's ``manifest.json`` content."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "match",
+        "peacegame_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config_path": config_path,
+        "config": config.model_dump(mode="json"),
+        "scenario": {
+            "name": scenario.name,
+            "hash": scenario.scenario_hash,
+            "path": scenario_file,
+            "actors": list(scenario.actors),
+            "n_outcomes": scenario.n_outcomes,
+        },
+        "base_seed": config.seed,
+        "episodes": config.episodes,
+    }
+
+
+def _check_resumable(
+    run_dir: Path, manifest: dict[str, Any], config: MatchConfig, scenario_hash: str
+) -> None:
+    old = manifest["config"]
+    new = config.model_dump(mode="json")
+    keys = [k for k in new if k not in ("episodes", "output") and old.get(k) != new[k]]
+    if keys:
+        raise UserError(
+            f"cannot resume: the config differs from the run's in {keys}; use "
+            "--overwrite to start again",
+            file=run_dir / MANIFEST,
+        )
+    if manifest["scenario"]["hash"] != scenario_hash:
+        raise UserError(
+            "cannot resume: the scenario changed since the run started "
+            "(scenario hash differs); use --overwrite to start again",
+            file=run_dir / MANIFEST,
+        )
+
+
+def run_match(
+    config: MatchConfig,
+    scenario_file: str | Path,
+    *,
+    config_path: str | None = None,
+    run_dir: str | Path | None = None,
+    workers: int = 1,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    fsync: bool = True,
+) -> RunResult:
+    """Play a configured match into a run folder (see the module docstring).
+
+    Raises:
+        UserError: On a bad folder, a non-resumable folder, or bad policies.
+    """
+    scenario = load_compiled(scenario_file)
+    check_policies_cover_actors(config, scenario.actors, config_path or "<config>")
+    player = EpisodePlayer(config, scenario, config_file=config_path)
+    run_dir = Path(run_dir or config.output or Path("runs") / config.name)
+    _prepare_folder(run_dir, resume, overwrite)
+    episodes_file = run_dir / EPISODES
+    records: list[dict[str, Any]] = []
+    truncate_to: int | None = None
+    if resume and (run_dir / MANIFEST).exists():
+        _check_resumable(
+            run_dir, read_manifest(run_dir), config, scenario.scenario_hash
+        )
+    if resume and episodes_file.exists():
+        found = read_episodes(episodes_file)
+        for w in found.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        records = found.records
+        ids = [r["episode"] for r in records]
+        if ids != list(range(len(ids))):
+            raise LogError(
+                "episode ids are not 0..n-1 in order; the log was not written by "
+                "this runner",
+                file=episodes_file,
+            )
+        truncate_to = found.good_bytes
+    manifest = manifest_for(config, scenario, config_path, str(scenario_file))
+    if resume and (run_dir / MANIFEST).exists():
+        manifest["created"] = read_manifest(run_dir).get("created")
+    write_json(run_dir / MANIFEST, manifest)
+
+    start = len(records)
+    todo = range(start, config.episodes)
+    bar = _progress(progress, config.episodes, start, records)
+    stop = _StopRequests()
+    t0 = time.perf_counter()
+    played = 0
+    try:
+        with stop, EpisodeWriter(episodes_file, truncate_to, fsync=fsync) as out:
+            for line in _lines(player, config, str(scenario_file), todo, workers):
+                out.write_line(line)
+                records.append(json.loads(line))
+                played += 1
+                if bar is not None:
+                    bar.update(1)
+                    _postfix(bar, records)
+                if stop.requested:
+                    break
+    except KeyboardInterrupt:  # a second Ctrl-C: stop at once
+        stop.requested = True
+    finally:
+        if bar is not None:
+            bar.close()
+    interrupted = stop.requested and played < len(todo)
+    seconds = time.perf_counter() - t0
+    write_json(run_dir / SUMMARY, summarise(records, scenario))
+    return RunResult(run_dir, records, played, seconds, interrupted)
+
+
+def _lines(
+    player: EpisodePlayer,
+    config: MatchConfig,
+    scenario_file: str,
+    todo: range,
+    workers: int,
+) -> Iterator[str]:
+    if workers <= 1 or len(todo) < 2:
+        for i in todo:
+            yield dumps_record(player.play(i))
+        return
+    size = max(1, min(256, len(todo) // (workers * 8) or 1))
+    ctx = get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=_worker_init,
+        initargs=(config.model_dump(mode="json"), scenario_file),
+    ) as pool:
+        try:
+            # map() yields chunks in submission order: lines stay in episode order.
+            for chunk in pool.map(_worker_chunk, _chunks(todo.start, todo.stop, size)):
+                yield from chunk
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _progress(enabled: bool, total: int, done: int, records: list[dict[str, Any]]):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=total,
+        initial=done,
+        unit="ep",
+        dynamic_ncols=True,
+        file=sys.stderr,
+        mininterval=0.2,
+    )
+    if records:
+        _postfix(bar, records)
+    return bar
+
+
+def _postfix(bar: Any, records: list[dict[str, Any]]) -> None:
+    agreed = sum(1 for r in records if r["agreement"])
+    bar.set_postfix_str(f"agreement {agreed / len(records):.0%}", refresh=False)
+
+
+# --------------------------------------------------------------------------- #
+# Summary (plain Python; the analysis extra gives the full one with CIs).
+# --------------------------------------------------------------------------- #
+
+
+def summarise(
+    records: list[dict[str, Any]], scenario: CompiledScenario
+) -> dict[str, Any]:
+    """Agreement rate, rounds, mean utility and reward per actor, top outcomes."""
+    n = len(records)
+    agreed = [r for r in records if r["agreement"]]
+    actors = list(scenario.actors)
+    top = Counter(r["outcome"] for r in agreed).most_common(5)
+
+    def mean(values: list[float]) -> float | None:
+        return round(sum(values) / len(values), 6) if values else None
+
+    return {
+        "episodes": n,
+        "agreements": len(agreed),
+        "agreement_rate": round(len(agreed) / n, 6) if n else None,
+        "mean_rounds": mean([r["rounds"] for r in records]),
+        "mean_rounds_to_agreement": mean([r["rounds"] for r in agreed]),
+        "mean_reward": {a: mean([r["reward"][a] for r in records]) for a in actors},
+        "mean_utility_agreed": {
+            a: mean([r["utility"][a] for r in agreed]) for a in actors
+        },
+        "share_in_zone": mean([1.0 if r["in_zone"] else 0.0 for r in agreed]),
+        "top_outcomes": [
+            {"outcome": k, "count": c, "decoded": scenario.decode(k)} for k, c in top
+        ],
+        "end_reasons": dict(Counter(r["end"] for r in records)),
+    }
+
+
+def summary_text(summary: dict[str, Any], actors: list[str]) -> str:
+    """The summary printed at the end of ``peacegame run``."""
+    n = summary["episodes"]
+    rate = summary["agreement_rate"]
+    lines = [
+        f"episodes: {n}   agreements: {summary['agreements']} "
+        f"({0 if rate is None else rate:.1%})   mean rounds: "
+        f"{summary['mean_rounds'] or 0:.2f} (to agreement: "
+        f"{summary['mean_rounds_to_agreement'] or 0:.2f})",
+        f"ends: {', '.join(f'{k} {v}' for k, v in summary['end_reasons'].items())}",
+        "",
+        f"{'actor':<10}{'mean reward':>12}{'mean utility (agreed)':>23}",
+    ]
+    for a in actors:
+        u = summary["mean_utility_agreed"][a]
+        r = summary["mean_reward"][a]
+        lines.append(
+            f"{a:<10}{'-' if r is None else f'{r:.3f}':>12}"
+            f"{'-' if u is None else f'{u:.3f}':>23}"
+        )
+    if summary["top_outcomes"]:
+        lines += ["", "most frequent agreed outcomes:"]
+        for item in summary["top_outcomes"]:
+            decoded = ", ".join(f"{k}={v}" for k, v in item["decoded"].items())
+            lines.append(f"  {item['count']:>5}x  {decoded}")
+    return "\n".join(lines)
+
+
+def run_config_file(
+    path: str | Path,
+    overrides: list[str] | None = None,
+    **kwargs: Any,
+) -> RunResult:
+    """Load a match config file (with ``--set`` overrides) and run it."""
+    config, scenario_file = load_match_config(path, overrides)
+    return run_match(config, scenario_file, config_path=str(path), **kwargs)
+
+
+def remove_run(run_dir: str | Path) -> None:
+    """Delete a run folder (used by tests and benchmarks)."""
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+__all__ = [
+    "EpisodePlayer",
+    "OutcomeMetrics",
+    "RunResult",
+    "episode_seed",
+    "run_config_file",
+    "run_match",
+    "summarise",
+    "summary_text",
+]

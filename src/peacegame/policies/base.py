@@ -1,0 +1,121 @@
+"""The policy interface and what a policy may see of the game.
+
+Every policy, scripted, learned or user-written, implements two methods::
+
+    reset(agent, view, rng)      # once per episode
+    act(observation, info) -> int
+
+``observation`` is the env's observation dict (``observation`` vector and
+``action_mask``) and ``info`` the env's info dict (``phase``, ``round``,
+``offer``). ``view`` is a :class:`PolicyView`: the actor's own utilities, the
+public structure of the game, and the live public record of offers and votes.
+Under ``information: private`` the view carries no one else's utilities or
+no-deal values; under ``public`` it carries the whole compiled scenario.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from peacegame.protocol import Protocol as Rules
+from peacegame.record import PublicRecord
+from peacegame.scenario.compiled import CompiledScenario, IssueInfo
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    """What one actor may know of the game.
+
+    Attributes:
+        agent: The actor's id.
+        index: The actor's index in ``actors``.
+        actors: All actor ids.
+        issues: The issues and their levels (public).
+        levels: ``[n_outcomes, n_issues]`` level indices (public).
+        required: ``bool[n_actors, n_outcomes]``, who must consent (public).
+        recognition: Recognition probabilities (public).
+        utility: ``float32[n_outcomes]``, this actor's utilities.
+        order: This actor's outcomes, best first.
+        no_deal: This actor's no-deal value.
+        discount: This actor's per-round discount.
+        max_rounds: The deadline.
+        information: ``"private"`` or ``"public"``.
+        record: The live public record of completed rounds.
+        public: The whole compiled scenario under public information, else None.
+    """
+
+    agent: str
+    index: int
+    actors: tuple[str, ...]
+    issues: tuple[IssueInfo, ...]
+    levels: np.ndarray
+    required: np.ndarray
+    recognition: np.ndarray
+    utility: np.ndarray
+    order: np.ndarray
+    no_deal: float
+    discount: float
+    max_rounds: int
+    information: str
+    record: PublicRecord
+    public: CompiledScenario | None
+
+    @property
+    def n_outcomes(self) -> int:
+        """Number of outcomes (proposal actions are ``0 .. n_outcomes - 1``)."""
+        return int(self.levels.shape[0])
+
+    @property
+    def accept_action(self) -> int:
+        """The ACCEPT action."""
+        return self.n_outcomes
+
+    @property
+    def reject_action(self) -> int:
+        """The REJECT action."""
+        return self.n_outcomes + 1
+
+    @property
+    def wait_action(self) -> int:
+        """The WAIT action (parallel env, nothing to do)."""
+        return self.n_outcomes + 2
+
+
+def make_view(rules: Rules, agent: str, record: PublicRecord) -> PolicyView:
+    """Build ``agent``'s view of a game played under ``rules``."""
+    scenario = rules.scenario
+    i = scenario.actor_index(agent)
+    public = rules.config.information == "public"
+    return PolicyView(
+        agent=agent,
+        index=i,
+        actors=scenario.actors,
+        issues=scenario.issues,
+        levels=scenario.levels,
+        required=scenario.required,
+        recognition=scenario.recognition,
+        utility=scenario.utility[i],
+        order=scenario.order[i],
+        no_deal=float(scenario.no_deal[i]),
+        discount=float(scenario.discount[i]),
+        max_rounds=rules.max_rounds,
+        information=rules.config.information,
+        record=record,
+        public=scenario if public else None,
+    )
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """The interface every policy implements."""
+
+    def reset(self, agent: str, view: PolicyView, rng: np.random.Generator) -> None:
+        """Prepare for a new episode as ``agent``."""
+        ...
+
+    def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> int:
+        """Return a legal action for the current observation."""
+        ...

@@ -1,0 +1,275 @@
+"""Analysis plots and the report: labels through matplotlib objects, PNG files,
+every report section, and (when a browser is installed) a headless render."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pandas")
+pytest.importorskip("matplotlib")
+
+from peacegame.analysis.frame import load_run  # noqa: E402
+from peacegame.analysis.plots import (  # noqa: E402
+    concession_table,
+    figure_png,
+    plot_composition,
+    plot_concession,
+    plot_projection,
+    plot_rounds,
+    plot_utilities,
+    run_plots,
+)
+from peacegame.analysis.report import SECTIONS, write_report  # noqa: E402
+from peacegame.solutions import solve  # noqa: E402
+
+RUN = Path(__file__).parent / "data" / "analysis" / "run_small"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+NAMES = ["Russia", "China", "Ukraine", "United States", "European coalition"]
+
+
+@pytest.fixture(scope="module")
+def run():
+    return load_run(RUN)
+
+
+@pytest.fixture(scope="module")
+def solution(run):
+    return solve(run.scenario)
+
+
+def assert_png(fig) -> None:
+    data = figure_png(fig)
+    assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+
+
+def legend_texts(ax) -> list[str]:
+    legend = ax.get_legend()
+    return [t.get_text() for t in legend.get_texts()] if legend else []
+
+
+def test_plot_utilities(run):
+    sc = run.scenario
+    fig = plot_utilities(
+        run.episodes, run.actors, actor_names=NAMES, no_deal=list(sc.no_deal)
+    )
+    left, right = fig.axes
+    assert fig.get_suptitle() == "Utility per actor"
+    assert left.get_title() == "Agreements only (n=4)"
+    assert right.get_title() == "All episodes (n=6)"
+    assert left.get_ylabel() == "utility of the agreed outcome"
+    assert right.get_ylabel().startswith("payoff")
+    assert [t.get_text() for t in left.get_xticklabels()] == NAMES
+    assert "no-deal value d" in legend_texts(left)
+    assert_png(fig)
+
+
+def test_plot_composition(run):
+    fig = plot_composition(run.episodes, run.issues)
+    assert fig.get_suptitle() == "Composition of agreed forces (4 agreements)"
+    assert [ax.get_ylabel() for ax in fig.axes] == list(run.issues)
+    assert fig.axes[-1].get_xlabel() == "share of agreements"
+    troops = legend_texts(fig.axes[0])
+    assert troops == ["0 (25%)", "10k (0%)", "25k (50%)", "60k (0%)", "100k (25%)"]
+    # The stacked segments of each bar add up to the whole.
+    widths = [p.get_width() for p in fig.axes[1].patches]
+    assert sum(widths) == pytest.approx(1.0)
+    assert_png(fig)
+
+
+def test_concession_table_and_plot(run):
+    table = concession_table(run.events, run.episodes, run.scenario)
+    russia_own = table[(table["actor"] == "russia") & (table["offers"] == "own")]
+    # Russia proposed in round 0 of all six episodes: its best outcome (96)
+    # five times and the Nash point (1658) once.
+    sc = run.scenario
+    r = sc.actor_index("russia")
+    expected = (5 * sc.utility[r, 96] + sc.utility[r, 1658]) / 6
+    row = russia_own[russia_own["round"] == 0].iloc[0]
+    assert row["n"] == 6 and row["utility"] == pytest.approx(float(expected))
+    # Offers to russia in round 1 were all made by china (episodes 0, 2, 3, 4
+    # and 5; episode 1 ended in round 0).
+    others = table[(table["actor"] == "russia") & (table["offers"] == "others'")]
+    assert others[others["round"] == 1].iloc[0]["n"] == 5
+    assert set(table["strategy"][table["actor"] == "ukraine"]) == {
+        "conceder(e=2)",
+        "random",
+    }
+    fig = plot_concession(run.events, run.episodes, sc)
+    assert len(fig.axes) == 5
+    assert [ax.get_title() for ax in fig.axes] == NAMES
+    assert fig.axes[0].get_xlabel() == "round"
+    assert fig.axes[0].get_ylabel() == "utility to Russia"
+    assert "boulware(e=0.2): own offers" in legend_texts(fig.axes[0])
+    assert "random: others' offers" in legend_texts(fig.axes[2])
+    assert fig.get_suptitle().startswith("Concession curves")
+    assert_png(fig)
+
+
+def test_plot_projection(run, solution):
+    fig = plot_projection(run.scenario, solution, run.episodes)
+    (ax,) = fig.axes
+    assert ax.get_title() == "Russia vs Ukraine: outcomes in utility space"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == (
+        "utility to Russia",
+        "utility to Ukraine",
+    )
+    labels = legend_texts(ax)
+    for expected in (
+        "feasible outcomes (3,840)",
+        "zone of agreement (578)",
+        "Nash point",
+        "agreements reached (4; area ~ count)",
+    ):
+        assert expected in labels
+    assert any(t.startswith("Pareto frontier") for t in labels)
+    # The agreements sit at their outcomes' utilities (3 distinct outcomes).
+    agreements = [c for c in ax.collections if c.get_label().startswith("agreements")]
+    offsets = agreements[0].get_offsets()
+    assert len(offsets) == 3
+    sc = run.scenario
+    np.testing.assert_allclose(
+        offsets[0], [sc.utility[0, 0], sc.utility[2, 0]], atol=1e-6
+    )
+    fig2 = plot_projection(sc, solution, None, ("us", "eu"))
+    assert fig2.axes[0].get_xlabel() == "utility to United States"
+    assert_png(fig)
+
+
+def test_plot_rounds(run):
+    fig = plot_rounds(run.episodes, max_rounds=5)
+    (ax,) = fig.axes
+    assert ax.get_title() == "Rounds to agreement (4 agreements of 6 episodes)"
+    assert ax.get_xlabel() == "rounds played until agreement"
+    assert ax.get_ylabel() == "episodes"
+    assert [p.get_height() for p in ax.patches] == [1, 1, 1, 1, 0]
+    assert "deadline (5 rounds)" in legend_texts(ax)
+    assert_png(fig)
+
+
+def test_plots_without_agreements(run):
+    none = run.episodes[~run.episodes["agreement"]]
+    for fig in (
+        plot_utilities(none, run.actors),
+        plot_composition(none, run.issues),
+        plot_rounds(none),
+    ):
+        texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+        assert "no agreements" in texts
+        assert_png(fig)
+
+
+def test_run_plots_files_and_skips(tmp_path, run):
+    plots = run_plots(run)
+    assert list(plots.figures) == [
+        "utility_by_actor.png",
+        "agreed_composition.png",
+        "concession_curves.png",
+        "projection_russia_ukraine.png",
+        "rounds_to_agreement.png",
+    ]
+    paths = plots.save(tmp_path)
+    assert all(p.read_bytes().startswith(PNG_MAGIC) for p in paths)
+    # Without events: concession curves are skipped with a note.
+    no_events = load_run(RUN)
+    no_events.events = None
+    skipped = run_plots(no_events)
+    assert "concession_curves.png" not in skipped.figures
+    assert any("no events" in n for n in skipped.notes)
+
+
+# ------------------------------------------------------------------ report
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report") / "run_small"
+    shutil.copytree(RUN, folder)
+    run = load_run(folder)
+    html_path, md_path, pngs = write_report(run)
+    return folder, html_path, md_path, pngs
+
+
+def test_report_has_every_section(written):
+    folder, html_path, md_path, pngs = written
+    assert html_path == folder / "report.html" and md_path == folder / "report.md"
+    html = html_path.read_text()
+    md = md_path.read_text()
+    for section in SECTIONS:
+        assert f'<h2 id="{section.lower()}">{section}</h2>' in html
+        assert f"\n## {section}\n" in md
+    # Config, scenario, summary and plots carry their content.
+    for text in (
+        "boulware(e=0.2)",
+        "zone of agreement: 578",
+        "agreement rate [95% CI]",
+    ):
+        assert text in html and text in md
+    assert "0.667 [0.300, 0.903]" in html and "0.667 [0.300, 0.903]" in md
+    assert "nonaligned_china" in html  # top outcomes, decoded
+    # Every plot is embedded as a PNG and referenced from the Markdown.
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert len(images) == len(pngs) == 5
+    assert all(base64.b64decode(i).startswith(PNG_MAGIC) for i in images)
+    for png in pngs:
+        assert f"]({png.name})" in md and png.is_file()
+    # Self-contained: nothing is fetched from the network.
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+
+
+def test_report_out_elsewhere_and_skipped_plots(tmp_path, written):
+    folder = written[0]
+    run = load_run(folder)
+    run.events = None  # a log without events: concession curves are skipped
+    html_path, md_path, pngs = write_report(run, tmp_path / "out" / "r.html")
+    assert md_path == tmp_path / "out" / "r.md" and len(pngs) == 4
+    rel = Path(os.path.relpath(folder, md_path.parent)).as_posix()
+    md = md_path.read_text()
+    assert f"]({rel}/utility_by_actor.png)" in md
+    html = html_path.read_text()
+    assert html.count("data:image/png;base64,") == 4
+    assert "concession curves skipped" in html and "concession curves skipped" in md
+
+
+def _browser() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.mark.skipif(_browser() is None, reason="no headless Chromium installed")
+def test_report_renders_in_headless_chromium(written, tmp_path):
+    html_path = written[1]
+    shot = tmp_path / "shot.png"
+    with tempfile.TemporaryDirectory() as profile:
+        proc = subprocess.run(
+            [
+                _browser(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                "--window-size=1200,3000",
+                f"--screenshot={shot}",
+                html_path.resolve().as_uri(),
+            ],
+            capture_output=True,
+            timeout=60,
+        )
+    assert proc.returncode == 0, proc.stderr.decode()[-500:]
+    data = shot.read_bytes()
+    assert data.startswith(PNG_MAGIC) and len(data) > 50_000
