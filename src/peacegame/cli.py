@@ -116,6 +116,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_play(args: argparse.Namespace) -> int:
+    from peacegame.play import play_config_file
+
+    echo = args.echo or not sys.stdin.isatty()
+    play_config_file(
+        args.config,
+        args.actor,
+        iter(sys.stdin),
+        sys.stdout,
+        overrides=list(args.set or []),
+        episode=args.episode,
+        echo=echo,
+    )
+    return 0
+
+
 def _write_plots(run_dir: Path) -> None:
     """Write the analysis plots if the analysis extra is installed."""
     try:
@@ -171,6 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
     from peacegame.analysis.commands import add_commands
 
     add_commands(sub)
+
+    p = sub.add_parser("play", help="negotiate in the terminal as one actor")
+    p.add_argument("config", metavar="CONFIG", help="match config file or name")
+    p.add_argument("--as", dest="actor", required=True, help="the actor you play")
+    p.add_argument("--episode", type=int, default=0, help="episode (seed) to play")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE")
+    p.add_argument("--echo", action="store_true", help="echo input lines")
+    p.set_defaults(func=_cmd_play)
 
     p = sub.add_parser("schema", help="JSON Schema of each config kind")
     p.add_argument("kind", nargs="?", help="one kind (default: all)")
