@@ -28,7 +28,7 @@ import numpy as np
 
 from peacegame import __version__
 from peacegame.env import NegotiationEnv
-from peacegame.errors import UserError
+from peacegame.errors import ConfigError, UserError
 from peacegame.logs import (
     EPISODES,
     MANIFEST,
@@ -106,6 +106,7 @@ class EpisodePlayer:
     ) -> None:
         self.config = config
         self.scenario = scenario
+        check_policies_cover_actors(config, scenario.actors, config_file or "<config>")
         self.metrics = metrics or OutcomeMetrics.of(scenario)
         self.env = NegotiationEnv(
             scenario=scenario,
@@ -119,6 +120,15 @@ class EpisodePlayer:
             )
             for actor in self.actors
         }
+        for actor, policy in self.policies.items():
+            if getattr(policy, "requires_public", False) and (
+                config.protocol.information != "public"
+            ):
+                raise ConfigError(
+                    f"{policy_label(policy)} needs protocol.information: public",
+                    file=config_file,
+                    field=f"policies.{actor}",
+                )
         self.labels = {a: policy_label(p) for a, p in self.policies.items()}
         self.views = {
             actor: make_view(self.env.protocol, actor, self.env.record)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from peacegame.errors import ConfigError, UserError, suggest
 from peacegame.protocol import ProtocolConfig
@@ -52,6 +52,22 @@ class MatchConfig(BaseModel):
     output: str | None = None
     log_events: Literal["rounds", "none"] = "rounds"
     engine: Literal["auto", "env"] = "auto"
+
+    @field_validator("output")
+    @classmethod
+    def _output_stays_inside(cls, output: str | None) -> str | None:
+        # A config file may come from someone else: its output path must not
+        # write outside the working directory. ``--out`` on the command line is
+        # the user's own choice and is not limited.
+        if output is None:
+            return output
+        path = Path(output)
+        if path.is_absolute() or ".." in path.parts:
+            raise ValueError(
+                f"output {output!r} must be a relative path inside the working "
+                "directory (use --out for other places)"
+            )
+        return output
 
 
 def apply_override(data: dict[str, Any], assignment: str) -> dict[str, Any]:
@@ -142,6 +158,14 @@ def check_policies_cover_actors(
                 file=file,
                 field=f"policies.{name}",
             )
+    order = config.protocol.order
+    if order is not None and sorted(order) != sorted(actors):
+        raise ConfigError(
+            f"expected a permutation of the scenario's actors {list(actors)}, "
+            f"got {order}",
+            file=file,
+            field="protocol.order",
+        )
     missing = [a for a in actors if a not in config.policies]
     if missing:
         raise ConfigError(
