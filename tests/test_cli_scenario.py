@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import SCENARIOS
 from peacegame.cli import main
+
+from conftest import SCENARIOS
 
 BASE: dict[str, Any] = {
     "name": "small",

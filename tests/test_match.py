@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT
 from peacegame.cli import main
 from peacegame.match import EpisodePlayer, episode_seed, run_config_file
 from peacegame.match_config import load_match_config
 from peacegame.scenario import load_compiled
+
+from conftest import ROOT
 
 BASELINE = ROOT / "configs" / "matches" / "baseline.yaml"
 

@@ -7,11 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SCENARIOS
 from peacegame.errors import ConfigError
 from peacegame.scenario import compile_dict, load_compiled, load_scenario
 from peacegame.scenario.loader import deep_merge
 from peacegame.solutions import zone_of_agreement
+
+from conftest import SCENARIOS
 from scenario_strategies import scenario_dicts
 
 

@@ -17,6 +17,7 @@ from peacegame.solutions import (
     solve,
     zone_of_agreement,
 )
+
 from scenario_strategies import scenario_dicts
 
 
