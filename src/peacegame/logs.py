@@ -56,12 +56,66 @@ def iter_episode_lines(path: str | Path) -> Iterator[tuple[int, bytes, bool]]:
             yield number, raw, raw.endswith(b"\n")
 
 
-def read_episodes(path: str | Path, *, strict_version: bool = True) -> ReadResult:
+def iter_records(
+    path: Path, status: ReadResult
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_number, record)`` from ``episodes.jsonl``, streaming.
+
+    Args:
+        path: The ``episodes.jsonl`` file.
+        status: Receives ``partial_line``, ``good_bytes`` and a warning if the
+            last line is partial (its ``records`` are left to the caller).
+
+    Raises:
+        LogError: On a corrupt line that is not the last, an unknown
+            ``schema_version``, or a read error; the message names the file and
+            the line.
+    """
+    pending: tuple[int, str] | None = None
+    try:
+        for number, raw, complete in iter_episode_lines(path):
+            if pending is not None:
+                raise LogError(
+                    f"line {pending[0]} is corrupt ({pending[1]}); it is not the "
+                    "last line, so it is not a crash mid-write and the log cannot "
+                    "be resumed safely",
+                    file=path,
+                )
+            try:
+                record = json.loads(raw)
+                if not isinstance(record, dict):
+                    raise ValueError("not a JSON object")
+            except (ValueError, UnicodeDecodeError) as exc:
+                pending = (number, str(exc).split(":")[0])
+                continue
+            if not complete:
+                # Valid JSON but no newline: the writer died before the newline.
+                pending = (number, "no final newline")
+                continue
+            version = record.get("schema_version")
+            if version != SCHEMA_VERSION:
+                raise LogError(
+                    f"line {number} has schema_version {version!r}; this peacegame "
+                    f"reads version {SCHEMA_VERSION}",
+                    file=path,
+                )
+            status.good_bytes += len(raw)
+            yield number, record
+    except OSError as exc:
+        raise LogError(f"cannot read: {exc.strerror}", file=path) from None
+    if pending is not None:
+        status.partial_line = True
+        status.warnings.append(
+            f"{path}: line {pending[0]} is incomplete ({pending[1]}); ignored "
+            "(a crash mid-write; --resume drops it)"
+        )
+
+
+def read_episodes(path: str | Path) -> ReadResult:
     """Read ``episodes.jsonl``, tolerating (and reporting) a partial last line.
 
     Args:
         path: The ``episodes.jsonl`` file (or its run folder).
-        strict_version: Refuse lines whose ``schema_version`` is unknown.
 
     Raises:
         LogError: On a missing file, a corrupt line that is not the last one, or
@@ -73,44 +127,7 @@ def read_episodes(path: str | Path, *, strict_version: bool = True) -> ReadResul
     if not path.is_file():
         raise LogError("no episodes.jsonl here; expected a run folder", file=path)
     result = ReadResult()
-    pending_error: tuple[int, str] | None = None
-    offset = 0
-    for number, raw, complete in iter_episode_lines(path):
-        if pending_error is not None:
-            line_no, why = pending_error
-            raise LogError(
-                f"line {line_no} is corrupt ({why}); it is not the last line, so "
-                "the log cannot be resumed safely",
-                file=path,
-            )
-        try:
-            record = json.loads(raw)
-            if not isinstance(record, dict):
-                raise ValueError("not a JSON object")
-        except (ValueError, UnicodeDecodeError) as exc:
-            pending_error = (number, str(exc).split(":")[0])
-            continue
-        if not complete:
-            # Valid JSON but no newline: the writer died before the newline.
-            pending_error = (number, "no final newline")
-            continue
-        version = record.get("schema_version")
-        if strict_version and version != SCHEMA_VERSION:
-            raise LogError(
-                f"line {number} has schema_version {version!r}; this peacegame "
-                f"reads version {SCHEMA_VERSION}",
-                file=path,
-            )
-        result.records.append(record)
-        offset += len(raw)
-    if pending_error is not None:
-        line_no, why = pending_error
-        result.partial_line = True
-        result.warnings.append(
-            f"{path}: line {line_no} is incomplete ({why}); ignored (a crash "
-            "mid-write; --resume drops it)"
-        )
-    result.good_bytes = offset
+    result.records = [record for _, record in iter_records(path, result)]
     return result
 
 

@@ -48,10 +48,9 @@ number of reject votes).
 
 from __future__ import annotations
 
-import json
 import math
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,10 +58,9 @@ from typing import TYPE_CHECKING, Any
 from peacegame.logs import (
     EPISODES,
     MANIFEST,
-    SCHEMA_VERSION,
     LogError,
     ReadResult,
-    iter_episode_lines,
+    iter_records,
     read_manifest,
 )
 
@@ -165,59 +163,6 @@ class Run:
         if self.scenario is not None and actor in self.scenario.actors:
             return self.scenario.actor_names[self.scenario.actor_index(actor)]
         return actor
-
-
-def iter_records(
-    path: Path, status: ReadResult
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line_number, record)`` from ``episodes.jsonl``, streaming.
-
-    Args:
-        path: The ``episodes.jsonl`` file.
-        status: Receives ``partial_line``, ``good_bytes`` and a warning if the
-            last line is partial (its ``records`` stay empty).
-
-    Raises:
-        LogError: On a corrupt line that is not the last, or an unknown
-            ``schema_version``; the message names the file and line.
-
-    """
-    pending: tuple[int, str] | None = None
-    try:
-        for number, raw, complete in iter_episode_lines(path):
-            if pending is not None:
-                raise LogError(
-                    f"line {pending[0]} is corrupt ({pending[1]}); it is not the "
-                    "last line, so it is not a crash mid-write",
-                    file=path,
-                )
-            try:
-                record = json.loads(raw)
-                if not isinstance(record, dict):
-                    raise ValueError("not a JSON object")
-            except (ValueError, UnicodeDecodeError) as exc:
-                pending = (number, str(exc).split(":")[0])
-                continue
-            if not complete:
-                pending = (number, "no final newline")
-                continue
-            version = record.get("schema_version")
-            if version != SCHEMA_VERSION:
-                raise LogError(
-                    f"line {number} has schema_version {version!r}; this peacegame "
-                    f"reads version {SCHEMA_VERSION}",
-                    file=path,
-                )
-            status.good_bytes += len(raw)
-            yield number, record
-    except OSError as exc:
-        raise LogError(f"cannot read: {exc.strerror}", file=path) from None
-    if pending is not None:
-        status.partial_line = True
-        status.warnings.append(
-            f"{path}: line {pending[0]} is incomplete ({pending[1]}); ignored "
-            "(a crash mid-write; --resume drops it)"
-        )
 
 
 class _Coded:
@@ -355,7 +300,8 @@ def records_to_frames(
 
     Args:
         records: ``(line_number, record)`` pairs, for example from
-            :func:`iter_records` (line numbers name bad records in errors).
+            :func:`peacegame.logs.iter_records` (line numbers name bad records
+            in errors).
         actors: Actor ids in order; None takes them from the first record's
             ``reward`` keys.
         label: The value of the ``run`` column.
