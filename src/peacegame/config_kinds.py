@@ -20,8 +20,9 @@ from peacegame.yamlio import read_yaml, validate
 def _kinds() -> dict[str, type[BaseModel]]:
     from peacegame.match_config import MatchConfig
     from peacegame.scenario.model import SCHEMA_KINDS
+    from peacegame.tournament.config import TournamentConfig
 
-    return {**SCHEMA_KINDS, "match": MatchConfig}
+    return {**SCHEMA_KINDS, "match": MatchConfig, "tournament": TournamentConfig}
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
@@ -38,6 +39,8 @@ def json_schemas() -> dict[str, dict[str, Any]]:
 def detect_kind(data: Any, path: Path) -> str:
     """Guess a config file's kind from its keys."""
     if isinstance(data, dict):
+        if "competitors" in data:
+            return "tournament"
         if "policies" in data:
             return "match"
         if "issues" in data or "extends" in data:
@@ -46,8 +49,8 @@ def detect_kind(data: Any, path: Path) -> str:
             return "actor"
     raise ConfigError(
         "cannot tell what kind of config this is; expected a scenario (with "
-        "'issues' or 'extends'), an actor (with 'terms') or a match (with "
-        "'policies')",
+        "'issues' or 'extends'), an actor (with 'terms'), a match (with "
+        "'policies') or a tournament (with 'competitors')",
         file=path,
     )
 
@@ -87,10 +90,17 @@ def _validate_match(path: Path, data: Any) -> str:
     )
 
 
+def _validate_tournament(path: Path, data: Any) -> str:
+    from peacegame.tournament.setup import validate_tournament_file
+
+    return validate_tournament_file(path, data)
+
+
 VALIDATORS: dict[str, Callable[[Path, Any], str]] = {
     "scenario": _validate_scenario,
     "actor": _validate_actor,
     "match": _validate_match,
+    "tournament": _validate_tournament,
 }
 
 

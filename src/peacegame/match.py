@@ -135,10 +135,17 @@ class EpisodePlayer:
             for actor in self.actors
         }
 
-    def play(self, episode: int) -> dict[str, Any]:
-        """Play episode ``episode`` and return its log record."""
-        config, env = self.config, self.env
-        seed = episode_seed(config.seed, episode)
+    def play(self, episode: int, seed: int | None = None) -> dict[str, Any]:
+        """Play episode ``episode`` and return its log record.
+
+        Args:
+            episode: The episode id.
+            seed: The episode seed; by default derived from the config's base
+                seed and ``episode`` (tournaments pass their own paired seeds).
+        """
+        env = self.env
+        if seed is None:
+            seed = episode_seed(self.config.seed, episode)
         env.reset(seed=seed)
         for a, actor in enumerate(self.actors):
             self.policies[actor].reset(
@@ -247,7 +254,7 @@ class RunResult:
     interrupted: bool = False
 
 
-class _StopRequests:
+class StopRequests:
     """Turns SIGINT and SIGTERM into a flag checked between episodes.
 
     A line is therefore never half-written by an interruption: the run stops
@@ -263,7 +270,7 @@ class _StopRequests:
             raise KeyboardInterrupt
         self.requested = True
 
-    def __enter__(self) -> _StopRequests:
+    def __enter__(self) -> StopRequests:
         for sig in (signal.SIGINT, signal.SIGTERM):
             # Outside the main thread signals cannot be handled: leave them.
             with contextlib.suppress(ValueError):
@@ -275,7 +282,13 @@ class _StopRequests:
             signal.signal(sig, handler)
 
 
-def _prepare_folder(run_dir: Path, resume: bool, overwrite: bool) -> None:
+def prepare_folder(run_dir: Path, resume: bool, overwrite: bool) -> None:
+    """Check and create a run folder (refusing to overwrite results silently).
+
+    Raises:
+        UserError: If it is a file, holds results without --resume or
+            --overwrite, or cannot be written.
+    """
     if run_dir.exists() and not run_dir.is_dir():
         raise UserError("the output folder is a file; expected a folder", file=run_dir)
     has_results = (run_dir / EPISODES).exists() or (run_dir / MANIFEST).exists()
@@ -368,7 +381,7 @@ def run_match(
     check_policies_cover_actors(config, scenario.actors, config_path or "<config>")
     player = EpisodePlayer(config, scenario, config_file=config_path)
     run_dir = Path(run_dir or config.output or Path("runs") / config.name)
-    _prepare_folder(run_dir, resume, overwrite)
+    prepare_folder(run_dir, resume, overwrite)
     episodes_file = run_dir / EPISODES
     records: list[dict[str, Any]] = []
     truncate_to: int | None = None
@@ -397,7 +410,7 @@ def run_match(
     start = len(records)
     todo = range(start, config.episodes)
     bar = _progress(progress, config.episodes, start, records)
-    stop = _StopRequests()
+    stop = StopRequests()
     t0 = time.perf_counter()
     played = 0
     try:

@@ -67,7 +67,7 @@ def normalise_spec(spec: Any, *, file: str | None, field: str) -> dict[str, Any]
 
 def policy_names() -> list[str]:
     """All names a spec may use (besides import paths)."""
-    return sorted([*REGISTRY, *EXTRA_FACTORIES])
+    return sorted({*REGISTRY, *EXTRA_FACTORIES, "learned"})
 
 
 def check_spec(spec: Any, *, file: str | None = None, field: str = "policy") -> None:
@@ -86,6 +86,9 @@ def make_policy(spec: Any, *, file: str | None = None, field: str = "policy") ->
     name = spec.pop("policy")
     if ":" in name:
         return _import_policy(name, spec, file=file, field=field)
+    if name == "learned" and name not in EXTRA_FACTORIES:
+        # Registers itself; imports torch / SB3 only when a checkpoint loads.
+        importlib.import_module("peacegame.policies.learned")
     if name in EXTRA_FACTORIES:
         return EXTRA_FACTORIES[name](file=file, field=field, **spec)
     cls = REGISTRY.get(name)

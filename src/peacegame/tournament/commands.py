@@ -1,0 +1,183 @@
+"""The ``tournament`` subcommand.
+
+``peacegame tournament CONFIG [--workers N] [--backend local|ray] [--resume]
+[--overwrite] [--quiet] [--out DIR] [--set KEY=VALUE] [--no-report]``
+
+Every check runs before the first match (one-line ``error: ...``, exit 2). The
+run prints the overall ranking, writes ``summary.json`` and, with the analysis
+extra, the report (``report.html``, ``report.md``, the PNG files). An
+interrupted run exits 130 and says how to resume it.
+
+:func:`add_tournament_commands` adds the subcommand to the ``peacegame``
+parser; ``python -m peacegame.tournament.commands`` runs it alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from peacegame.errors import UserError
+
+
+def ranking_text(summary: dict[str, Any]) -> str:
+    """The overall ranking as a plain-text table."""
+    rankings = summary.get("rankings")
+    if not rankings:
+        return "no episodes logged"
+    comparisons = {row["higher"]: row for row in rankings["comparisons"]}
+    test = {"wilcoxon": "Wilcoxon", "t": "paired t", "welch": "Welch t"}.get(
+        rankings["test"], rankings["test"]
+    )
+    width = max(10, *(len(row["competitor"]) for row in rankings["overall"]))
+    lines = [
+        f"{'rank':<5}{'competitor':<{width + 2}}{'score':>8}  {'95% CI':<18}"
+        f"{'diff to next':>13}{'p (Holm)':>10}",
+    ]
+    for row in rankings["overall"]:
+        ci = "-"
+        if row["score_lo"] is not None:
+            ci = f"[{row['score_lo']:.3f}, {row['score_hi']:.3f}]"
+        comp = comparisons.get(row["competitor"])
+        diff = p = ""
+        if comp is not None:
+            mark = "" if comp["same_roles"] else "†"
+            diff = f"{mark}{comp['mean_difference']:+.4f}"
+            p = f"{comp['p_holm']:.4f}" + (" *" if comp["significant"] else "  ")
+        lines.append(
+            f"{row['rank']:<5}{row['competitor']:<{width + 2}}{row['score']:>8.3f}  "
+            f"{ci:<18}{diff:>13}{p:>12}"
+        )
+    lines.append(
+        f"score: mean reward over the roles played; {test} test with the next one "
+        f"down, Holm-adjusted; * significant at alpha {rankings['alpha']}"
+    )
+    if any(not c["same_roles"] for c in rankings["comparisons"]):
+        lines.append("† compared on the roles both play only")
+    for scen in (summary.get("empirical_game") or {}).get("scenarios", []):
+        if "stable" not in scen:
+            continue
+        stable = [
+            ", ".join(f"{r}={c}" for r, c in item["profile"].items())
+            for item in scen["stable"]
+        ]
+        lines.append(
+            f"{scen['scenario']}: {scen['stable_count']} stable profile(s) of "
+            f"{scen['profiles_checked']} checked"
+            + (f", e.g. {stable[0]}" if stable else "")
+        )
+    return "\n".join(lines)
+
+
+def cmd_tournament(args: argparse.Namespace) -> int:
+    """Run a tournament config; print the ranking; write the report."""
+    from peacegame.tournament.runner import run_tournament
+    from peacegame.tournament.setup import prepare_tournament
+
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers must be at least 1, got {args.workers}")
+    if args.resume and args.overwrite:
+        raise UserError("--resume and --overwrite exclude each other; pick one")
+    tournament = prepare_tournament(args.config, list(args.set or []))
+    result = run_tournament(
+        tournament,
+        run_dir=args.out,
+        workers=args.workers,
+        backend=args.backend,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    print(ranking_text(result.summary))
+    rate = result.played / result.seconds if result.seconds > 0 else 0.0
+    print(
+        f"\n{result.played:,} matches played in {result.seconds:.2f} s "
+        f"({rate:.0f} matches/s); {result.episodes:,} of {result.planned:,} "
+        f"logged; run folder: {result.run_dir}"
+    )
+    if result.interrupted:
+        print(
+            f"interrupted; resume with: peacegame tournament {args.config} --resume"
+            + (f" --out {args.out}" if args.out else ""),
+            file=sys.stderr,
+        )
+        return 130
+    if not args.no_report:
+        _write_report(result.run_dir, result.summary)
+    return 0
+
+
+def _write_report(run_dir: Any, summary: dict[str, Any]) -> None:
+    """Write the report if the analysis extra is installed."""
+    from peacegame.analysis import require_analysis
+
+    try:
+        require_analysis(plots=True)
+    except UserError as exc:
+        print(f"(report skipped: {exc.one_line()})", file=sys.stderr)
+        return
+    from peacegame.tournament.report import write_tournament_report
+
+    html_path, md_path, pngs = write_tournament_report(run_dir, summary)
+    print(f"wrote {html_path}, {md_path} and {len(pngs)} plots")
+
+
+def add_tournament_commands(subparsers: Any) -> None:
+    """Add ``tournament`` to the CLI's subparsers.
+
+    Args:
+        subparsers: The object returned by ``parser.add_subparsers()``.
+    """
+    p = subparsers.add_parser(
+        "tournament",
+        help="run a tournament: every competitor in every role, ranked",
+        description="Run a tournament config into a resumable run folder, rank "
+        "the competitors with paired tests and write the report.",
+    )
+    p.add_argument("config", metavar="CONFIG", help="tournament config file or name")
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="local: processes (default 1); ray: tasks in flight (default: CPUs)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="local processes, or Ray tasks (RAY_ADDRESS: an existing cluster)",
+    )
+    p.add_argument("--out", metavar="DIR", help="run folder (default: the config's)")
+    p.add_argument("--resume", action="store_true", help="continue a run folder")
+    p.add_argument("--overwrite", action="store_true", help="replace a run folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. episodes=20 (repeatable)",
+    )
+    p.add_argument("--no-report", action="store_true", help="skip the report")
+    p.set_defaults(func=cmd_tournament)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``tournament`` alone (as ``peacegame tournament`` does); exit code."""
+    parser = argparse.ArgumentParser(prog="peacegame")
+    add_tournament_commands(parser.add_subparsers(dest="command", required=True))
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(["tournament", *argv])
+    try:
+        return int(args.func(args))
+    except UserError as exc:
+        print(f"error: {exc.one_line()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

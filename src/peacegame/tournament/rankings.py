@@ -1,0 +1,437 @@
+"""Rankings of a tournament run: per competitor and role, overall, with tests.
+
+The log is read line by line into one **observation** per (episode, role
+scored): under ``role_rotation`` only the focal role of each episode is scored
+(its opponents are the context, not competitors under comparison); under
+``cartesian`` and ``sampled`` every role of every episode is. An observation's
+**pair key** is (scenario, role, context or sample, the opponents' competitors,
+replicate): two competitors' observations with equal keys were played against
+the same opponents on the same seed.
+
+Per competitor and role (``by_role``):
+
+- ``reward``: mean payoff (``delta^round * U`` on agreement, ``d`` otherwise;
+  the "utility" of the ranking) with a 95% Student t interval;
+- ``agreement_rate`` with a 95% Wilson interval;
+- ``nash_distance`` and ``pareto_distance``: mean distance in utility space of
+  the agreed outcomes to the Nash point and the Pareto frontier;
+- ``social_welfare``: mean sum of payoffs of its episodes, and
+  ``welfare_contribution``: that mean minus the mean over the competitors of
+  the same role (positive: the games it plays end with more welfare than the
+  role's average competitor's; paired under ``role_rotation``).
+
+Overall (``overall``): a competitor's score is the mean over the roles it plays
+of its mean reward in that role (every role weighs the same), with a 95%
+interval from the stratified standard error ``sqrt(sum_r s_r^2 / n_r) / R``
+(normal quantile). Competitors are ranked by score; each is compared with the
+next one down (``comparisons``) on the differences of their rewards over their
+common pair keys, with the Wilcoxon signed-rank test (default) or the paired t
+test; ``sampled`` assignments are not paired, so they use Welch's t test on
+all observations. The ``k - 1`` p-values are adjusted with Holm's method, and
+a difference is significant when the adjusted p is below ``alpha``. Two
+competitors that play different roles (a learned checkpoint plays one) are
+compared on their common roles only (``roles``, ``same_roles: false``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+
+from peacegame.analysis.stats import CONFIDENCE, mean_interval, wilson_interval
+from peacegame.logs import EPISODES, ReadResult, read_manifest
+from peacegame.tournament.significance import (
+    holm,
+    paired_t_test,
+    welch_t_test,
+    wilcoxon_signed_rank,
+)
+
+
+@dataclass
+class Observations:
+    """The scored (episode, role) observations of a tournament log.
+
+    Attributes:
+        scheme: The assignment scheme.
+        roles: Role ids, in the tournament's order.
+        competitors: Competitor names, in config order.
+        scenarios: Scenario names, in config order.
+        scenario: ``int[n]`` scenario index.
+        role: ``int[n]`` role index.
+        competitor: ``int[n]`` competitor index.
+        draw: ``int[n]`` context (role_rotation) or sample (sampled), else -1.
+        replicate: ``int[n]`` replicate of the assignment.
+        opponents: ``int[n, n_roles]`` competitor per role, -1 at own role.
+        reward: ``float[n]`` payoff of the scored role.
+        agreement: ``bool[n]``.
+        nash_distance: ``float[n]`` (NaN without agreement or Nash point).
+        pareto_distance: ``float[n]`` (NaN without agreement).
+        social_welfare: ``float[n]`` sum of payoffs of the episode.
+        episodes: Complete lines read.
+        planned: Episodes planned (manifest).
+        warnings: Notes from reading the log.
+    """
+
+    scheme: str
+    roles: list[str]
+    competitors: list[str]
+    scenarios: list[str]
+    scenario: np.ndarray
+    role: np.ndarray
+    competitor: np.ndarray
+    draw: np.ndarray
+    replicate: np.ndarray
+    opponents: np.ndarray
+    reward: np.ndarray
+    agreement: np.ndarray
+    nash_distance: np.ndarray
+    pareto_distance: np.ndarray
+    social_welfare: np.ndarray
+    episodes: int
+    planned: int
+    warnings: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return int(self.role.size)
+
+    @property
+    def complete(self) -> bool:
+        """Every planned episode was read."""
+        return self.episodes >= self.planned
+
+    def pair_keys(self) -> np.ndarray:
+        """``int[n]`` ids of the pair keys (see the module docstring)."""
+        if not len(self):
+            return np.zeros(0, np.int64)
+        table = np.column_stack(
+            [self.scenario, self.role, self.draw, self.opponents, self.replicate]
+        )
+        _, inverse = np.unique(table, axis=0, return_inverse=True)
+        return inverse.reshape(-1).astype(np.int64)
+
+
+def _nan(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def load_observations(run_dir: str | Path) -> Observations:
+    """Read a tournament run folder into :class:`Observations` (streaming).
+
+    Raises:
+        LogError: A missing or foreign folder, or a corrupt log.
+    """
+    from peacegame.analysis.frame import iter_records
+    from peacegame.logs import LogError
+
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    if manifest.get("kind") != "tournament":
+        raise LogError(
+            f"holds a {manifest.get('kind')!r} run; expected a tournament",
+            file=run_dir / "manifest.json",
+        )
+    roles = list(manifest["roles"])
+    competitors = list(manifest["competitors"])
+    scenarios = [s["name"] for s in manifest["scenarios"]]
+    scheme = manifest["plan"]["scheme"]
+    role_of = {r: i for i, r in enumerate(roles)}
+    comp_of = {c: i for i, c in enumerate(competitors)}
+    scen_of = {s: i for i, s in enumerate(scenarios)}
+    ints: dict[str, list[int]] = {
+        k: [] for k in ("scenario", "role", "competitor", "draw", "replicate")
+    }
+    opponents: list[list[int]] = []
+    floats: dict[str, list[float]] = {
+        k: [] for k in ("reward", "nash_distance", "pareto_distance", "social_welfare")
+    }
+    agreement: list[bool] = []
+    status = ReadResult()
+    episodes = 0
+    path = run_dir / EPISODES
+    lines = iter_records(path, status) if path.exists() else iter(())
+    for number, rec in lines:
+        try:
+            info = rec["assignment"]
+            profile = [comp_of[info["competitors"][r]] for r in roles]
+            scored = [role_of[info["focal"]]] if scheme == "role_rotation" else None
+            s = scen_of[rec["scenario"]]
+            draw = -1 if info["context"] is None else int(info["context"])
+            replicate = int(info["replicate"])
+            reward = rec["reward"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LogError(
+                f"line {number} is not a tournament episode of this run ({exc!r})",
+                file=path,
+            ) from None
+        episodes += 1
+        for r in range(len(roles)) if scored is None else scored:
+            ints["scenario"].append(s)
+            ints["role"].append(r)
+            ints["competitor"].append(profile[r])
+            ints["draw"].append(draw)
+            ints["replicate"].append(replicate)
+            opponents.append(profile[:r] + [-1] + profile[r + 1 :])
+            floats["reward"].append(float(reward[roles[r]]))
+            floats["nash_distance"].append(_nan(rec.get("nash_distance")))
+            floats["pareto_distance"].append(_nan(rec.get("pareto_distance")))
+            floats["social_welfare"].append(float(rec["social_welfare"]))
+            agreement.append(bool(rec["agreement"]))
+    arrays = {k: np.asarray(v, np.int64) for k, v in ints.items()}
+    return Observations(
+        scheme=scheme,
+        roles=roles,
+        competitors=competitors,
+        scenarios=scenarios,
+        opponents=np.asarray(opponents, np.int64).reshape(-1, len(roles)),
+        agreement=np.asarray(agreement, bool),
+        **arrays,
+        **{k: np.asarray(v, np.float64) for k, v in floats.items()},
+        episodes=episodes,
+        planned=int(manifest.get("episodes", 0)),
+        warnings=list(status.warnings),
+    )
+
+
+def clean(value: Any, digits: int = 6) -> Any:
+    """JSON-ready: floats rounded, NaN and infinities as None, recursively."""
+    if isinstance(value, dict):
+        return {k: clean(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v, digits) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return None if not math.isfinite(value) else round(float(value), digits)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _mean(x: np.ndarray) -> float:
+    x = x[~np.isnan(x)]
+    return float(x.mean()) if x.size else math.nan
+
+
+def by_role_table(obs: Observations) -> list[dict[str, Any]]:
+    """Per competitor and role: reward, agreement, distances, welfare."""
+    rows: list[dict[str, Any]] = []
+    for r, role in enumerate(obs.roles):
+        in_role = obs.role == r
+        present = sorted(set(obs.competitor[in_role].tolist()))
+        role_rows = []
+        for c in present:
+            mask = in_role & (obs.competitor == c)
+            mean, lo, hi, n = mean_interval(obs.reward[mask])
+            agreed = int(obs.agreement[mask].sum())
+            a_lo, a_hi = wilson_interval(agreed, n)
+            role_rows.append(
+                {
+                    "competitor": obs.competitors[c],
+                    "role": role,
+                    "n": n,
+                    "reward": mean,
+                    "reward_lo": lo,
+                    "reward_hi": hi,
+                    "agreement_rate": agreed / n if n else math.nan,
+                    "agreement_lo": a_lo,
+                    "agreement_hi": a_hi,
+                    "nash_distance": _mean(obs.nash_distance[mask]),
+                    "pareto_distance": _mean(obs.pareto_distance[mask]),
+                    "social_welfare": _mean(obs.social_welfare[mask]),
+                }
+            )
+        welfare = [row["social_welfare"] for row in role_rows]
+        role_welfare = float(np.mean(welfare)) if welfare else math.nan
+        order = sorted(role_rows, key=lambda row: (-row["reward"], row["competitor"]))
+        for rank, row in enumerate(order, start=1):
+            row["welfare_contribution"] = row["social_welfare"] - role_welfare
+            row["rank_in_role"] = rank
+        rows += order
+    return rows
+
+
+def _overall(obs: Observations, by_role: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    z = NormalDist().inv_cdf(0.5 + CONFIDENCE / 2.0)
+    out = []
+    for c, name in enumerate(obs.competitors):
+        rows = [row for row in by_role if row["competitor"] == name]
+        if not rows:
+            continue
+        means = [row["reward"] for row in rows]
+        score = float(np.mean(means))
+        variance = 0.0
+        for row in rows:
+            mask = (obs.competitor == c) & (obs.role == obs.roles.index(row["role"]))
+            x = obs.reward[mask]
+            variance += float(x.var(ddof=1)) / x.size if x.size > 1 else math.nan
+        half = z * math.sqrt(variance) / len(rows) if variance == variance else math.nan
+        out.append(
+            {
+                "competitor": name,
+                "score": score,
+                "score_lo": score - half,
+                "score_hi": score + half,
+                "roles": len(rows),
+                "n": int(sum(row["n"] for row in rows)),
+            }
+        )
+    out.sort(key=lambda row: (-row["score"], row["competitor"]))
+    for rank, row in enumerate(out, start=1):
+        row["rank"] = rank
+    return out
+
+
+def compare(
+    obs: Observations, a: int, b: int, test: str, keys: np.ndarray | None = None
+) -> dict[str, Any]:
+    """Compare competitors ``a`` and ``b`` (rewards, ``a - b``).
+
+    Paired schemes use the observations with a common pair key; ``sampled``
+    uses Welch's t test on all their observations. ``roles`` lists the roles
+    the comparison covers: when the two play different roles, only their
+    common roles (and its sign may differ from the scores').
+    """
+    ma, mb = obs.competitor == a, obs.competitor == b
+    roles_a, roles_b = set(obs.role[ma].tolist()), set(obs.role[mb].tolist())
+    same = roles_a == roles_b
+    if obs.scheme == "sampled":
+        result = welch_t_test(obs.reward[ma], obs.reward[mb])
+        diff = _mean(obs.reward[ma]) - _mean(obs.reward[mb])
+        return {
+            "pairs": 0,
+            "mean_difference": diff,
+            "roles": [obs.roles[r] for r in sorted(roles_a | roles_b)],
+            "same_roles": same,
+            **_test_fields(result),
+        }
+    keys = obs.pair_keys() if keys is None else keys
+    ka, kb = keys[ma], keys[mb]
+    common, ia, ib = np.intersect1d(ka, kb, assume_unique=False, return_indices=True)
+    d = obs.reward[ma][ia] - obs.reward[mb][ib]
+    result = wilcoxon_signed_rank(d) if test == "wilcoxon" else paired_t_test(d)
+    covered = sorted(set(obs.role[ma][ia].tolist()))
+    return {
+        "pairs": int(common.size),
+        "mean_difference": _mean(d),
+        "roles": [obs.roles[r] for r in covered],
+        "same_roles": same,
+        **_test_fields(result),
+    }
+
+
+def _test_fields(result: Any) -> dict[str, Any]:
+    return {
+        "method": result.method,
+        "statistic": result.statistic,
+        "p_value": result.p_value,
+    }
+
+
+def compute_rankings(
+    obs: Observations, test: str = "wilcoxon", alpha: float = 0.05
+) -> dict[str, Any]:
+    """The rankings document (see the module docstring).
+
+    Args:
+        obs: The observations.
+        test: ``wilcoxon`` or ``t`` (paired schemes).
+        alpha: Family-wise error rate for the Holm-adjusted comparisons.
+    """
+    by_role = by_role_table(obs)
+    overall = _overall(obs, by_role)
+    keys = obs.pair_keys()
+    index = {name: i for i, name in enumerate(obs.competitors)}
+    comparisons = []
+    for upper, lower in zip(overall, overall[1:], strict=False):
+        row = compare(
+            obs, index[upper["competitor"]], index[lower["competitor"]], test, keys
+        )
+        comparisons.append(
+            {"higher": upper["competitor"], "lower": lower["competitor"], **row}
+        )
+    adjusted = holm([row["p_value"] for row in comparisons])
+    for row, p in zip(comparisons, adjusted, strict=True):
+        row["p_holm"] = p
+        row["significant"] = bool(p < alpha)
+    by_scenario: dict[str, dict[str, float]] = {}
+    for s, scenario in enumerate(obs.scenarios):
+        scores = {}
+        for c, name in enumerate(obs.competitors):
+            means = [
+                _mean(
+                    obs.reward[
+                        (obs.scenario == s) & (obs.competitor == c) & (obs.role == r)
+                    ]
+                )
+                for r in range(len(obs.roles))
+            ]
+            means = [m for m in means if not math.isnan(m)]
+            if means:
+                scores[name] = float(np.mean(means))
+        by_scenario[scenario] = scores
+    paired = obs.scheme != "sampled"
+    return {
+        "scheme": obs.scheme,
+        "paired": paired,
+        "test": (test if paired else "welch"),
+        "correction": "holm",
+        "alpha": alpha,
+        "confidence": CONFIDENCE,
+        "scored": (
+            "focal role of each episode"
+            if obs.scheme == "role_rotation"
+            else "every role of every episode"
+        ),
+        "overall": overall,
+        "comparisons": comparisons,
+        "by_role": by_role,
+        "by_scenario": by_scenario,
+    }
+
+
+def analyse_run(run_dir: str | Path) -> dict[str, Any]:
+    """Rankings and empirical game of a tournament folder (``summary.json``).
+
+    The empirical game is computed only when every planned episode is logged.
+    """
+    from peacegame.tournament.game import empirical_game
+
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    settings = (manifest.get("config") or {}).get("ranking") or {}
+    obs = load_observations(run_dir)
+    out: dict[str, Any] = {
+        "kind": "tournament",
+        "episodes": obs.episodes,
+        "planned": obs.planned,
+        "complete": obs.complete,
+        "roles": obs.roles,
+        "competitors": obs.competitors,
+        "scenarios": obs.scenarios,
+        "warnings": obs.warnings,
+    }
+    if not len(obs):
+        out["rankings"] = None
+        out["empirical_game"] = None
+        return out
+    out["rankings"] = compute_rankings(
+        obs, settings.get("test", "wilcoxon"), float(settings.get("alpha", 0.05))
+    )
+    if obs.complete:
+        out["empirical_game"] = empirical_game(
+            obs,
+            epsilon=float(settings.get("epsilon", 0.01)),
+            seed=int(manifest.get("base_seed", 0)),
+        )
+    else:
+        out["empirical_game"] = {
+            "skipped": (
+                f"the run is incomplete ({obs.episodes:,} of {obs.planned:,} "
+                "episodes); resume it to see the empirical game"
+            )
+        }
+    return clean(out)

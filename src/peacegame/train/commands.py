@@ -1,0 +1,192 @@
+"""The ``train`` and ``evaluate`` subcommands (wired into ``peacegame``'s CLI).
+
+Each command function takes the parsed arguments and returns an exit code.
+torch, SB3 and Ray are imported only inside them; a missing extra is a one-line
+:class:`~peacegame.errors.UserError` naming the ``pip install`` to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from peacegame.errors import UserError
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from peacegame.train.config import load_train_config
+
+    overrides = list(args.set or [])
+    if args.out:
+        overrides.append(f"output={args.out}")
+    config, config_file = load_train_config(args.config, overrides)
+    progress = not args.quiet
+    if args.sweep:
+        from peacegame.train.sweep import run_sweep
+
+        if args.resume:
+            raise UserError("--resume does not apply to --sweep")
+        result = run_sweep(config, config_file, args.sweep, progress=progress)
+        print(result.summary())
+        return 0
+    if config.trainer == "maskable_ppo":
+        return _train_maskable_ppo(config, config_file, args, progress)
+    if config.trainer == "self_play":
+        from peacegame.train.self_play import train_self_play
+
+        result = train_self_play(
+            config,
+            config_file,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=progress,
+        )
+        print(result.summary())
+        return 130 if result.interrupted else 0
+    from peacegame.train.rllib_train import train_rllib
+
+    result = train_rllib(
+        config,
+        config_file,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        progress=progress,
+    )
+    print(result.summary())
+    return 0
+
+
+def _train_maskable_ppo(
+    config: Any, config_file: Path, args: argparse.Namespace, progress: bool
+) -> int:
+    from peacegame.train.config import match_path
+    from peacegame.train.evaluate import plot_run_curve
+    from peacegame.train.sb3_train import train_maskable_ppo
+
+    result, run_dir = train_maskable_ppo(
+        config,
+        config_file,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        progress=progress,
+    )
+    rate = result.steps / result.seconds if result.seconds > 0 else 0.0
+    png = plot_run_curve(run_dir)
+    if result.interrupted:
+        print(
+            f"interrupted at {result.timesteps} timesteps; continue with: "
+            f"peacegame train {args.config} --resume",
+            file=sys.stderr,
+        )
+        return 130
+    print(
+        f"trained {config.learner} for {result.steps} timesteps in "
+        f"{result.seconds:.1f} s ({rate:.0f} steps/s); model: {result.model_path}"
+    )
+    if result.last_reward is not None:
+        print(f"mean reward of the last rollout: {result.last_reward:.4f}")
+    if png is not None:
+        print(f"wrote {png}")
+    print(
+        f"evaluate with: peacegame evaluate {result.model_path} --against "
+        f"{match_path(config, config_file)}"
+    )
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from peacegame.train.evaluate import (
+        SCRIPTED_STRATEGIES,
+        evaluate,
+        plot_run_curve,
+        run_folder_of,
+        write_evaluation,
+    )
+
+    if args.episodes < 2:
+        raise UserError(f"--episodes must be at least 2, got {args.episodes}")
+    strategies = SCRIPTED_STRATEGIES
+    if args.strategies:
+        strategies = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
+    evaluation = evaluate(
+        args.checkpoint,
+        args.against,
+        episodes=args.episodes,
+        seed=args.seed,
+        strategies=strategies,
+        sample=args.sample,
+        progress=not args.quiet,
+    )
+    print(evaluation.table())
+    run_dir = run_folder_of(Path(evaluation.checkpoint).resolve())
+    if run_dir is not None:
+        print(f"wrote {write_evaluation(evaluation, run_dir)}")
+        png = plot_run_curve(run_dir)
+        if png is not None:
+            print(f"wrote {png}")
+    return 0
+
+
+def add_train_commands(subparsers: Any) -> None:
+    """Add ``train`` and ``evaluate`` to the CLI's subparsers.
+
+    Args:
+        subparsers: The object ``ArgumentParser.add_subparsers`` returned.
+    """
+    p = subparsers.add_parser(
+        "train",
+        help="train learned policies (MaskablePPO, self-play, RLlib)",
+        description=(
+            "Train from a train config (configs/train/*.yaml). The 'trainer' key "
+            "picks MaskablePPO for one actor, iterated best response, or RLlib "
+            "PPO for all actors. With --sweep, run a Ray Tune sweep over it."
+        ),
+    )
+    p.add_argument("config", metavar="CONFIG", help="train config file or name")
+    p.add_argument(
+        "--resume", action="store_true", help="continue from the last checkpoint"
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace the run folder's results"
+    )
+    p.add_argument(
+        "--sweep", metavar="SWEEP.yaml", help="Ray Tune sweep over this config"
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. total_timesteps=50000 (repeatable)",
+    )
+    p.add_argument("--out", help="run folder (default: the config's output)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_train)
+
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score a checkpoint against scripted strategies on held-out seeds",
+    )
+    p.add_argument(
+        "checkpoint", metavar="CHECKPOINT", help="SB3 .zip or RLlib module folder"
+    )
+    p.add_argument(
+        "--against", required=True, metavar="MATCH.yaml", help="match config"
+    )
+    p.add_argument("--episodes", type=int, default=1000, help="episodes per policy")
+    p.add_argument(
+        "--seed", type=int, help="held-out base seed (default: match seed + 1e9)"
+    )
+    p.add_argument(
+        "--strategies",
+        help="comma-separated scripted strategies to compare (default: all six)",
+    )
+    p.add_argument(
+        "--sample", action="store_true", help="sample the learned policy's actions"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_evaluate)
+
+
+__all__ = ["add_train_commands"]

@@ -1,0 +1,440 @@
+"""Train configs (``configs/train/*.yaml``) and sweep configs, validated by pydantic.
+
+A train config names a match config (the scenario, the protocol and every
+actor's policy), a trainer and its hyper-parameters. The ``trainer`` key picks
+the model:
+
+* ``maskable_ppo`` (default): one learner actor against the match's other
+  policies, SB3 + sb3-contrib :class:`MaskablePPO` (:class:`MaskablePPOConfig`);
+* ``self_play``: iterated best response: each listed actor in turn trains
+  against frozen snapshots of the others (:class:`SelfPlayConfig`);
+* ``rllib``: every listed actor trains at once, one RL module each, with RLlib
+  PPO; the others play their match policy (:class:`RllibConfig`).
+
+A sweep config (:class:`SweepConfig`) maps dotted fields of a train config to
+search spaces for Ray Tune.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from peacegame.errors import ConfigError, UserError
+from peacegame.match_config import MatchConfig, apply_override, load_match_config
+from peacegame.resources import resolve_config
+from peacegame.yamlio import read_yaml, validate
+
+NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SB3PPOParams(_Strict):
+    """MaskablePPO hyper-parameters (SB3 names; see the SB3 PPO docs).
+
+    Attributes:
+        learning_rate: Adam step size.
+        n_steps: Steps per env per rollout (the rollout is ``n_steps * n_envs``).
+        batch_size: Minibatch size.
+        n_epochs: Passes over each rollout.
+        gamma: Discount of the RL objective. The game's own per-round discount
+            is already in the reward, so 1.0 optimises the reward itself.
+        gae_lambda: GAE lambda.
+        clip_range: PPO clip range.
+        ent_coef: Entropy bonus.
+        vf_coef: Value loss weight.
+        max_grad_norm: Gradient clipping.
+        net_arch: Hidden layer sizes of the policy and value networks.
+        normalize_advantage: Normalise advantages per minibatch.
+        target_kl: Early-stop an update past this KL (None: never).
+    """
+
+    learning_rate: float = Field(default=3e-4, gt=0)
+    n_steps: int = Field(default=256, ge=2)
+    batch_size: int = Field(default=256, ge=2)
+    n_epochs: int = Field(default=5, ge=1)
+    gamma: float = Field(default=1.0, ge=0, le=1)
+    gae_lambda: float = Field(default=0.95, ge=0, le=1)
+    clip_range: float = Field(default=0.2, gt=0)
+    ent_coef: float = Field(default=0.01, ge=0)
+    vf_coef: float = Field(default=0.5, ge=0)
+    max_grad_norm: float = Field(default=0.5, gt=0)
+    net_arch: list[int] = Field(default_factory=lambda: [64, 64], min_length=1)
+    normalize_advantage: bool = True
+    target_kl: float | None = Field(default=None, gt=0)
+
+
+class _TrainBase(_Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str | None = None
+    match: str = Field(
+        default="baseline",
+        description="match config: a file relative to this one, or a shipped name",
+    )
+    seed: int = Field(default=0, ge=0, lt=2**31)
+    output: str | None = Field(
+        default=None, description="run folder; default runs/train/<name>"
+    )
+
+    def run_dir(self) -> Path:
+        """The run folder (``output`` or ``runs/train/<name>``)."""
+        return Path(self.output or Path("runs") / "train" / self.name)
+
+
+class _SB3Base(_TrainBase):
+    n_envs: int = Field(default=4, ge=1, le=256)
+    vec_env: Literal["dummy", "subproc"] = "dummy"
+    torch_threads: int = Field(default=1, ge=1)
+    ppo: SB3PPOParams = Field(default_factory=SB3PPOParams)
+
+
+class MaskablePPOConfig(_SB3Base):
+    """One learner against the match's other policies (MaskablePPO).
+
+    Attributes:
+        learner: The actor that learns; every other actor plays its policy from
+            the match config.
+        total_timesteps: Learner decisions to train for.
+        n_envs: Parallel envs (SB3 vec env).
+        vec_env: ``dummy`` (one process) or ``subproc`` (one process per env).
+        checkpoint_every: Save a checkpoint every this many timesteps.
+        torch_threads: ``torch.set_num_threads``.
+        ppo: Hyper-parameters.
+    """
+
+    trainer: Literal["maskable_ppo"] = "maskable_ppo"
+    learner: str
+    total_timesteps: int = Field(ge=1)
+    checkpoint_every: int = Field(default=20_000, ge=1)
+
+
+class SelfPlayConfig(_SB3Base):
+    """Iterated best response with SB3: each actor in turn, others frozen.
+
+    Attributes:
+        actors: Who learns, in training order (default: every actor in the
+            scenario's order). The others keep their match policy throughout.
+        rounds: Passes over ``actors``.
+        timesteps_per_turn: Timesteps of one actor's turn.
+        warm_start: Continue from the actor's previous snapshot (else start
+            each turn from scratch).
+        eval_episodes: Held-out episodes to score each snapshot against the
+            opponents it was trained against (0: skip).
+    """
+
+    trainer: Literal["self_play"]
+    actors: list[str] | None = Field(default=None, min_length=1)
+    rounds: int = Field(default=2, ge=1)
+    timesteps_per_turn: int = Field(ge=1)
+    warm_start: bool = True
+    eval_episodes: int = Field(default=200, ge=0)
+
+
+class RllibPPOParams(_Strict):
+    """RLlib PPO hyper-parameters (RLlib names).
+
+    Attributes:
+        lr: Learning rate.
+        gamma: Discount of the RL objective (1.0: the reward itself).
+        gae_lambda: GAE lambda (RLlib's ``lambda_``).
+        clip_param: PPO clip.
+        entropy_coeff: Entropy bonus.
+        vf_loss_coeff: Value loss weight.
+        vf_clip_param: Value clip (rewards lie in [-1, 1]).
+        train_batch_size: Env steps per iteration (per learner).
+        minibatch_size: SGD minibatch size.
+        num_epochs: Passes over each batch.
+        hidden: Hidden layer sizes (RLlib's ``fcnet_hiddens``).
+    """
+
+    lr: float = Field(default=3e-4, gt=0)
+    gamma: float = Field(default=1.0, ge=0, le=1)
+    gae_lambda: float = Field(default=0.95, ge=0, le=1)
+    clip_param: float = Field(default=0.2, gt=0)
+    entropy_coeff: float = Field(default=0.01, ge=0)
+    vf_loss_coeff: float = Field(default=0.5, ge=0)
+    vf_clip_param: float = Field(default=10.0, gt=0)
+    train_batch_size: int = Field(default=2000, ge=1)
+    minibatch_size: int = Field(default=256, ge=1)
+    num_epochs: int = Field(default=5, ge=1)
+    hidden: list[int] = Field(default_factory=lambda: [64, 64], min_length=1)
+
+
+class RllibConfig(_TrainBase):
+    """All listed actors at once: RLlib PPO, one RL module per actor.
+
+    Attributes:
+        trainable: The actors whose modules learn (``policies_to_train``);
+            default every actor. The others play their match policy through a
+            non-trainable module.
+        iterations: ``Algorithm.train()`` calls.
+        num_env_runners: Remote env runners (0: sample in the driver).
+        envs_per_runner: Envs per env runner.
+        rollout_fragment_length: Env steps per ``sample()`` call of an env
+            runner. Kept small: RLlib 2.60 re-converts every episode finished
+            within one call at each step, which is quadratic in the number of
+            (short) episodes per call.
+        sample_timeout_s: How long the driver waits for a runner's samples.
+        checkpoint_every: Save a checkpoint every this many iterations (and
+            after the last).
+        ppo: Hyper-parameters.
+    """
+
+    trainer: Literal["rllib"]
+    trainable: list[str] | None = Field(default=None, min_length=1)
+    iterations: int = Field(ge=1)
+    num_env_runners: int = Field(default=1, ge=0)
+    envs_per_runner: int = Field(default=1, ge=1)
+    rollout_fragment_length: int = Field(default=200, ge=1)
+    sample_timeout_s: float = Field(default=600.0, gt=0)
+    checkpoint_every: int = Field(default=10, ge=1)
+    ppo: RllibPPOParams = Field(default_factory=RllibPPOParams)
+
+
+TrainConfig = MaskablePPOConfig | SelfPlayConfig | RllibConfig
+"""Any train config."""
+
+TRAINERS: dict[str, type[_TrainBase]] = {
+    "maskable_ppo": MaskablePPOConfig,
+    "self_play": SelfPlayConfig,
+    "rllib": RllibConfig,
+}
+"""Train config model by ``trainer`` value."""
+
+
+class SearchSpace(_Strict):
+    """One parameter's search space: exactly one of the fields.
+
+    Attributes:
+        choice: Sample uniformly from these values.
+        grid: Try every value (a grid search axis).
+        uniform: ``[low, high]``, uniform.
+        loguniform: ``[low, high]``, log-uniform (both > 0).
+        randint: ``[low, high)``, uniform integers.
+    """
+
+    choice: list[Any] | None = Field(default=None, min_length=1)
+    grid: list[Any] | None = Field(default=None, min_length=1)
+    uniform: tuple[float, float] | None = None
+    loguniform: tuple[float, float] | None = None
+    randint: tuple[int, int] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SearchSpace:
+        given = [k for k, v in self.model_dump().items() if v is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "expected exactly one of choice, grid, uniform, loguniform, randint"
+            )
+        bounds = self.uniform or self.loguniform or self.randint
+        if bounds is not None and not bounds[0] < bounds[1]:
+            raise ValueError(f"expected [low, high] with low < high, got {bounds}")
+        if self.loguniform is not None and self.loguniform[0] <= 0:
+            raise ValueError("loguniform bounds must be > 0")
+        return self
+
+
+class SweepConfig(_Strict):
+    """A Ray Tune sweep over fields of a train config.
+
+    Attributes:
+        name: Sweep name; results go to ``<train run folder>/sweep-<name>``.
+        param_space: Dotted train-config field (``ppo.learning_rate``) ->
+            search space.
+        num_samples: Samples of the space (each grid point this many times).
+        metric: Reported metric to rank trials by: ``reward`` (mean episode
+            reward of the learners over the last report).
+        mode: ``max`` or ``min``.
+        max_concurrent_trials: Trials at once (default: Tune's, bounded by CPUs).
+        cpus_per_trial: CPUs Tune reserves per trial.
+    """
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str | None = None
+    param_space: dict[str, SearchSpace] = Field(min_length=1)
+    num_samples: int = Field(default=1, ge=1)
+    metric: Literal["reward"] = "reward"
+    mode: Literal["max", "min"] = "max"
+    max_concurrent_trials: int | None = Field(default=None, ge=1)
+    cpus_per_trial: float = Field(default=1.0, gt=0)
+
+
+def parse_train_config(data: Any, file: str | Path) -> TrainConfig:
+    """Validate train config data (the ``trainer`` key picks the model).
+
+    Raises:
+        ConfigError: Naming the file, the field and what was expected.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping of train config fields", file=file)
+    trainer = data.get("trainer", "maskable_ppo")
+    model = TRAINERS.get(trainer) if isinstance(trainer, str) else None
+    if model is None:
+        raise ConfigError(
+            f"unknown trainer {trainer!r}; expected one of {sorted(TRAINERS)}",
+            file=file,
+            field="trainer",
+        )
+    return validate(model, data, file=file)  # type: ignore[return-value]
+
+
+def load_train_config(
+    path: str | Path, overrides: list[str] | None = None
+) -> tuple[TrainConfig, Path]:
+    """Read, override (``--set a.b=value``) and validate a train config.
+
+    Args:
+        path: A file, or the name of a shipped config under ``configs/train``.
+        overrides: ``dotted.key=value`` assignments (values parsed as YAML).
+
+    Returns:
+        The config and the resolved file path.
+    """
+    file = resolve_config(str(path), "train")
+    data = read_yaml(file)
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping of train config fields", file=file)
+    for assignment in overrides or []:
+        data = apply_override(data, assignment)
+    return parse_train_config(data, file), file
+
+
+def match_path(config: TrainConfig, config_file: Path | None) -> Path:
+    """Resolve the train config's ``match``: relative to its file, or shipped."""
+    if config_file is not None:
+        relative = config_file.parent / config.match
+        if relative.is_file():
+            return relative
+    try:
+        return resolve_config(config.match, "matches")
+    except UserError:
+        raise ConfigError(
+            f"no match config {config.match!r} (looked next to this file and "
+            "among the shipped matches)",
+            file=config_file,
+            field="match",
+        ) from None
+
+
+def load_match(
+    config: TrainConfig, config_file: Path | None
+) -> tuple[MatchConfig, Path, Path]:
+    """Load the match a train config names.
+
+    Returns:
+        The match config, its file and its scenario file.
+    """
+    file = match_path(config, config_file)
+    match, scenario_file = load_match_config(file)
+    return match, file, scenario_file
+
+
+def check_actors(
+    names: list[str], actors: tuple[str, ...], *, file: Path | None, field: str
+) -> None:
+    """Every name must be one of the scenario's actors, without repeats.
+
+    Raises:
+        ConfigError: Naming the unknown or repeated actor.
+    """
+    from peacegame.errors import suggest
+
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        where = field if len(names) == 1 and field == "learner" else f"{field}[{i}]"
+        if name not in actors:
+            raise ConfigError(
+                f"unknown actor {name!r}{suggest(name, actors)}; the scenario's "
+                f"actors are {list(actors)}",
+                file=file,
+                field=where,
+            )
+        if name in seen:
+            raise ConfigError(f"actor {name!r} is listed twice", file=file, field=where)
+        seen.add(name)
+
+
+def load_sweep_config(path: str | Path) -> tuple[SweepConfig, Path]:
+    """Read and validate a sweep config (a file or a shipped name)."""
+    file = resolve_config(str(path), "train")
+    return validate(SweepConfig, read_yaml(file), file=file), file
+
+
+def with_overrides(config: TrainConfig, values: dict[str, Any]) -> TrainConfig:
+    """Return ``config`` with dotted fields replaced (re-validated).
+
+    Raises:
+        ConfigError: If a key is not a field or a value does not validate.
+    """
+    data = config.model_dump(mode="json")
+    for key, value in values.items():
+        node = data
+        parts = key.split(".")
+        for part in parts[:-1]:
+            if not isinstance(node.get(part), dict):
+                raise ConfigError(f"no field {key!r} in the train config", field=key)
+            node = node[part]
+        if parts[-1] not in node:
+            raise ConfigError(f"no field {key!r} in the train config", field=key)
+        node[parts[-1]] = value
+    return parse_train_config(data, "<sweep>")
+
+
+def describe_file(path: Path) -> str:
+    """Validate a train or sweep config file; return a one-line description.
+
+    For ``peacegame validate``: a file with ``param_space`` is a sweep config,
+    any other a train config (its match config and actors are checked too).
+
+    Raises:
+        ConfigError: If the file does not validate.
+    """
+    data = read_yaml(path)
+    if isinstance(data, dict) and "param_space" in data:
+        sweep = validate(SweepConfig, data, file=path)
+        return f"sweep {sweep.name!r}: {len(sweep.param_space)} parameters"
+    config = parse_train_config(data, path)
+    match, match_file, scenario_file = load_match(config, path)
+    from peacegame.match_config import check_policies_cover_actors
+    from peacegame.scenario import load_compiled
+
+    scenario = load_compiled(scenario_file)
+    check_policies_cover_actors(match, scenario.actors, match_file)
+    if isinstance(config, MaskablePPOConfig):
+        check_actors([config.learner], scenario.actors, file=path, field="learner")
+        who = f"learner {config.learner!r}"
+    elif isinstance(config, SelfPlayConfig):
+        actors = list(config.actors or scenario.actors)
+        check_actors(actors, scenario.actors, file=path, field="actors")
+        who = f"actors {actors}"
+    else:
+        actors = list(config.trainable or scenario.actors)
+        check_actors(actors, scenario.actors, file=path, field="trainable")
+        who = f"trainable {actors}"
+    return f"train {config.name!r} ({config.trainer}): match {match.name!r}, {who}"
+
+
+__all__ = [
+    "TRAINERS",
+    "MaskablePPOConfig",
+    "RllibConfig",
+    "RllibPPOParams",
+    "SB3PPOParams",
+    "SearchSpace",
+    "SelfPlayConfig",
+    "SweepConfig",
+    "TrainConfig",
+    "check_actors",
+    "describe_file",
+    "load_match",
+    "load_sweep_config",
+    "load_train_config",
+    "match_path",
+    "parse_train_config",
+    "with_overrides",
+]

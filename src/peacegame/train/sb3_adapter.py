@@ -1,0 +1,233 @@
+"""One learner against configured opponents, as a single-agent gymnasium env.
+
+:class:`LearnerEnv` drives the PettingZoo AEC env (``raw_env``): on ``reset``
+and after each learner action it plays every other actor with its configured
+policy (scripted, or a frozen learned snapshot) until it is the learner's turn
+again or the episode is over. The learner sees only its observation vector; its
+legal actions come from :meth:`LearnerEnv.action_masks`, which sb3-contrib's
+MaskablePPO reads through the vec env. The reward is the learner's payoff, once,
+at the end (the game's own per-round discount is already in it).
+
+Seeding: each episode's env seed is drawn from the env's ``np_random`` (seeded
+by SB3's ``VecEnv.seed``), and opponent ``a`` gets ``default_rng([seed, a])``
+as in :mod:`peacegame.match`, so a run is reproducible from its seed.
+
+:func:`make_vec_env` builds SB3's own ``DummyVecEnv`` or ``SubprocVecEnv`` of
+these envs, wrapped in ``VecMonitor`` for episode statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from peacegame.env import NegotiationEnv
+from peacegame.policies import Policy, make_policy, make_view
+from peacegame.protocol import PROPOSE, VOTE, ProtocolConfig
+from peacegame.scenario.compiled import CompiledScenario
+
+MAX_SKIPPED_EPISODES = 1000
+"""Episodes in a row that may end before the learner moves (then an error)."""
+
+
+@dataclass(frozen=True)
+class LearnerSpec:
+    """Everything needed to build a :class:`LearnerEnv` (picklable).
+
+    Attributes:
+        scenario: The compiled scenario.
+        protocol: The protocol config.
+        learner: The learning actor.
+        opponents: Policy spec of every other actor.
+        config_file: The file that names the specs (errors, relative paths).
+    """
+
+    scenario: CompiledScenario
+    protocol: ProtocolConfig
+    learner: str
+    opponents: dict[str, Any] = field(default_factory=dict)
+    config_file: str | None = None
+
+
+class LearnerEnv(gym.Env):
+    """The negotiation seen by one learner (see the module doc).
+
+    Args:
+        spec: Scenario, protocol, learner and opponent policies.
+
+    Attributes:
+        game: The underlying AEC env.
+        learner: The learner's actor id.
+        skipped_episodes: Episodes that ended before the learner moved.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, spec: LearnerSpec) -> None:
+        super().__init__()
+        scenario = spec.scenario
+        self.spec = spec
+        self.learner = spec.learner
+        self.game = NegotiationEnv(
+            scenario=scenario,
+            protocol=spec.protocol,
+            max_cycles=spec.protocol.max_rounds + 1,
+        )
+        self._learner_index = scenario.actor_index(spec.learner)
+        self.policies: dict[str, Policy] = {
+            actor: make_policy(
+                spec.opponents[actor],
+                file=spec.config_file,
+                field=f"policies.{actor}",
+            )
+            for actor in scenario.actors
+            if actor != spec.learner
+        }
+        record = self.game.record
+        self.views = {
+            actor: make_view(self.game.protocol, actor, record)
+            for actor in self.policies
+        }
+        self._actor_index = {a: i for i, a in enumerate(scenario.actors)}
+        self.observation_space = self.game.observation_space(spec.learner)[
+            "observation"
+        ]
+        protocol = self.game.protocol
+        self.action_space = spaces.Discrete(protocol.n_actions)
+        self._propose_mask = protocol.propose_mask.astype(bool)
+        self._vote_mask = protocol.vote_mask.astype(bool)
+        self._no_mask = np.zeros(protocol.n_actions, bool)
+        self.skipped_episodes = 0
+
+    # ----------------------------------------------------------------- gym API
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start an episode and play the opponents up to the learner's first move.
+
+        Returns:
+            The learner's observation vector and an empty info dict.
+
+        Raises:
+            RuntimeError: If the learner gets no move in many episodes in a row.
+        """
+        super().reset(seed=seed)
+        game = self.game
+        for _ in range(MAX_SKIPPED_EPISODES):
+            episode_seed = int(self.np_random.integers(2**63 - 1))
+            game.reset(seed=episode_seed)
+            for actor, policy in self.policies.items():
+                policy.reset(
+                    actor,
+                    self.views[actor],
+                    np.random.default_rng([episode_seed, self._actor_index[actor]]),
+                )
+            if self._advance():
+                return self._observation(), {}
+            self.skipped_episodes += 1
+        raise RuntimeError(
+            f"{self.learner} had no move in {MAX_SKIPPED_EPISODES} episodes in a "
+            "row: its consent is never needed and it never proposes"
+        )
+
+    def step(
+        self, action: int | np.integer
+    ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Apply the learner's action, then play the opponents.
+
+        Returns:
+            Observation, reward (the payoff at the end, else 0), terminated,
+            truncated (always False: the deadline ends episodes) and info
+            (at the end: ``agreement``, ``round``, ``end_reason``).
+        """
+        game = self.game
+        game.step(int(action))
+        if self._advance():
+            return self._observation(), 0.0, False, False, {}
+        state = game.game
+        assert state is not None
+        info = {
+            "agreement": bool(state.agreement),
+            "round": int(state.round),
+            "end_reason": state.end_reason,
+        }
+        reward = float(state.rewards[self._learner_index])
+        return self._observation(), reward, True, False, info
+
+    def action_masks(self) -> np.ndarray:
+        """The learner's legal actions now (bool; MaskablePPO reads this)."""
+        state = self.game.game
+        if state is None:
+            return self._no_mask
+        if state.phase == PROPOSE and state.proposer == self._learner_index:
+            return self._propose_mask
+        if state.phase == VOTE:
+            return self._vote_mask
+        return self._no_mask
+
+    # -------------------------------------------------------------- internals
+    def _observation(self) -> np.ndarray:
+        return self.game.table.rows[self._learner_index].copy()
+
+    def _advance(self) -> bool:
+        """Play opponents until the learner must move (True) or the end (False)."""
+        game = self.game
+        learner = self.learner
+        policies = self.policies
+        terminations = game.terminations
+        truncations = game.truncations
+        infos = game.infos
+        while True:
+            agent = game.agent_selection
+            if terminations[agent] or truncations[agent]:
+                return False
+            if agent == learner:
+                return True
+            game.step(policies[agent].act(game.observe(agent), infos[agent]))
+
+
+def _build_env(spec: LearnerSpec) -> LearnerEnv:
+    import peacegame.policies.learned  # noqa: F401 (registers 'learned' here too)
+
+    return LearnerEnv(spec)
+
+
+def make_vec_env(
+    spec: LearnerSpec, n_envs: int, vec_env: str = "dummy", seed: int | None = None
+) -> Any:
+    """SB3's own vec env of ``n_envs`` learner envs, with ``VecMonitor``.
+
+    Args:
+        spec: What each env plays.
+        n_envs: Number of envs.
+        vec_env: ``dummy`` (in this process) or ``subproc`` (a process each).
+        seed: Seeds env ``i`` with ``seed + i`` (None: leave unseeded).
+
+    Returns:
+        The ``VecMonitor``-wrapped vec env.
+    """
+    from functools import partial
+
+    from stable_baselines3.common.vec_env import (
+        DummyVecEnv,
+        SubprocVecEnv,
+        VecMonitor,
+    )
+
+    import peacegame.policies.learned  # noqa: F401 (registers 'learned')
+
+    factories = [partial(_build_env, spec) for _ in range(n_envs)]
+    if vec_env == "subproc" and n_envs > 1:
+        venv = SubprocVecEnv(factories)
+    else:
+        venv = DummyVecEnv(factories)
+    if seed is not None:
+        venv.seed(seed)
+    return VecMonitor(venv, info_keywords=("agreement",))
+
+
+__all__ = ["LearnerEnv", "LearnerSpec", "make_vec_env"]
