@@ -29,7 +29,7 @@ def test_corpus_is_complete():
     assert files == set(EXPECTED)
     assert len(files) >= 40
     kinds = {name.split("_")[0] for name in files}
-    assert {"scenario", "actor", "match"} <= kinds
+    assert {"scenario", "actor", "match", "tournament", "train"} <= kinds
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

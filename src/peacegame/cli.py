@@ -185,12 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_run)
 
     from peacegame.analysis.commands import add_commands
+    from peacegame.theory import add_theory_commands
     from peacegame.tournament.commands import add_tournament_commands
     from peacegame.train.commands import add_train_commands
 
     add_commands(sub)
     add_tournament_commands(sub)
     add_train_commands(sub)
+    add_theory_commands(sub)
 
     p = sub.add_parser("play", help="negotiate in the terminal as one actor")
     p.add_argument("config", metavar="CONFIG", help="match config file or name")

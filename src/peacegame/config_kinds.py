@@ -39,6 +39,10 @@ def json_schemas() -> dict[str, dict[str, Any]]:
 def detect_kind(data: Any, path: Path) -> str:
     """Guess a config file's kind from its keys."""
     if isinstance(data, dict):
+        if "param_space" in data:
+            return "sweep"
+        if "trainer" in data or "learner" in data or "total_timesteps" in data:
+            return "train"
         if "competitors" in data:
             return "tournament"
         if "policies" in data:
@@ -50,7 +54,8 @@ def detect_kind(data: Any, path: Path) -> str:
     raise ConfigError(
         "cannot tell what kind of config this is; expected a scenario (with "
         "'issues' or 'extends'), an actor (with 'terms'), a match (with "
-        "'policies') or a tournament (with 'competitors')",
+        "'policies'), a tournament (with 'competitors'), a training run (with "
+        "'trainer') or a sweep (with 'param_space')",
         file=path,
     )
 
@@ -96,11 +101,19 @@ def _validate_tournament(path: Path, data: Any) -> str:
     return validate_tournament_file(path, data)
 
 
+def _validate_training(path: Path, data: Any) -> str:
+    from peacegame.train.config import describe_file
+
+    return describe_file(path)
+
+
 VALIDATORS: dict[str, Callable[[Path, Any], str]] = {
     "scenario": _validate_scenario,
     "actor": _validate_actor,
     "match": _validate_match,
     "tournament": _validate_tournament,
+    "train": _validate_training,
+    "sweep": _validate_training,
 }
 
 

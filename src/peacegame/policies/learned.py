@@ -137,20 +137,41 @@ def read_metadata(
 def resolve_checkpoint(
     checkpoint: str | Path, *, file: str | None = None, field: str = "checkpoint"
 ) -> Path:
-    """Find a checkpoint named by a config: absolute, next to the config, or cwd.
+    """Find a checkpoint named by a config: next to the config, or in the cwd.
+
+    A checkpoint named in a config *file* must lie inside that file's folder or
+    the working directory: a config from elsewhere cannot make peacegame unpickle
+    an arbitrary file on the machine. Paths given in Python (``file=None``) are
+    taken as they are.
 
     Raises:
-        ConfigError: If no such checkpoint exists.
+        ConfigError: If no such checkpoint exists, or it lies outside those
+            folders.
     """
     path = Path(checkpoint).expanduser()
     candidates = [path]
     if not path.is_absolute() and file:
         candidates.insert(0, Path(file).parent / path)
+    candidates = list(dict.fromkeys(candidates))
     for candidate in candidates:
         if candidate.exists():
+            if file is not None and not _inside_allowed(candidate, Path(file)):
+                raise ConfigError(
+                    f"checkpoint {checkpoint} lies outside the config's folder and "
+                    "the working directory; a config may only name checkpoints "
+                    "inside them",
+                    file=file,
+                    field=field,
+                )
             return candidate
     looked = " or ".join(str(c) for c in candidates)
     raise ConfigError(f"no checkpoint at {looked}", file=file, field=field)
+
+
+def _inside_allowed(candidate: Path, config_file: Path) -> bool:
+    resolved = candidate.resolve()
+    roots = (Path.cwd().resolve(), config_file.resolve().parent)
+    return any(resolved.is_relative_to(root) for root in roots)
 
 
 _LOADED: dict[tuple[str, str, int], _Backend] = {}

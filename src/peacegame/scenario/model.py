@@ -379,6 +379,34 @@ class ConsentRule(Strict):
     description: str | None = None
 
 
+class TheoryDeclaration(Strict):
+    """Declares that a scenario is a textbook bargaining model.
+
+    ``peacegame theory`` prints the model's closed-form predictions. Every
+    parameter the formulas need comes from the scenario itself, so there is one
+    source of truth: the discounts delta_i, the recognition probabilities p_i
+    and the no-deal values d_i from the actors, and the shares of the pie from
+    their utilities. The command checks that the scenario has the model's form
+    (a pie whose shares sum to 1 at every outcome, unanimous consent, ...) and
+    refuses it otherwise. See ``docs/theory.md``.
+
+    Attributes:
+        model: ``rubinstein`` (two actors, alternating offers),
+            ``baron_ferejohn`` (random recognition, unanimity) or
+            ``nash_bargaining`` (the Nash bargaining solution).
+        breakdown_prob: The per-round risk of breakdown the textbook game
+            assumes (the protocol knob ``protocol.breakdown_prob`` that a match
+            config playing it sets); used when the command is given the
+            scenario alone.
+        description: Free text.
+
+    """
+
+    model: Literal["rubinstein", "baron_ferejohn", "nash_bargaining"]
+    breakdown_prob: float = Field(default=0.0, ge=0.0, lt=1.0)
+    description: str | None = None
+
+
 class Scenario(Strict):
     """A scenario file after ``extends`` and overrides are resolved.
 
@@ -390,6 +418,8 @@ class Scenario(Strict):
         drop_levels: Per issue, level names whose outcomes are removed (a
             counterfactual without, say, Chinese contingents).
         max_outcomes: Refuse to enumerate a grid larger than this.
+        theory: Optional: the textbook model this scenario is (see
+            :class:`TheoryDeclaration`); engines ignore it.
 
     """
 
@@ -404,6 +434,7 @@ class Scenario(Strict):
     consent: list[ConsentRule] = Field(min_length=1)
     drop_levels: dict[str, list[str]] = Field(default_factory=dict)
     max_outcomes: int = Field(default=20_000_000, ge=1)
+    theory: TheoryDeclaration | None = None
 
 
 SCHEMA_KINDS: dict[str, type[BaseModel]] = {"scenario": Scenario, "actor": Actor}
