@@ -516,3 +516,33 @@ def test_subproc_vec_env_with_a_frozen_learned_opponent(tmp_path):
         assert rewards.shape == (2,)
     finally:
         venv.close()
+
+
+def test_sigkill_during_training_then_resume_completes(train_files):
+    """A training run killed mid-way resumes from its last checkpoint."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = yaml.safe_load(train_files.read_text())
+    data["total_timesteps"] = 8192
+    train_files.write_text(yaml.safe_dump(data))
+    run = train_files.parent / "run"
+    cmd = [sys.executable, "-m", "peacegame.cli", "train", str(train_files), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    first = run / "checkpoints" / "ppo_1024_steps.json"
+    deadline = time.time() + 120
+    while time.time() < deadline and not first.exists() and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert first.exists(), proc.stderr.read().decode() if proc.stderr else ""
+    assert not (run / "model.json").exists()  # it did not finish
+    assert cli("train", str(train_files), "--resume", "--quiet") == 0
+    meta = json.loads((run / "model.json").read_text())
+    assert meta["timesteps"] == 8192
+    rows = (run / "learning_curve.csv").read_text().splitlines()[1:]
+    steps = [int(row.split(",")[0]) for row in rows]
+    assert steps == sorted(set(steps))  # nothing duplicated
+    assert steps[-1] == 8192
