@@ -1,0 +1,333 @@
+"""The finite game on the grid, by backward induction, and a policy that plays it.
+
+:func:`grid_equilibrium` solves the finite game the engine plays (the deadline,
+the grid, the engine's payoff rule) with voters that accept when indifferent;
+:func:`stationary_grid_proposals` lists the stationary equilibria of two-actor
+alternating offers on the grid. The :class:`SubgamePerfect` policy plays the
+grid equilibrium in matches (``peacegame.theory:SubgamePerfect``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from peacegame.errors import UserError
+from peacegame.policies.base import PolicyView
+from peacegame.protocol import discount_powers
+from peacegame.scenario.compiled import CompiledScenario
+from peacegame.theory.textbook import TextbookGame
+
+TOLERANCE = 1e-6
+"""Slack of the equilibrium's comparisons, times delta_i^r: utilities are stored
+as float32 (0.45 is 0.44999998...), so differences below this are ties."""
+
+
+# --------------------------------------------------------------------------- #
+# The finite game on the grid, by backward induction
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class GridEquilibrium:
+    """The subgame-perfect equilibrium of the finite game the engine plays.
+
+    Backward induction over rounds ``max_rounds - 1 .. 0`` under the engine's
+    rules: agreement in round r pays delta_i^r u_i; after a failed round the
+    deadline pays d, else breakdown pays d with probability b, else the next
+    round starts. Voters accept when indifferent; a proposer proposes the
+    outcome best for it, counting a rejected proposal as its continuation
+    value, preferring agreement when indifferent, then the lower index.
+
+    Attributes:
+        max_rounds: The deadline.
+        offers: ``int[max_rounds, n_actors]``, what actor i proposes in round
+            r if it is the proposer.
+        agrees: ``bool[max_rounds, n_actors]``, whether that proposal is
+            accepted.
+        thresholds: ``float[max_rounds, n_actors]``, voter j accepts in round r
+            iff delta_j^r u_j >= thresholds[r, j] (its continuation value).
+        value: Expected payoffs at the start of round 0.
+        agreement_prob: Probability of agreement.
+        first_round_prob: Probability of agreement in round 0.
+        expected_round: Expected agreement round, given agreement.
+        expected_share: Expected agreed share per actor, given agreement.
+        first_proposer_share: Expected agreed share of round 0's proposer,
+            given agreement.
+
+    """
+
+    max_rounds: int
+    offers: np.ndarray
+    agrees: np.ndarray
+    thresholds: np.ndarray
+    value: np.ndarray
+    agreement_prob: float
+    first_round_prob: float
+    expected_round: float
+    expected_share: np.ndarray
+    first_proposer_share: float
+
+
+def _proposer_probs(
+    proposer: str, order: tuple[int, ...], recognition: np.ndarray, r: int
+) -> np.ndarray:
+    """Probability that each actor proposes in round r."""
+    if proposer == "random":
+        return recognition
+    q = np.zeros(len(recognition))
+    q[order[r % len(recognition)]] = 1.0
+    return q
+
+
+def grid_equilibrium(
+    scenario: CompiledScenario,
+    *,
+    proposer: Literal["rotating", "random"],
+    max_rounds: int,
+    breakdown_prob: float = 0.0,
+    order: tuple[int, ...] | None = None,
+) -> GridEquilibrium:
+    """Solve the engine's finite game on the grid by backward induction.
+
+    Works for any compiled scenario (consent as compiled), not only textbook
+    ones. See :class:`GridEquilibrium` for the rules and tie-breaks.
+
+    Args:
+        scenario: The compiled scenario.
+        proposer: ``rotating`` or ``random``.
+        max_rounds: The deadline.
+        breakdown_prob: Per-round breakdown probability.
+        order: The rotating order as actor indices (default: actor order).
+
+    Returns:
+        The equilibrium.
+
+    """
+    n = scenario.n_actors
+    order = tuple(range(n)) if order is None else tuple(order)
+    u = scenario.utility.astype(np.float64)
+    required = np.asarray(scenario.required, bool)
+    d = np.asarray(scenario.no_deal, np.float64)
+    powers = discount_powers(np.asarray(scenario.discount, np.float64), max_rounds)
+    b = float(breakdown_prob)
+    recognition = np.asarray(scenario.recognition, np.float64)
+    offers = np.zeros((max_rounds, n), np.int64)
+    agrees = np.zeros((max_rounds, n), bool)
+    thresholds = np.zeros((max_rounds, n))
+    payoff = np.zeros((max_rounds, n, n))  # [r, proposer, actor]
+    value_next = d.copy()
+    for r in range(max_rounds - 1, -1, -1):
+        w = d.copy() if r == max_rounds - 1 else b * d + (1.0 - b) * value_next
+        thresholds[r] = w
+        gain = powers[r][:, None] * u  # [n, k]
+        slack = TOLERANCE * powers[r]  # relative: payoffs shrink with r
+        ok = (gain >= (w - slack)[:, None]) | ~required  # voter j accepts k
+        for i in range(n):
+            others = np.delete(np.arange(n), i)
+            acceptable = ok[others].all(axis=0)
+            own = np.where(acceptable, gain[i], w[i])
+            best = own.max()
+            ties = own >= best - slack[i]
+            if (ties & acceptable).any():
+                choice = int(np.flatnonzero(ties & acceptable)[0])
+                agrees[r, i] = True
+                payoff[r, i] = gain[:, choice]
+            else:
+                # Propose what is best for i among the rejected outcomes.
+                rejected = np.flatnonzero(~acceptable)
+                choice = int(rejected[np.argmax(u[i, rejected])])
+                payoff[r, i] = w
+            offers[r, i] = choice
+        value_next = _proposer_probs(proposer, order, recognition, r) @ payoff[r]
+    value = value_next
+
+    # Forward: the distribution of the agreement round and outcome.
+    agree_prob = 0.0
+    first_round = 0.0
+    round_sum = 0.0
+    share_sum = np.zeros(n)
+    first_sum = 0.0
+    q0 = _proposer_probs(proposer, order, recognition, 0)
+    for first in np.flatnonzero(q0 > 0):
+        reach = float(q0[first])
+        for r in range(max_rounds):
+            if r == 0:
+                q = np.zeros(n)
+                q[first] = 1.0
+            else:
+                q = _proposer_probs(proposer, order, recognition, r)
+            for i in np.flatnonzero(q > 0):
+                if agrees[r, i]:
+                    mass = reach * q[i]
+                    shares = u[:, offers[r, i]]
+                    agree_prob += mass
+                    first_round += mass if r == 0 else 0.0
+                    round_sum += mass * r
+                    share_sum += mass * shares
+                    first_sum += mass * shares[first]
+            reach *= float(q[~agrees[r]].sum()) * (1.0 - b)
+            if reach <= 0.0:
+                break
+    if agree_prob > 0.0:
+        expected_round = round_sum / agree_prob
+        expected_share = share_sum / agree_prob
+        first_share = first_sum / agree_prob
+    else:
+        expected_round, first_share = math.nan, math.nan
+        expected_share = np.full(n, np.nan)
+    return GridEquilibrium(
+        max_rounds=max_rounds,
+        offers=offers,
+        agrees=agrees,
+        thresholds=thresholds,
+        value=value,
+        agreement_prob=agree_prob,
+        first_round_prob=first_round,
+        expected_round=expected_round,
+        expected_share=expected_share,
+        first_proposer_share=first_share,
+    )
+
+
+def stationary_grid_proposals(game: TextbookGame) -> list[int] | None:
+    """The first proposer's proposals in the stationary equilibria on the grid.
+
+    For two actors with alternating offers (and a stationary game: d = 0 or
+    no time discount), a pair of proposals (a by the first proposer, b by the
+    second) is a stationary equilibrium with voters accepting when indifferent
+    if each is its proposer's best outcome among those the other accepts:
+    the second actor j accepts a iff u_j(a) >= rho_j u_j(b) + b_prob d_j, and
+    symmetrically. On a divisible pie the pair is unique (Rubinstein); on a
+    grid there can be many (van Damme, Selten & Winter 1990).
+
+    Returns:
+        Outcome indices of the first proposer's equilibrium proposals, or None
+        for games this does not apply to.
+
+    """
+    s = game.scenario
+    if (
+        s.n_actors != 2
+        or game.proposer != "rotating"
+        or (np.any(game.no_deal != 0) and np.any(game.delta < 1.0))
+    ):
+        return None
+    first, second = game.order[0], game.order[1]
+    u = s.utility.astype(np.float64)
+    rho, b, d = game.rho, game.breakdown_prob, game.no_deal
+
+    def best_reply(proposer: int, voter: int, other_offer: int) -> int:
+        need = rho[voter] * u[voter, other_offer] + b * d[voter] - TOLERANCE
+        accepted = np.flatnonzero(u[voter] >= need)
+        return int(accepted[np.argmax(u[proposer, accepted])])
+
+    found = []
+    for a in range(s.n_outcomes):
+        reply = best_reply(second, first, a)
+        if best_reply(first, second, reply) == a:
+            found.append(a)
+    return found
+
+
+def game_equilibrium(game: TextbookGame) -> GridEquilibrium:
+    """:func:`grid_equilibrium` of a textbook game's scenario and protocol."""
+    return grid_equilibrium(
+        game.scenario,
+        proposer=game.proposer,
+        max_rounds=game.max_rounds,
+        breakdown_prob=game.breakdown_prob,
+        order=game.order,
+    )
+
+
+# --------------------------------------------------------------------------- #
+# A policy that plays the grid equilibrium
+# --------------------------------------------------------------------------- #
+
+
+class SubgamePerfectParams(BaseModel):
+    """Parameters of :class:`SubgamePerfect`: the protocol it best-responds to.
+
+    The policy view does not carry these protocol knobs, so a match config
+    repeats them here; they must equal the match's ``protocol`` settings.
+
+    Attributes:
+        proposer: ``rotating`` or ``random``.
+        breakdown_prob: Per-round breakdown probability.
+        order: The rotating order as actor ids (default: the scenario's).
+
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    proposer: Literal["rotating", "random"] = "rotating"
+    breakdown_prob: float = Field(default=0.0, ge=0.0, lt=1.0)
+    order: list[str] | None = None
+
+
+class SubgamePerfect:
+    """Plays the subgame-perfect equilibrium of the finite grid game.
+
+    Use it in a match config as
+    ``{policy: "peacegame.theory:SubgamePerfect", proposer: random}``; it
+    needs ``protocol.information: public``. When every actor plays it, the
+    engine must reproduce :func:`grid_equilibrium` exactly: a check that the
+    engine plays the textbook game.
+    """
+
+    name = "subgame_perfect"
+    requires_public = True
+
+    def __init__(self, **params: Any) -> None:
+        self.params = SubgamePerfectParams(**params)
+        self.view: PolicyView | None = None
+        self.equilibrium: GridEquilibrium | None = None
+
+    def label(self) -> str:
+        """A short label for logs."""
+        p = self.params
+        return f"subgame_perfect(proposer={p.proposer},b={p.breakdown_prob:g})"
+
+    def reset(self, agent: str, view: PolicyView, rng: np.random.Generator) -> None:
+        """Solve the game once per view (kept across episodes)."""
+        if view.public is None:
+            raise UserError(
+                "subgame_perfect needs protocol.information: public",
+                field=f"policies.{agent}",
+            )
+        if view is not self.view:
+            scenario = view.public
+            order = None
+            if self.params.order is not None:
+                order = tuple(scenario.actor_index(a) for a in self.params.order)
+            self.equilibrium = grid_equilibrium(
+                scenario,
+                proposer=self.params.proposer,
+                max_rounds=view.max_rounds,
+                breakdown_prob=self.params.breakdown_prob,
+                order=order,
+            )
+            self.powers = discount_powers(
+                np.asarray(scenario.discount, np.float64), view.max_rounds
+            )
+            self.view = view
+
+    def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> int:
+        """Propose the equilibrium offer; accept what beats continuing."""
+        view, eq = self.view, self.equilibrium
+        assert view is not None and eq is not None, "reset() first"
+        mask = observation["action_mask"]
+        r, me = int(info["round"]), view.index
+        if mask[view.accept_action]:
+            gain = self.powers[r, me] * float(view.utility[int(info["offer"])])
+            slack = TOLERANCE * self.powers[r, me]
+            accept = gain >= eq.thresholds[r, me] - slack
+            return view.accept_action if accept else view.reject_action
+        if mask[0]:
+            return int(eq.offers[r, me])
+        return view.wait_action
