@@ -24,6 +24,7 @@ from peacegame.env import (
 from peacegame.env import env as aec_env
 from peacegame.protocol import ProtocolConfig
 from peacegame.scenario import compile_dict, load_compiled
+
 from scenario_strategies import scenario_dicts
 
 THREE_ACTORS = Path(__file__).parent / "data" / "three_actors.yaml"

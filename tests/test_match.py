@@ -372,6 +372,8 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
         episodes,
         "--quiet",
         "--no-plots",
+        "--engine",
+        "env",  # one line per episode, so the kill lands mid-run
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
@@ -417,6 +419,8 @@ def test_sigterm_stops_cleanly_and_says_how_to_resume(tmp_path):
         "5000",
         "--quiet",
         "--no-plots",
+        "--engine",
+        "env",
     ]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -431,3 +435,37 @@ def test_sigterm_stops_cleanly_and_says_how_to_resume(tmp_path):
     assert "--resume" in err
     data = log.read_bytes()
     assert data.endswith(b"\n")  # no partial line
+
+
+@pytest.mark.parametrize("information", ["public", "private"])
+def test_batch_and_env_engines_write_identical_logs(tmp_path, information):
+    extra = ["--episodes", "60", "--set", f"protocol.information={information}"]
+    env = run(tmp_path, f"env-{information}", *extra, "--engine", "env")
+    batch = run(tmp_path, f"batch-{information}", *extra, "--engine", "batch")
+    assert lines(env) == lines(batch)
+
+
+def test_batch_engine_refuses_policies_without_a_vectorised_form(tmp_path, capsys):
+    config = write_config(
+        tmp_path,
+        policies={
+            "russia": "peacegame.theory:SubgamePerfect",
+            "china": "linear",
+            "ukraine": "linear",
+            "us": "linear",
+            "eu": "linear",
+        },
+    )
+    code = main(
+        [
+            "run",
+            str(config),
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+            "--engine",
+            "batch",
+        ]
+    )
+    assert code == 2
+    assert "engine: batch needs every policy" in capsys.readouterr().err

@@ -242,6 +242,8 @@ def test_sigint_stops_cleanly(tmp_path):
         "100000",
         "--quiet",
         "--no-plots",
+        "--engine",
+        "env",
     ]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -261,10 +263,23 @@ def test_sigint_stops_cleanly(tmp_path):
     assert [r["episode"] for r in found.records] == list(range(len(found.records)))
 
 
-def test_determinism_across_hash_seeds_and_workers(tmp_path):
+# The determinism matrix: every path must write the same bytes. The Ray backend
+# of tournaments is held equal to local processes in tests/test_tournament_ray.py
+# (marked ``ray``).
+MATRIX = [
+    # (PYTHONHASHSEED, --workers, --engine)
+    ("0", "1", "env"),
+    ("12345", "2", "env"),
+    ("0", "1", "batch"),
+    ("777", "1", "auto"),
+]
+
+
+@pytest.mark.parametrize("information", ["private", "public"])
+def test_determinism_matrix(tmp_path, information):
     outputs = []
-    for hash_seed, workers in (("0", "1"), ("12345", "2")):
-        out = tmp_path / f"h{hash_seed}"
+    for hash_seed, workers, engine in MATRIX:
+        out = tmp_path / f"h{hash_seed}-w{workers}-{engine}"
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         subprocess.run(
             [
@@ -281,15 +296,17 @@ def test_determinism_across_hash_seeds_and_workers(tmp_path):
                 "--no-plots",
                 "--workers",
                 workers,
+                "--engine",
+                engine,
                 "--set",
-                "protocol.information=private",
+                f"protocol.information={information}",
             ],
             check=True,
             env=env,
             capture_output=True,
         )
         outputs.append((out / "episodes.jsonl").read_bytes())
-    assert outputs[0] == outputs[1]
+    assert all(o == outputs[0] for o in outputs[1:])
     assert len(outputs[0].splitlines()) == 30
 
 

@@ -23,6 +23,7 @@ _LAZY = {
     "raw_env": "peacegame.env",
     "parallel_env": "peacegame.env",
     "solve": "peacegame.solutions",
+    "vector_env": "peacegame.vector_env",
 }
 
 
@@ -47,4 +48,5 @@ __all__ = [
     "parallel_env",
     "raw_env",
     "solve",
+    "vector_env",
 ]

@@ -85,6 +85,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"episodes={args.episodes}")
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
+    if args.engine is not None:
+        overrides.append(f"engine={args.engine}")
     result = run_config_file(
         args.config,
         overrides,
@@ -178,6 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="override the base seed")
     p.add_argument("--out", help="run folder (default: the config's output)")
     p.add_argument("--workers", type=int, default=1, help="local processes")
+    p.add_argument(
+        "--engine",
+        choices=["auto", "batch", "env"],
+        help="batch: vectorised engine; env: the PettingZoo env (default: auto)",
+    )
     p.add_argument("--resume", action="store_true", help="continue a run folder")
     p.add_argument("--overwrite", action="store_true", help="replace a run folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -345,7 +345,9 @@ def _check_resumable(
 ) -> None:
     old = manifest["config"]
     new = config.model_dump(mode="json")
-    keys = [k for k in new if k not in ("episodes", "output") and old.get(k) != new[k]]
+    # Both engines write identical lines, so switching engine keeps a run valid.
+    ignored = ("episodes", "output", "engine")
+    keys = [k for k in new if k not in ignored and old.get(k) != new[k]]
     if keys:
         raise UserError(
             f"cannot resume: the config differs from the run's in {keys}; use "
@@ -358,6 +360,32 @@ def _check_resumable(
             "(scenario hash differs); use --overwrite to start again",
             file=run_dir / MANIFEST,
         )
+
+
+BATCH_POLICIES = (
+    "random, the time-dependent family, hardliner, tit_for_tat and nash_mediator"
+)
+
+
+def choose_engine(config: MatchConfig, scenario: CompiledScenario) -> str:
+    """``env`` or ``batch``: the engine a match config runs on.
+
+    Raises:
+        UserError: If ``engine: batch`` is asked for policies without a
+            vectorised form.
+    """
+    if config.engine == "env":
+        return "env"
+    from peacegame.batch import supports
+
+    if supports(config, scenario):
+        return "batch"
+    if config.engine == "batch":
+        raise UserError(
+            f"engine: batch needs every policy to be one of {BATCH_POLICIES}; "
+            "use engine: auto or env"
+        )
+    return "env"
 
 
 def run_match(
@@ -380,6 +408,7 @@ def run_match(
     scenario = load_compiled(scenario_file)
     check_policies_cover_actors(config, scenario.actors, config_path or "<config>")
     player = EpisodePlayer(config, scenario, config_file=config_path)
+    engine = choose_engine(config, scenario)
     run_dir = Path(run_dir or config.output or Path("runs") / config.name)
     prepare_folder(run_dir, resume, overwrite)
     episodes_file = run_dir / EPISODES
@@ -415,7 +444,8 @@ def run_match(
     played = 0
     try:
         with stop, EpisodeWriter(episodes_file, truncate_to, fsync=fsync) as out:
-            for line in _lines(player, config, str(scenario_file), todo, workers):
+            lines = _lines(player, config, str(scenario_file), todo, workers, engine)
+            for line in lines:
                 out.write_line(line)
                 records.append(json.loads(line))
                 played += 1
@@ -441,7 +471,17 @@ def _lines(
     scenario_file: str,
     todo: range,
     workers: int,
+    engine: str = "env",
 ) -> Iterator[str]:
+    if engine == "batch":  # one process: the batch engine is vectorised instead
+        from peacegame.batch import BatchEngine
+
+        batch = BatchEngine(config, player.scenario, player.metrics)
+        size = batch.batch_size
+        for start in range(todo.start, todo.stop, size):
+            for record in batch.run(range(start, min(start + size, todo.stop))):
+                yield dumps_record(record)
+        return
     if workers <= 1 or len(todo) < 2:
         for i in todo:
             yield dumps_record(player.play(i))

@@ -36,8 +36,10 @@ class MatchConfig(BaseModel):
             ``runs/<name>``.
         log_events: ``rounds`` logs every round's proposer, offer and votes;
             ``none`` logs outcomes only.
-        engine: ``env`` plays through the PettingZoo AEC env; ``auto`` picks
-            the fastest engine that reproduces it.
+        engine: ``env`` plays through the PettingZoo AEC env; ``batch`` through
+            the vectorised batch engine (every policy must have a vectorised
+            form); ``auto`` picks the batch engine when it can. Both write the
+            same log lines.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -51,7 +53,7 @@ class MatchConfig(BaseModel):
     seed: int = Field(default=0, ge=0, lt=2**63)
     output: str | None = None
     log_events: Literal["rounds", "none"] = "rounds"
-    engine: Literal["auto", "env"] = "auto"
+    engine: Literal["auto", "env", "batch"] = "auto"
 
     @field_validator("output")
     @classmethod
