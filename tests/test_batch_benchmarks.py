@@ -39,10 +39,13 @@ def test_run_all_quick_writes_every_case(tmp_path, capsys):
             continue
         assert results[name]["rate"] > 0, name
     for name, module in peers.items():
+        result = results[name]
         if importlib.util.find_spec(module) is None:
-            assert "skipped" in results[name], name
+            assert "skipped" in result, name
         else:
-            assert results[name]["rate"] > 0, name
+            # Importable, but a peer may still lack an optional dependency
+            # (PettingZoo's classic envs need pygame): then it says why.
+            assert result.get("rate", 0) > 0 or result.get("skipped"), name
     if "rate" in results["solve.negmas"]:
         assert results["solve.negmas"]["same_frontier"] is True
     assert {t["target"] for t in report["targets"]} == {t[0] for t in run_all.TARGETS}
