@@ -274,6 +274,62 @@ def test_workers_give_identical_logs(tmp_path):
     assert log(serial.run_dir) == log(pooled.run_dir)
 
 
+def test_batch_engine_writes_the_env_lines(tmp_path):
+    env = play(tmp_path, REAL, "env", engine="env", analyse=False)
+    batch = play(tmp_path, REAL, "batch", engine="batch", analyse=False)
+    auto = play(tmp_path, REAL, "auto", analyse=False)
+    assert env.played == batch.played == auto.played == 150
+    assert log(env.run_dir) == log(batch.run_dir) == log(auto.run_dir)
+    events = dict(TINY, log_events="rounds")
+    tiny_env = play(tmp_path, events, "tiny-env", engine="env")
+    tiny = play(tmp_path, events, "tiny-batch", engine="batch")
+    assert b'"events"' in log(tiny.run_dir)
+    assert log(tiny_env.run_dir) == log(tiny.run_dir)
+    assert tiny.summary == tiny_env.summary
+
+
+def test_batch_engine_with_workers_equals_serial_env(tmp_path):
+    serial = play(tmp_path, REAL, "serial", engine="env", analyse=False)
+    pooled = play(tmp_path, REAL, "pooled", engine="batch", workers=2, analyse=False)
+    assert log(serial.run_dir) == log(pooled.run_dir)
+
+
+def test_resume_may_change_engine(tmp_path):
+    full = play(tmp_path, REAL, "full", engine="env", analyse=False)
+    part = play(tmp_path, REAL, "part", engine="env", analyse=False)
+    data = log(part.run_dir)
+    (part.run_dir / "episodes.jsonl").write_bytes(data[: data.index(b"\n", 4000) + 1])
+    resumed = play(tmp_path, REAL, "part", engine="batch", resume=True, analyse=False)
+    assert 0 < resumed.played < 150
+    assert log(part.run_dir) == log(full.run_dir)
+
+
+def test_engine_batch_needs_vectorised_policies(tmp_path, monkeypatch, capsys):
+    (tmp_path / "my_custom_policy.py").write_text(
+        "class Best:\n"
+        "    def reset(self, agent, view, rng):\n"
+        "        self.view = view\n"
+        "    def act(self, observation, info):\n"
+        "        if observation['action_mask'][self.view.accept_action]:\n"
+        "            return self.view.accept_action\n"
+        "        return int(self.view.order[0])\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    data = dict(
+        TINY, competitors={**TINY["competitors"], "mine": "my_custom_policy:Best"}
+    )
+    config = write(tmp_path, data)
+    out = tmp_path / "o"
+    assert main([str(config), "--quiet", "--out", str(out), "--engine", "batch"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "engine: batch" in err and "mine" in err
+    # auto mixes both engines (the custom policy's assignments on the env).
+    auto = play(tmp_path, data, "auto", analyse=False)
+    env = play(tmp_path, data, "env", engine="env", analyse=False)
+    assert log(auto.run_dir) == log(env.run_dir)
+
+
 def test_resume_after_partial_last_line_equals_uninterrupted(tmp_path, capsys):
     full = play(tmp_path, TINY, "full")
     part = play(tmp_path, TINY, "part")

@@ -31,7 +31,7 @@ HISTORY_BUDGET = 256 * 2**20
 slots (each slot keeps every round's offer, proposer and votes)."""
 
 
-def _supported_spec(spec: Any) -> bool:
+def supported_spec(spec: Any) -> bool:
     """Whether a policy spec names a strategy with a twin (without building it)."""
     try:
         name = normalise_spec(spec, file=None, field="policy")["policy"]
@@ -57,7 +57,7 @@ def supports(config: MatchConfig, scenario: CompiledScenario | None = None) -> b
     Returns:
         True if :func:`run_episodes` can replace the env path.
     """
-    if not all(_supported_spec(spec) for spec in config.policies.values()):
+    if not all(supported_spec(spec) for spec in config.policies.values()):
         return False
     if scenario is None:
         return True
@@ -129,7 +129,7 @@ class BatchEngine:
         self.batch_size = max(1, min(int(batch_size), HISTORY_BUDGET // per_slot))
         self.actors = scenario.actors
         for actor in self.actors:
-            if not _supported_spec(config.policies.get(actor)):
+            if not supported_spec(config.policies.get(actor)):
                 raise UnsupportedError(
                     f"policy of {actor!r} has no vectorised twin: "
                     f"{config.policies.get(actor)!r}"

@@ -1,7 +1,8 @@
 """The ``tournament`` subcommand.
 
-``peacegame tournament CONFIG [--workers N] [--backend local|ray] [--resume]
-[--overwrite] [--quiet] [--out DIR] [--set KEY=VALUE] [--no-report]``
+``peacegame tournament CONFIG [--workers N] [--backend local|ray]
+[--engine auto|env|batch] [--resume] [--overwrite] [--quiet] [--out DIR]
+[--set KEY=VALUE] [--no-report]``
 
 Every check runs before the first match (one-line ``error: ...``, exit 2). The
 run prints the overall ranking, writes ``summary.json`` and, with the analysis
@@ -86,6 +87,7 @@ def cmd_tournament(args: argparse.Namespace) -> int:
         run_dir=args.out,
         workers=args.workers,
         backend=args.backend,
+        engine=args.engine,
         resume=args.resume,
         overwrite=args.overwrite,
         progress=not args.quiet,
@@ -148,6 +150,14 @@ def add_tournament_commands(subparsers: Any) -> None:
         choices=("local", "ray"),
         default="local",
         help="local processes, or Ray tasks (RAY_ADDRESS: an existing cluster)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("auto", "env", "batch"),
+        default=None,
+        help="override the config's engine: batch (vectorised, scripted policies "
+        "only), env, or auto (batch where every policy has a vectorised form); "
+        "identical logs",
     )
     p.add_argument("--out", metavar="DIR", help="run folder (default: the config's)")
     p.add_argument("--resume", action="store_true", help="continue a run folder")

@@ -116,6 +116,11 @@ class TournamentConfig(BaseModel):
         log_events: ``rounds`` logs every round; ``none`` (the default for
             tournaments) logs outcomes only.
         ranking: Statistics of the rankings and the empirical game.
+        engine: ``env`` plays every episode through the PettingZoo AEC env;
+            ``batch`` through the vectorised batch engine (every competitor of
+            every assignment must have a vectorised form); ``auto`` (default)
+            uses the batch engine for each assignment whose policies all have
+            one and the env for the others. Both write identical log lines.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -131,6 +136,7 @@ class TournamentConfig(BaseModel):
     output: str | None = None
     log_events: Literal["rounds", "none"] = "none"
     ranking: RankingConfig = Field(default_factory=RankingConfig)
+    engine: Literal["auto", "env", "batch"] = "auto"
 
     @field_validator("competitors")
     @classmethod

@@ -105,7 +105,11 @@ def _play_chunk(key: str, tournament: Tournament, start: int, stop: int) -> list
 
 
 def ray_lines(
-    tournament: Tournament, todo: range, workers: int | None, run_dir: Path
+    tournament: Tournament,
+    todo: range,
+    workers: int | None,
+    run_dir: Path,
+    cap: int | None = None,
 ) -> Iterator[str]:
     """Yield the lines of ``todo`` in episode order, played by Ray tasks.
 
@@ -114,10 +118,11 @@ def ray_lines(
         todo: The episodes to play.
         workers: Tasks in flight (None: the cluster's CPUs).
         run_dir: The run folder (for the Ray temp folder).
+        cap: Episodes per task at most (default: the runner's ``CHUNK``).
     """
     import ray
 
-    from peacegame.tournament.runner import chunks
+    from peacegame.tournament.runner import CHUNK, chunks
 
     started = _init(workers, run_dir)
     pending: collections.deque[Any] = collections.deque()
@@ -127,7 +132,7 @@ def ray_lines(
         task = ray.remote(num_cpus=1)(_play_chunk)
         ref = ray.put(tournament)
         key = f"{os.getpid()}-{id(tournament)}-{time.time_ns()}"
-        work = iter(chunks(todo, width))
+        work = iter(chunks(todo, width, cap or CHUNK))
         for chunk in work:
             pending.append(task.remote(key, ref, chunk.start, chunk.stop))
             if len(pending) >= 2 * width:

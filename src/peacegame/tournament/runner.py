@@ -12,6 +12,11 @@ the end (group commit) rather than after every line: an fsync costs about as
 much as a whole episode here. An OS crash or power cut can therefore lose the
 last fraction of a second of episodes, which ``--resume`` plays again.
 
+Engines: with ``engine: auto`` (default) or ``batch`` the episodes are played
+in chunks, and each chunk's assignments whose policies all have a vectorised
+form run on the batch engine (:meth:`TournamentPlayer.play_many`); its lines
+are byte-identical to the env's, so the engine may change on ``--resume``.
+
 Backends, all giving byte-identical ``episodes.jsonl``:
 
 * serial (``workers <= 1``): episodes in this process;
@@ -28,6 +33,7 @@ stays resumable.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -62,6 +68,8 @@ from peacegame.tournament.setup import Tournament
 Backend = Literal["local", "ray"]
 CHUNK = 64
 """Episodes per chunk of work at most (local processes and Ray tasks)."""
+BATCH_CHUNK = 512
+"""Episodes per chunk at most when the batch engine plays (serial or not)."""
 FSYNC_INTERVAL = 0.25
 """Seconds between two fsyncs of ``episodes.jsonl`` (group commit)."""
 OWN_FILES = ("report.html", "report.md")
@@ -147,7 +155,8 @@ def _check_resumable(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) ->
             "tournament; use another --out or --overwrite",
             file=where,
         )
-    ignore = ("output", "description")
+    # Both engines write identical lines, so switching engine keeps a run valid.
+    ignore = ("output", "description", "engine")
     keys = [
         k
         for k in new["config"]
@@ -180,6 +189,7 @@ def run_tournament(
     run_dir: str | Path | None = None,
     workers: int | None = None,
     backend: Backend = "local",
+    engine: Literal["auto", "env", "batch"] | None = None,
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = True,
@@ -195,6 +205,8 @@ def run_tournament(
         workers: ``local``: processes (None or 1: serial); ``ray``: tasks in
             flight (None: the cluster's CPUs).
         backend: ``local`` or ``ray``.
+        engine: Overrides the config's ``engine`` (``auto``, ``env`` or
+            ``batch``); None keeps it.
         resume: Continue an existing run folder.
         overwrite: Replace an existing run folder.
         progress: Show a progress bar on stderr.
@@ -204,10 +216,14 @@ def run_tournament(
 
     Raises:
         UserError: A policy that cannot play a role, a bad folder, a folder
-            that cannot be resumed, or a backend that is not installed.
+            that cannot be resumed, a backend that is not installed, or
+            ``engine: batch`` with a policy without a vectorised form.
     """
     if workers is not None and workers < 1:
         raise UserError(f"--workers must be at least 1, got {workers}")
+    if engine is not None and engine != tournament.config.engine:
+        config = tournament.config.model_copy(update={"engine": engine})
+        tournament = dataclasses.replace(tournament, config=config)
     if backend == "local" and workers is not None and workers > 1:
         start_fork_server()  # its imports overlap the checks below
     player = TournamentPlayer(tournament)
@@ -343,13 +359,15 @@ def _resume_point(episodes_file: Path) -> tuple[int, int]:
 # --------------------------------------------------------------------------- #
 
 
-def chunks(todo: range, workers: int) -> list[range]:
-    """Contiguous chunks of ``todo``: at least 8 per worker, 64 episodes at most.
+def chunks(todo: range, workers: int, cap: int = CHUNK) -> list[range]:
+    """Contiguous chunks of ``todo``: at least 8 per worker, ``cap`` at most.
 
     Small chunks keep the workers busy to the end (the last chunk is the only
     one without a partner); each costs one round trip, about a millisecond.
+    The batch engine gets larger chunks (:data:`BATCH_CHUNK`): it plays each
+    chunk's episodes of one profile together.
     """
-    size = max(1, min(CHUNK, len(todo) // (workers * 8)))
+    size = max(1, min(cap, len(todo) // (workers * 8)))
     return [
         range(i, min(i + size, todo.stop)) for i in range(todo.start, todo.stop, size)
     ]
@@ -368,10 +386,22 @@ def _lines(
     if backend == "ray":
         from peacegame.tournament.ray_backend import ray_lines
 
-        return ray_lines(tournament, todo, workers, run_dir)
+        return ray_lines(tournament, todo, workers, run_dir, chunk_cap(player))
     if workers is None or workers <= 1 or len(todo) < 2:
+        if player.uses_batch():
+            return _serial_chunks(player, todo)
         return (dumps_record(player.play(i)) for i in todo)
-    return _pool_lines(tournament, todo, workers)
+    return _pool_lines(tournament, todo, workers, chunk_cap(player))
+
+
+def chunk_cap(player: TournamentPlayer) -> int:
+    """The largest chunk of work: :data:`BATCH_CHUNK` if the batch engine plays."""
+    return BATCH_CHUNK if player.uses_batch() else CHUNK
+
+
+def _serial_chunks(player: TournamentPlayer, todo: range) -> Iterator[str]:
+    for chunk in chunks(todo, 1, BATCH_CHUNK):
+        yield from play_chunk(player, chunk)
 
 
 WORKER_MODULES = ["peacegame.tournament.player"]
@@ -418,7 +448,7 @@ def _worker_init(tournament: Tournament) -> None:
 
 def play_chunk(player: TournamentPlayer, episodes: range) -> list[str]:
     """Play a chunk of episodes; return their serialised lines."""
-    return [dumps_record(player.play(i)) for i in episodes]
+    return [dumps_record(line) for line in player.play_many(episodes)]
 
 
 def _worker_chunk(episodes: range) -> list[str]:
@@ -426,7 +456,9 @@ def _worker_chunk(episodes: range) -> list[str]:
     return play_chunk(_WORKER_PLAYER, episodes)
 
 
-def _pool_lines(tournament: Tournament, todo: range, workers: int) -> Iterator[str]:
+def _pool_lines(
+    tournament: Tournament, todo: range, workers: int, cap: int = CHUNK
+) -> Iterator[str]:
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=worker_context(),
@@ -434,7 +466,7 @@ def _pool_lines(tournament: Tournament, todo: range, workers: int) -> Iterator[s
         initargs=(tournament,),
     )
     pending: collections.deque[Future[list[str]]] = collections.deque()
-    work = iter(chunks(todo, workers))
+    work = iter(chunks(todo, workers, cap))
     try:
         for chunk in work:
             pending.append(pool.submit(_worker_chunk, chunk))
