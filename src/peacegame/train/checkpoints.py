@@ -172,6 +172,49 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+def write_run_file(
+    run_dir: Path,
+    *,
+    config: Any,
+    config_file: str | Path | None,
+    match: Any,
+    match_file: str | Path,
+    scenario: Any,
+    scenario_file: str | Path,
+    **extra: Any,
+) -> None:
+    """Write the run folder's ``run.json``: what was trained, on what, with what.
+
+    Args:
+        run_dir: The run folder.
+        config: The validated train config.
+        config_file: Its file, if any.
+        match: The match config the learner plays.
+        match_file: The match config's file.
+        scenario: The compiled scenario.
+        scenario_file: The scenario's file.
+        **extra: Trainer-specific fields (learner, order, versions...).
+    """
+    write_json(
+        run_dir / RUN_FILE,
+        {
+            "kind": "train",
+            "trainer": config.trainer,
+            "created": now(),
+            "config_path": str(config_file) if config_file else None,
+            "config": config.model_dump(mode="json"),
+            "match_path": str(match_file),
+            "match": match.model_dump(mode="json"),
+            "scenario": {
+                "name": scenario.name,
+                "hash": scenario.scenario_hash,
+                "path": str(scenario_file),
+            },
+            **extra,
+        },
+    )
+
+
 def read_run(run_dir: Path) -> dict[str, Any] | None:
     """The run folder's ``run.json``, or None."""
     path = run_dir / RUN_FILE

@@ -36,13 +36,12 @@ from peacegame.match_config import check_policies_cover_actors
 from peacegame.policies.learned import write_metadata
 from peacegame.scenario import load_compiled
 from peacegame.train.checkpoints import (
-    RUN_FILE,
     actor_metadata,
     check_resumable,
     library_versions,
     now,
     prepare_run_dir,
-    write_json,
+    write_run_file,
 )
 from peacegame.train.config import RllibConfig, check_actors, load_match
 from peacegame.train.deps import require_ray
@@ -346,25 +345,17 @@ def train_rllib(
     config_data = config.model_dump(mode="json")
     if resume:
         check_resumable(run_dir, config_data)
-    write_json(
-        run_dir / RUN_FILE,
-        {
-            "kind": "train",
-            "trainer": config.trainer,
-            "created": now(),
-            "config_path": str(config_file) if config_file else None,
-            "config": config_data,
-            "match_path": str(match_file),
-            "match": match.model_dump(mode="json"),
-            "scenario": {
-                "name": scenario.name,
-                "hash": scenario.scenario_hash,
-                "path": str(scenario_file),
-            },
-            "trainable": trainable,
-            "ray_address": os.environ.get("RAY_ADDRESS"),
-            "versions": library_versions(*RAY_VERSIONS),
-        },
+    write_run_file(
+        run_dir,
+        config=config,
+        config_file=config_file,
+        match=match,
+        match_file=match_file,
+        scenario=scenario,
+        scenario_file=scenario_file,
+        trainable=trainable,
+        ray_address=os.environ.get("RAY_ADDRESS"),
+        versions=library_versions(*RAY_VERSIONS),
     )
     started = start_ray(run_dir) if manage_ray else False
     algo = None

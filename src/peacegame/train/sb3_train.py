@@ -35,7 +35,6 @@ from peacegame.train.checkpoints import (
     CHECKPOINTS,
     CURVE,
     FINAL_MODEL,
-    RUN_FILE,
     actor_metadata,
     check_resumable,
     latest_checkpoint,
@@ -43,7 +42,7 @@ from peacegame.train.checkpoints import (
     now,
     prepare_run_dir,
     truncate_curve,
-    write_json,
+    write_run_file,
 )
 from peacegame.train.config import (
     MaskablePPOConfig,
@@ -433,24 +432,16 @@ def train_maskable_ppo(
             print("no checkpoint to resume from: starting afresh", file=sys.stderr)
     if resume_from is None:
         truncate_curve(run_dir / CURVE, 0)
-    write_json(
-        run_dir / RUN_FILE,
-        {
-            "kind": "train",
-            "trainer": config.trainer,
-            "created": now(),
-            "config_path": str(config_file) if config_file else None,
-            "config": config_data,
-            "match_path": str(match_file),
-            "match": match.model_dump(mode="json"),
-            "scenario": {
-                "name": spec.scenario.name,
-                "hash": spec.scenario.scenario_hash,
-                "path": str(scenario_file),
-            },
-            "learner": config.learner,
-            "versions": library_versions(*SB3_VERSIONS),
-        },
+    write_run_file(
+        run_dir,
+        config=config,
+        config_file=config_file,
+        match=match,
+        match_file=match_file,
+        scenario=spec.scenario,
+        scenario_file=scenario_file,
+        learner=config.learner,
+        versions=library_versions(*SB3_VERSIONS),
     )
     result = learn(
         spec=spec,

@@ -41,12 +41,11 @@ from peacegame.policies.learned import metadata_path, write_metadata
 from peacegame.scenario import load_compiled
 from peacegame.scenario.compiled import CompiledScenario
 from peacegame.train.checkpoints import (
-    RUN_FILE,
     check_resumable,
     library_versions,
-    now,
     prepare_run_dir,
     write_json,
+    write_run_file,
 )
 from peacegame.train.config import SelfPlayConfig, check_actors, load_match
 from peacegame.train.evaluate import HELD_OUT_OFFSET
@@ -190,24 +189,16 @@ def train_self_play(
     config_data = config.model_dump(mode="json")
     if resume:
         check_resumable(run_dir, config_data)
-    write_json(
-        run_dir / RUN_FILE,
-        {
-            "kind": "train",
-            "trainer": config.trainer,
-            "created": now(),
-            "config_path": str(config_file) if config_file else None,
-            "config": config_data,
-            "match_path": str(match_file),
-            "match": match.model_dump(mode="json"),
-            "scenario": {
-                "name": scenario.name,
-                "hash": scenario.scenario_hash,
-                "path": str(scenario_file),
-            },
-            "order": order,
-            "versions": library_versions(*SB3_VERSIONS),
-        },
+    write_run_file(
+        run_dir,
+        config=config,
+        config_file=config_file,
+        match=match,
+        match_file=match_file,
+        scenario=scenario,
+        scenario_file=scenario_file,
+        order=order,
+        versions=library_versions(*SB3_VERSIONS),
     )
     snapshots = run_dir / SNAPSHOTS
     snapshots.mkdir(exist_ok=True)
