@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import signal
 import sys
 import time
@@ -597,11 +596,6 @@ def run_config_file(
     """Load a match config file (with ``--set`` overrides) and run it."""
     config, scenario_file = load_match_config(path, overrides)
     return run_match(config, scenario_file, config_path=str(path), **kwargs)
-
-
-def remove_run(run_dir: str | Path) -> None:
-    """Delete a run folder (used by tests and benchmarks)."""
-    shutil.rmtree(run_dir, ignore_errors=True)
 
 
 __all__ = [
