@@ -21,8 +21,22 @@ def _kinds() -> dict[str, type[BaseModel]]:
     from peacegame.match_config import MatchConfig
     from peacegame.scenario.model import SCHEMA_KINDS
     from peacegame.tournament.config import TournamentConfig
+    from peacegame.train.config import (
+        MaskablePPOConfig,
+        RllibConfig,
+        SelfPlayConfig,
+        SweepConfig,
+    )
 
-    return {**SCHEMA_KINDS, "match": MatchConfig, "tournament": TournamentConfig}
+    return {
+        **SCHEMA_KINDS,
+        "match": MatchConfig,
+        "tournament": TournamentConfig,
+        "train_maskable_ppo": MaskablePPOConfig,
+        "train_self_play": SelfPlayConfig,
+        "train_rllib": RllibConfig,
+        "sweep": SweepConfig,
+    }
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
