@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,3 +18,39 @@ SCENARIOS = ROOT / "configs" / "scenarios"
 @pytest.fixture(scope="session")
 def default_scenario() -> CompiledScenario:
     return load_compiled(SCENARIOS / "ukraine-2025.yaml")
+
+
+BASELINE = ROOT / "configs" / "matches" / "baseline.yaml"
+
+
+def spawn_run(out: Path, episodes: int, capture: bool = False) -> subprocess.Popen:
+    """Start ``peacegame run`` of the baseline in a subprocess, on the env engine.
+
+    The env engine writes one line per episode, so a signal lands mid-run.
+    """
+    cmd = [
+        sys.executable,
+        "-m",
+        "peacegame.cli",
+        "run",
+        str(BASELINE),
+        "--out",
+        str(out),
+        "--episodes",
+        str(episodes),
+        "--quiet",
+        "--no-plots",
+        "--engine",
+        "env",
+    ]
+    pipe = subprocess.PIPE if capture else subprocess.DEVNULL
+    return subprocess.Popen(cmd, stdout=pipe, stderr=pipe, text=True)
+
+
+def wait_for_log(log: Path, min_bytes: int = 1, timeout: float = 60) -> None:
+    """Wait until ``log`` holds more than ``min_bytes - 1`` bytes (or time out)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if log.exists() and log.stat().st_size >= min_bytes:
+            return
+        time.sleep(0.01)

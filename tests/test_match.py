@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,9 +15,7 @@ from peacegame.match import EpisodePlayer, episode_seed, run_config_file
 from peacegame.match_config import load_match_config
 from peacegame.scenario import load_compiled
 
-from conftest import ROOT
-
-BASELINE = ROOT / "configs" / "matches" / "baseline.yaml"
+from conftest import BASELINE, ROOT, spawn_run, wait_for_log
 
 
 def run(tmp_path: Path, name: str, *extra: str, config: Path = BASELINE) -> Path:
@@ -360,28 +355,9 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     episodes = "300"
     full = run(tmp_path, "reference", "--episodes", episodes)
     out = tmp_path / "killed"
-    cmd = [
-        sys.executable,
-        "-m",
-        "peacegame.cli",
-        "run",
-        str(BASELINE),
-        "--out",
-        str(out),
-        "--episodes",
-        episodes,
-        "--quiet",
-        "--no-plots",
-        "--engine",
-        "env",  # one line per episode, so the kill lands mid-run
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
+    proc = spawn_run(out, int(episodes))
     log = out / "episodes.jsonl"
-    while time.time() < deadline:
-        if log.exists() and log.stat().st_size > 20_000:
-            break
-        time.sleep(0.01)
+    wait_for_log(log, 20_001)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     killed_size = log.stat().st_size
@@ -407,28 +383,9 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
 
 def test_sigterm_stops_cleanly_and_says_how_to_resume(tmp_path):
     out = tmp_path / "term"
-    cmd = [
-        sys.executable,
-        "-m",
-        "peacegame.cli",
-        "run",
-        str(BASELINE),
-        "--out",
-        str(out),
-        "--episodes",
-        "5000",
-        "--quiet",
-        "--no-plots",
-        "--engine",
-        "env",
-    ]
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    proc = spawn_run(out, 5000, capture=True)
     log = out / "episodes.jsonl"
-    deadline = time.time() + 60
-    while time.time() < deadline and not (log.exists() and log.stat().st_size):
-        time.sleep(0.01)
+    wait_for_log(log)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +24,9 @@ from peacegame.match_config import MatchConfig
 from peacegame.protocol import IllegalActionError, ProtocolConfig
 from peacegame.scenario import compile_dict
 
-from conftest import ROOT
+from conftest import BASELINE, spawn_run, wait_for_log
 from scenario_strategies import scenario_dicts
 
-BASELINE = ROOT / "configs" / "matches" / "baseline.yaml"
 STRATEGIES = ["random", "boulware", "linear", "conceder", "hardliner", "tit_for_tat"]
 
 protocols = st.fixed_dictionaries(
@@ -230,28 +228,9 @@ def test_real_write_errors_become_log_errors(tmp_path):
 
 def test_sigint_stops_cleanly(tmp_path):
     out = tmp_path / "int"
-    cmd = [
-        sys.executable,
-        "-m",
-        "peacegame.cli",
-        "run",
-        str(BASELINE),
-        "--out",
-        str(out),
-        "--episodes",
-        "100000",
-        "--quiet",
-        "--no-plots",
-        "--engine",
-        "env",
-    ]
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    proc = spawn_run(out, 100_000, capture=True)
     log = out / "episodes.jsonl"
-    deadline = time.time() + 60
-    while time.time() < deadline and not (log.exists() and log.stat().st_size):
-        time.sleep(0.01)
+    wait_for_log(log)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
