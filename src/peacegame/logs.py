@@ -184,15 +184,53 @@ class EpisodeWriter:
         self.close()
 
 
-def write_json(path: str | Path, data: dict[str, Any]) -> None:
-    """Write a JSON document atomically (temp file + rename)."""
+def write_json(
+    path: str | Path,
+    data: dict[str, Any],
+    *,
+    sort_keys: bool = False,
+    default: Any = None,
+) -> None:
+    """Write a JSON document atomically (temp file + rename).
+
+    Args:
+        path: The file.
+        data: The document.
+        sort_keys: Sort mapping keys.
+        default: ``json.dumps``'s fallback for values it cannot serialise.
+
+    Raises:
+        LogError: If the file cannot be written.
+    """
     path = Path(path)
     tmp = path.with_suffix(path.suffix + ".tmp")
+    text = json.dumps(
+        data, indent=2, ensure_ascii=False, sort_keys=sort_keys, default=default
+    )
     try:
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        tmp.write_text(text + "\n")
         os.replace(tmp, path)
     except OSError as exc:
         raise LogError(f"cannot write: {exc.strerror}", file=path) from None
+
+
+def ensure_folder(folder: Path) -> None:
+    """Create an output folder and check it can be written.
+
+    Raises:
+        LogError: If it is a file or cannot be created or written.
+    """
+    if folder.exists() and not folder.is_dir():
+        raise LogError("the output folder is a file; expected a folder", file=folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise LogError(
+            f"cannot write to the output folder ({exc.strerror})", file=folder
+        ) from None
 
 
 def read_manifest(run_dir: str | Path) -> dict[str, Any]:

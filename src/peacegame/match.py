@@ -36,6 +36,7 @@ from peacegame.logs import (
     EpisodeWriter,
     LogError,
     dumps_record,
+    ensure_folder,
     read_episodes,
     read_manifest,
     write_json,
@@ -289,7 +290,7 @@ def prepare_folder(run_dir: Path, resume: bool, overwrite: bool) -> None:
             --overwrite, or cannot be written.
     """
     if run_dir.exists() and not run_dir.is_dir():
-        raise UserError("the output folder is a file; expected a folder", file=run_dir)
+        ensure_folder(run_dir)  # raises: the output folder is a file
     has_results = (run_dir / EPISODES).exists() or (run_dir / MANIFEST).exists()
     if has_results and not (resume or overwrite):
         raise UserError(
@@ -302,15 +303,7 @@ def prepare_folder(run_dir: Path, resume: bool, overwrite: bool) -> None:
             (run_dir / name).unlink(missing_ok=True)
         for png in run_dir.glob("*.png"):
             png.unlink()
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise UserError(
-            f"cannot write to the output folder ({exc.strerror})", file=run_dir
-        ) from None
+    ensure_folder(run_dir)
 
 
 def manifest_for(

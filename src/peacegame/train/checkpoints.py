@@ -24,7 +24,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-from peacegame import __version__
+from peacegame import __version__, logs
 from peacegame.env import NegotiationEnv
 from peacegame.errors import UserError
 from peacegame.policies.base import make_view
@@ -132,7 +132,7 @@ def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
             cannot be written.
     """
     if run_dir.exists() and not run_dir.is_dir():
-        raise UserError("the output folder is a file; expected a folder", file=run_dir)
+        logs.ensure_folder(run_dir)  # raises: the output folder is a file
     if (run_dir / RUN_FILE).exists() and not (resume or overwrite):
         raise UserError(
             "the run folder already has a training run; pass --resume to continue "
@@ -157,19 +157,12 @@ def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
             (run_dir / name).unlink(missing_ok=True)
         for sub in (CHECKPOINTS, "tb", "snapshots", "modules", "rllib"):
             shutil.rmtree(run_dir / sub, ignore_errors=True)
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(
-            f"cannot create the run folder ({exc.strerror})", file=run_dir
-        ) from None
+    logs.ensure_folder(run_dir)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON atomically (temp file, then rename)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-    tmp.replace(path)
+    """Write JSON atomically, keys sorted (training metadata is compared by eye)."""
+    logs.write_json(path, data, sort_keys=True, default=str)
 
 
 def write_run_file(
