@@ -20,13 +20,29 @@ Modules (see ``docs/tournaments.md``):
 - :mod:`~peacegame.tournament.commands`: the ``tournament`` subcommand.
 """
 
-from peacegame.tournament.config import TournamentConfig, load_tournament_config
-from peacegame.tournament.runner import TournamentResult, run_tournament
-from peacegame.tournament.setup import (
-    Tournament,
-    prepare_tournament,
-    validate_tournament_file,
-)
+from importlib import import_module
+from typing import Any
+
+# Imported on first use: the CLI imports this package to build its parser, and
+# the runner (workers, Ray, analysis) is not needed for that.
+_LAZY = {
+    "Tournament": "peacegame.tournament.setup",
+    "TournamentConfig": "peacegame.tournament.config",
+    "TournamentResult": "peacegame.tournament.runner",
+    "load_tournament_config": "peacegame.tournament.config",
+    "prepare_tournament": "peacegame.tournament.setup",
+    "run_tournament": "peacegame.tournament.runner",
+    "validate_tournament_file": "peacegame.tournament.setup",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'peacegame.tournament' has no attribute {name!r}")
+
 
 __all__ = [
     "Tournament",
