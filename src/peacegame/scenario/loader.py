@@ -4,15 +4,33 @@ Resolution order:
 
 1. Read the scenario YAML; if it ``extends`` another file (relative path), read
    that first and deep-merge this file over it (chains allowed, cycles refused).
+   The ``overrides`` blocks are *not* merged with each other: each file of the
+   chain keeps its own block, one *override layer*.
 2. For each actor entry (a path relative to the file that named it, or an
-   inline mapping) deep-merge ``overrides[actor_id]`` and validate it as an
-   :class:`~peacegame.scenario.model.Actor`; errors name the actor's file.
+   inline mapping) apply, in this order:
+
+   a. the actor file (or the inline mapping) itself;
+   b. the base scenario's ``overrides[actor_id]`` (the file furthest up the
+      ``extends`` chain first);
+   c. each variant's ``overrides[actor_id]``, down to the file that was loaded.
+
+   Each layer is deep-merged over the result of the previous ones, so a
+   variant's ``{name: X, remove: true}`` removes ``X`` whether ``X`` comes from
+   the actor file or from the base scenario's overrides. The result is
+   validated as an :class:`~peacegame.scenario.model.Actor`; errors name the
+   actor's file.
 3. Validate the scenario and check every cross-reference (issues, levels,
-   features, actors); errors name the file and the field path.
+   features, actors, questions); errors name the file and the field path.
 
 Deep merge: mappings merge key by key; two lists whose items are all mappings
 with a ``name`` (or ``id``) merge item by item, new names are appended, and an
 item ``{name: x, remove: true}`` deletes ``x``; anything else is replaced.
+
+Nothing is dropped silently: a ``remove`` that names nothing, an override of an
+actor the scenario does not have, an override of a field an actor does not have,
+and an override item that names no existing item yet is not a complete new item
+(for example a red line without ``when``) are each a one-line
+:class:`~peacegame.errors.ConfigError` naming the file and the field.
 """
 
 from __future__ import annotations
@@ -33,6 +51,7 @@ from peacegame.scenario.model import (
     FeatureCondition,
     IssueCondition,
     NotCondition,
+    RedLine,
     Scenario,
     TableTerm,
 )
@@ -71,43 +90,99 @@ class LoadedScenario:
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def deep_merge(base: Any, over: Any) -> Any:
-    """Merge ``over`` into a copy of ``base`` (see the module docstring)."""
+def deep_merge(
+    base: Any,
+    over: Any,
+    *,
+    file: str | Path | None = None,
+    field: str = "",
+    what: str = "",
+) -> Any:
+    """Merge ``over`` into a copy of ``base`` (see the module docstring).
+
+    Args:
+        base: The data merged into.
+        over: The data merged over it.
+        file: The file ``over`` comes from, for errors.
+        field: The field path of ``over`` in that file, for errors.
+        what: Where ``base`` comes from (for example ``agents/russia.yaml``),
+            for errors.
+
+    Raises:
+        ConfigError: If an item ``{name: x, remove: true}`` names nothing.
+
+    """
     if isinstance(base, dict) and isinstance(over, dict):
         out = dict(base)
         for key, value in over.items():
-            out[key] = deep_merge(base[key], value) if key in base else value
+            sub = f"{field}.{key}" if field else str(key)
+            if key in base:
+                out[key] = deep_merge(base[key], value, file=file, field=sub, what=what)
+            else:
+                out[key] = deep_merge([], value, file=file, field=sub, what=what)
         return out
-    if _named_list(base) and _named_list(over):
+    if isinstance(base, list) and _named_list(over) and _named_list(base, empty=True):
         out = [copy.deepcopy(item) for item in base]
-        for item in over:
+        for j, item in enumerate(over):
             key = _item_name(item)
             index = next((i for i, b in enumerate(out) if _item_name(b) == key), None)
             if item.get("remove") is True:
-                if index is not None:
-                    out.pop(index)
+                if index is None:
+                    raise _nothing_to_remove(key, out, file, f"{field}[{j}]", what)
+                out.pop(index)
             elif index is None:
-                out.append(item)
+                out.append(copy.deepcopy(item))
             else:
-                out[index] = deep_merge(out[index], item)
+                out[index] = deep_merge(
+                    out[index], item, file=file, field=f"{field}[{j}]", what=what
+                )
         return out
     return copy.deepcopy(over)
+
+
+def _nothing_to_remove(
+    name: Any, items: list[Any], file: str | Path | None, field: str, what: str
+) -> ConfigError:
+    names = [str(_item_name(i)) for i in items]
+    where = f" in {what}" if what else ""
+    expected = (
+        f"expected one of {names}" if names else "there is nothing to remove there"
+    )
+    return ConfigError(
+        f"cannot remove {name!r}: no item of that name{where}"
+        f"{suggest(str(name), names)}; {expected}; fix the name or delete the entry",
+        file=file,
+        field=field,
+    )
 
 
 def _item_name(item: dict[str, Any]) -> Any:
     return item.get("name", item.get("id"))
 
 
-def _named_list(value: Any) -> bool:
+def _named_list(value: Any, empty: bool = False) -> bool:
+    """True for a list of mappings that all have a ``name`` (or ``id``)."""
     return (
         isinstance(value, list)
-        and bool(value)
+        and (bool(value) or empty)
         and all(isinstance(v, dict) and _item_name(v) is not None for v in value)
     )
 
 
-def _read_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """Read a scenario file and merge it over the file it extends."""
+OverrideLayer = tuple[str, Any]
+"""One file's ``overrides`` block: ``(file, {actor_id: partial actor})``."""
+
+
+def _read_with_extends(
+    path: Path, chain: tuple[Path, ...] = ()
+) -> tuple[dict[str, Any], list[OverrideLayer]]:
+    """Read a scenario file and merge it over the file it extends.
+
+    Returns:
+        The merged data without ``overrides``, and the override layers of the
+        chain, the base file's first.
+
+    """
     resolved = path.resolve()
     if resolved in chain:
         cycle = " -> ".join(str(p) for p in (*chain, resolved))
@@ -121,17 +196,26 @@ def _read_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, An
             file=path,
         )
     data = _absolutise_actor_paths(data, path.parent)
+    own: list[OverrideLayer] = []
+    if data.get("overrides") is not None:
+        own.append((str(path), data["overrides"]))
+    data = {k: v for k, v in data.items() if k != "overrides"}
     parent = data.get("extends")
     if parent is None:
-        return data
+        return data, own
     if not isinstance(parent, str):
         raise ConfigError("expected a relative file path", file=path, field="extends")
     parent_path = path.parent / parent
     if not parent_path.is_file():
         raise ConfigError(f"no such file {parent_path}", file=path, field="extends")
-    base = _read_with_extends(parent_path, (*chain, resolved))
-    merged = deep_merge(base, {k: v for k, v in data.items() if k != "extends"})
-    return merged
+    base, layers = _read_with_extends(parent_path, (*chain, resolved))
+    merged = deep_merge(
+        base,
+        {k: v for k, v in data.items() if k != "extends"},
+        file=path,
+        what=str(parent_path),
+    )
+    return merged, [*layers, *own]
 
 
 def _absolutise_actor_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -153,14 +237,24 @@ def load_scenario(path: str | Path) -> LoadedScenario:
 
     """
     path = Path(path)
-    data = _read_with_extends(path)
-    return scenario_from_dict(data, source=str(path))
+    data, layers = _read_with_extends(path)
+    return scenario_from_dict(data, source=str(path), override_layers=layers)
 
 
 def scenario_from_dict(
-    data: dict[str, Any], source: str = "<dict>", base_dir: str | Path | None = None
+    data: dict[str, Any],
+    source: str = "<dict>",
+    base_dir: str | Path | None = None,
+    override_layers: list[OverrideLayer] | None = None,
 ) -> LoadedScenario:
     """Validate a scenario given as plain data (actor paths relative to base_dir).
+
+    Args:
+        data: The scenario fields.
+        source: The file (or label) errors name.
+        base_dir: The folder relative actor paths start from.
+        override_layers: The override blocks to apply to the actors, in order
+            (see the module docstring); default: ``data["overrides"]`` alone.
 
     Raises:
         ConfigError: With the source, the field path and what was expected.
@@ -177,11 +271,14 @@ def scenario_from_dict(
             file=source,
             field="actors",
         )
-    overrides = data.get("overrides") or {}
-    if not isinstance(overrides, dict):
-        raise ConfigError(
-            "expected a mapping actor -> fields", file=source, field="overrides"
-        )
+    if override_layers is None:
+        own = data.get("overrides")
+        override_layers = [(source, own)] if own is not None else []
+    for file, overrides in override_layers:
+        if not isinstance(overrides, dict):
+            raise ConfigError(
+                "expected a mapping actor -> fields", file=file, field="overrides"
+            )
     actors: list[Actor] = []
     actor_data: list[dict[str, Any]] = []
     actor_files: dict[str, str] = {}
@@ -198,15 +295,9 @@ def scenario_from_dict(
                 file=source,
                 field=f"actors[{i}]",
             )
-        if isinstance(raw, dict) and raw.get("id") in overrides:
-            over = overrides[raw["id"]]
-            if not isinstance(over, dict):
-                raise ConfigError(
-                    "expected a mapping of actor fields",
-                    file=source,
-                    field=f"overrides.{raw['id']}",
-                )
-            raw = deep_merge(raw, over)
+        origin = file if not prefix else f"{file} ({prefix})"
+        if isinstance(raw, dict):
+            raw = _apply_overrides(raw, override_layers, origin)
         actor = validate(Actor, raw, file=file, prefix=prefix)
         if actor.id in actor_files:
             raise ConfigError(
@@ -218,15 +309,101 @@ def scenario_from_dict(
         actor_data.append(raw)
         actor_files[actor.id] = file
         actor_fields[actor.id] = f"{prefix}." if prefix else ""
-    body = {k: v for k, v in data.items() if k != "actors"}
+    ids = list(actor_files)
+    for file, overrides in override_layers:
+        for actor_id in overrides:
+            if actor_id not in actor_files:
+                raise ConfigError(
+                    f"unknown actor {actor_id!r}{suggest(str(actor_id), ids)}; "
+                    f"expected one of {ids}; fix the id or delete the override",
+                    file=file,
+                    field=f"overrides.{actor_id}",
+                )
+    body = {k: v for k, v in data.items() if k not in ("actors", "overrides")}
     body["actors"] = ["placeholder"]
+    if data.get("overrides") is not None:
+        body["overrides"] = data["overrides"]
     spec = validate(Scenario, body, file=source)
     spec = spec.model_copy(update={"actors": actors})
-    resolved = {k: v for k, v in data.items() if k not in ("actors", "extends")}
+    # The identity of the game: what the engine sees. Questions and texts do
+    # not change the game, so they stay out of the hash.
+    resolved = {
+        k: v
+        for k, v in data.items()
+        if k not in ("actors", "extends", "overrides", "questions")
+    }
+    used = [over for _, over in override_layers if over]
+    if len(used) == 1:
+        resolved["overrides"] = used[0]
+    elif used:
+        resolved["overrides"] = used
     resolved["actors"] = actor_data
     loaded = LoadedScenario(spec, source, actor_files, resolved, actor_fields)
     check_references(loaded)
     return loaded
+
+
+def _apply_overrides(
+    raw: dict[str, Any], layers: list[OverrideLayer], origin: str
+) -> dict[str, Any]:
+    """Apply each layer's ``overrides[actor_id]`` to one actor, in order.
+
+    Raises:
+        ConfigError: On an override that matches nothing (see the module
+            docstring), naming the overriding file and field.
+
+    """
+    actor_id = raw.get("id")
+    fields = {info.alias or name for name, info in Actor.model_fields.items()}
+    what = origin
+    for file, overrides in layers:
+        if actor_id not in overrides:
+            continue
+        over = overrides[actor_id]
+        where = f"overrides.{actor_id}"
+        if not isinstance(over, dict):
+            raise ConfigError(
+                "expected a mapping of actor fields", file=file, field=where
+            )
+        for key in over:
+            if key not in fields:
+                raise ConfigError(
+                    f"actor {actor_id!r} has no field {key!r}"
+                    f"{suggest(str(key), fields)}; expected one of {sorted(fields)}",
+                    file=file,
+                    field=f"{where}.{key}",
+                )
+        for j, item in enumerate(over.get("red_lines") or []):
+            _check_new_red_line(raw, item, file, f"{where}.red_lines[{j}]", what)
+        raw = deep_merge(raw, over, file=file, field=where, what=what)
+        what = f"{origin} after the overrides of {file}"
+    return raw
+
+
+def _check_new_red_line(
+    raw: dict[str, Any], item: Any, file: str, field: str, what: str
+) -> None:
+    """An override item naming no existing red line must be a whole red line."""
+    current = raw.get("red_lines") or []
+    if not isinstance(item, dict) or not _named_list(current, empty=True):
+        return
+    name = _item_name(item)
+    names = [str(_item_name(r)) for r in current]
+    if name is None or str(name) in names or item.get("remove") is True:
+        return
+    required = [
+        info.alias or key
+        for key, info in RedLine.model_fields.items()
+        if info.is_required() and (info.alias or key) not in item
+    ]
+    if required:
+        raise ConfigError(
+            f"no red line {name!r} in {what} to override"
+            f"{suggest(str(name), names)}; expected one of {names}, or a complete "
+            f"new red line (missing {required})",
+            file=file,
+            field=field,
+        )
 
 
 # --------------------------------------------------------------------------- #
@@ -327,14 +504,6 @@ def check_references(loaded: LoadedScenario) -> None:
         for j, red in enumerate(actor.red_lines):
             _check_condition(
                 red.when, issues, known_refs, file, f"{prefix}red_lines[{j}].when"
-            )
-    for actor_id in spec.overrides:
-        if actor_id not in actor_ids:
-            raise ConfigError(
-                f"unknown actor {actor_id!r}{suggest(actor_id, actor_ids)}; "
-                f"expected one of {actor_ids}",
-                file=src,
-                field=f"overrides.{actor_id}",
             )
     for i, rule in enumerate(spec.consent):
         for actor_id in rule.actors:
