@@ -1,30 +1,39 @@
 """Exact solution concepts over a compiled scenario's feasible outcomes.
 
-All functions are vectorised numpy over the outcome arrays; none samples.
+All functions are vectorised numpy over the outcome arrays; none samples. They
+read the float64 utilities and no-deal values (``utility64``, ``no_deal64``),
+never the float32 copy the step loop uses, so float32 rounding never decides a
+tie.
 
 Definitions (utilities ``u[i, o]``, no-deal values ``d[i]``, weights ``w[i]`` =
 recognition probabilities):
 
 - **Zone of agreement**: outcomes at which every actor whose consent the outcome
-  requires gets at least its no-deal value (``u >= d``, compared in float32).
+  requires gets at least its no-deal value (``u >= d`` up to
+  :data:`TIE_TOLERANCE`).
 - **Bargaining set**: outcomes of the zone at which *every* actor, required or
   not, gets at least ``d``. Nash, Kalai-Smorodinsky and egalitarian points are
   taken over it, as bargaining theory defines them relative to the
   disagreement point.
 - **Pareto frontier**: feasible outcomes whose utility vector no other feasible
-  outcome weakly improves for all actors and strictly for one. Outcomes with
-  identical utility vectors are all on the frontier or all off it.
+  outcome weakly improves for all actors and strictly for one, comparing
+  utilities rounded to multiples of :data:`TIE_TOLERANCE` (so that "equal" is
+  transitive). Outcomes with equal utility vectors are all on the frontier or
+  all off it.
 - **Nash point**: maximises ``prod_i (u_i - d_i) ** w_i`` over the bargaining set.
-  Outcomes where a weighted actor gains nothing rank below every outcome where
-  all weighted actors gain (fewest zero gains first, then the product). Actors
-  with zero weight do not enter the product.
+  Outcomes where a weighted actor gains nothing (at most :data:`TIE_TOLERANCE`)
+  rank below every outcome where all weighted actors gain (fewest zero gains
+  first, then the product). Actors with zero weight do not enter the product.
 - **Kalai-Smorodinsky point**: maximises ``min_i (u_i - d_i) / (ideal_i - d_i)``
   over the bargaining set, where ``ideal_i`` is actor i's best utility in it;
   actors with ``ideal_i == d_i`` (indifferent) are left out.
 - **Utilitarian point**: maximises ``sum_i u_i`` over the zone.
 - **Egalitarian point**: maximises ``min_i (u_i - d_i)`` over the bargaining set.
 
-Ties are broken by the larger utility sum, then by the lower outcome index.
+**Tie rule** (:func:`best_outcome`, used by every point here, by
+:func:`nearest_outcome` and by the theory module): two values of a criterion
+within :data:`TIE_TOLERANCE` of each other are a tie; ties are broken by the
+larger utility sum (again up to the tolerance), then by the lower outcome index.
 Points are None when their set is empty.
 """
 
@@ -38,33 +47,58 @@ from peacegame.scenario.compiled import CompiledScenario
 
 POINTS = ("nash", "kalai_smorodinsky", "utilitarian", "egalitarian")
 
+TIE_TOLERANCE = 1e-9
+"""Two values of a criterion closer than this are a tie, everywhere ties are broken.
+
+Utilities lie in [0, 1] and are computed in float64, so values that are equal in
+exact arithmetic (the Nash products (0.5 - 0.1)(0.5 - 0.15) and
+(0.45 - 0.1)(0.55 - 0.15) are both 0.14) differ by rounding error of order
+1e-16, while values a scenario means to be different differ by far more.
+Float32 (spacing about 6e-8 near 1) cannot resolve this, which is why the
+float64 utilities are used. The same
+tolerance applies to utility sums, gains, Kalai-Smorodinsky ratios, logarithms
+of Nash products (a relative tolerance on the product) and distances.
+"""
+
+
+def _at_least_no_deal(scenario: CompiledScenario) -> np.ndarray:
+    """``bool[n_actors, n_outcomes]``: u >= d up to the tie tolerance."""
+    gain = scenario.utility64 - scenario.no_deal64[:, None]
+    return gain >= -TIE_TOLERANCE
+
 
 def zone_of_agreement(scenario: CompiledScenario) -> np.ndarray:
     """Return ``bool[n_outcomes]``: every required actor gets at least its d."""
-    ok = scenario.utility >= scenario.no_deal[:, None]
-    return np.all(ok | ~scenario.required, axis=0)
+    return np.all(_at_least_no_deal(scenario) | ~scenario.required, axis=0)
 
 
 def bargaining_set(scenario: CompiledScenario) -> np.ndarray:
     """Return ``bool[n_outcomes]``: in the zone and every actor at least at d."""
-    all_ir = np.all(scenario.utility >= scenario.no_deal[:, None], axis=0)
+    all_ir = np.all(_at_least_no_deal(scenario), axis=0)
     return all_ir & zone_of_agreement(scenario)
 
 
-def pareto_mask(utility: np.ndarray) -> np.ndarray:
-    """Exact Pareto-efficient mask for maximisation.
+def pareto_mask(utility: np.ndarray, tolerance: float = TIE_TOLERANCE) -> np.ndarray:
+    """Pareto-efficient mask for maximisation.
+
+    Utilities are compared after rounding to multiples of ``tolerance``, so
+    utilities that are equal in exact arithmetic compare equal however they
+    were rounded, and "equal" stays transitive.
 
     Args:
         utility: ``[n_actors, n_outcomes]`` utilities.
+        tolerance: The rounding grid (0: compare exactly).
 
     Returns:
         ``bool[n_outcomes]``, True for outcomes no other outcome dominates.
 
     """
-    utility = np.asarray(utility)
+    utility = np.asarray(utility, dtype=np.float64)
     n = utility.shape[1]
     if n == 0:
         return np.zeros(0, dtype=bool)
+    if tolerance > 0:
+        utility = np.round(utility / tolerance)
     points = np.ascontiguousarray(utility.T)
     unique, inverse = _unique_rows(points)
     efficient = _efficient_unique(unique)
@@ -107,14 +141,49 @@ def _efficient_unique(points: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _argbest(keys: list[np.ndarray], candidates: np.ndarray) -> int | None:
-    """Index of the best candidate by keys (each larger-is-better), then low index."""
+def best_outcome(
+    keys: list[np.ndarray], candidates: np.ndarray, utility: np.ndarray
+) -> int | None:
+    """The best candidate by the project's tie rule.
+
+    Keys are compared in order, each larger-is-better: the candidates within
+    :data:`TIE_TOLERANCE` of the best value of a key stay tied and go on to the
+    next key. After the keys, the larger utility sum decides (up to the same
+    tolerance), then the lower outcome index.
+
+    Args:
+        keys: ``float[n_outcomes]`` criteria, most important first.
+        candidates: ``bool[n_outcomes]``, the outcomes to choose from.
+        utility: ``float64[n_actors, n_outcomes]``, for the utility sums.
+
+    Returns:
+        The chosen outcome index, or None if there is no candidate.
+
+    """
     idx = np.flatnonzero(candidates)
     if idx.size == 0:
         return None
-    # lexsort sorts ascending by the last key first; negate for descending.
-    sort_keys = [idx] + [-k[idx] for k in reversed(keys)]
-    return int(idx[np.lexsort(sort_keys)[0]])
+    sums = np.asarray(utility, np.float64).sum(axis=0)
+    for key in [*keys, sums]:
+        values = np.asarray(key, np.float64)[idx]
+        idx = idx[values >= values.max() - TIE_TOLERANCE]
+        if idx.size == 1:
+            break
+    return int(idx[0])
+
+
+def nearest_outcome(scenario: CompiledScenario, point: np.ndarray) -> int:
+    """The outcome whose utility vector is closest (Euclidean) to ``point``.
+
+    Distances within :data:`TIE_TOLERANCE` are ties, broken by the tie rule
+    (larger utility sum, then lower index).
+    """
+    u = scenario.utility64
+    target = np.asarray(point, np.float64)[:, None]
+    dist = np.sqrt(((u - target) ** 2).sum(axis=0))
+    best = best_outcome([-dist], np.ones(u.shape[1], dtype=bool), u)
+    assert best is not None, "a compiled scenario has at least one outcome"
+    return best
 
 
 def nash_point(
@@ -122,17 +191,17 @@ def nash_point(
 ) -> int | None:
     """Weighted Nash bargaining point over the bargaining set (None if empty)."""
     cand = bargaining_set(scenario)
-    u = scenario.utility.astype(np.float64)
-    d = scenario.no_deal.astype(np.float64)[:, None]
+    u = scenario.utility64
+    d = scenario.no_deal64[:, None]
     w = scenario.recognition if weights is None else np.asarray(weights, float)
     active = w > 0
     gain = (u - d)[active]
-    positive = gain > 0
+    positive = gain > TIE_TOLERANCE
     with np.errstate(divide="ignore"):
         logs = np.where(positive, np.log(np.where(positive, gain, 1.0)), 0.0)
     objective = (w[active][:, None] * logs).sum(axis=0)
     zeros = (~positive).sum(axis=0)
-    return _argbest([-zeros.astype(float), objective, u.sum(axis=0)], cand)
+    return best_outcome([-zeros.astype(float), objective], cand, u)
 
 
 def kalai_smorodinsky_point(scenario: CompiledScenario) -> int | None:
@@ -140,29 +209,28 @@ def kalai_smorodinsky_point(scenario: CompiledScenario) -> int | None:
     cand = bargaining_set(scenario)
     if not cand.any():
         return None
-    u = scenario.utility.astype(np.float64)
-    d = scenario.no_deal.astype(np.float64)
+    u = scenario.utility64
+    d = scenario.no_deal64
     ideal = u[:, cand].max(axis=1)
     span = ideal - d
-    moving = span > 0
+    moving = span > TIE_TOLERANCE
     if not moving.any():
         ratio = np.zeros(u.shape[1])
     else:
         ratio = ((u[moving] - d[moving, None]) / span[moving, None]).min(axis=0)
-    return _argbest([ratio, u.sum(axis=0)], cand)
+    return best_outcome([ratio], cand, u)
 
 
 def utilitarian_point(scenario: CompiledScenario) -> int | None:
     """Outcome of the zone with the largest utility sum (None if empty)."""
-    u = scenario.utility.astype(np.float64)
-    return _argbest([u.sum(axis=0)], zone_of_agreement(scenario))
+    return best_outcome([], zone_of_agreement(scenario), scenario.utility64)
 
 
 def egalitarian_point(scenario: CompiledScenario) -> int | None:
     """Outcome of the bargaining set with the largest smallest gain over d."""
-    u = scenario.utility.astype(np.float64)
-    gain = u - scenario.no_deal.astype(np.float64)[:, None]
-    return _argbest([gain.min(axis=0), u.sum(axis=0)], bargaining_set(scenario))
+    u = scenario.utility64
+    gain = u - scenario.no_deal64[:, None]
+    return best_outcome([gain.min(axis=0)], bargaining_set(scenario), u)
 
 
 def distance_to_set(
@@ -208,8 +276,8 @@ class Solution:
         self, scenario: CompiledScenario, outcomes: np.ndarray
     ) -> np.ndarray:
         """Distance in utility space from each outcome to the Pareto frontier."""
-        front = scenario.utility[:, self.frontier].T
-        return distance_to_set(scenario.utility[:, np.asarray(outcomes)].T, front)
+        u = scenario.utility64
+        return distance_to_set(u[:, np.asarray(outcomes)].T, u[:, self.frontier].T)
 
     def nash_distance(
         self, scenario: CompiledScenario, outcomes: np.ndarray
@@ -219,8 +287,8 @@ class Solution:
         nash = self.points["nash"]
         if nash is None:
             return np.full(outcomes.shape, np.nan)
-        target = scenario.utility[:, nash][None, :]
-        return distance_to_set(scenario.utility[:, outcomes].T, target)
+        u = scenario.utility64
+        return distance_to_set(u[:, outcomes].T, u[:, nash][None, :])
 
 
 def solve(scenario: CompiledScenario) -> Solution:
@@ -228,7 +296,7 @@ def solve(scenario: CompiledScenario) -> Solution:
     return Solution(
         zone=zone_of_agreement(scenario),
         bargaining=bargaining_set(scenario),
-        frontier=pareto_mask(scenario.utility),
+        frontier=pareto_mask(scenario.utility64),
         points={
             "nash": nash_point(scenario),
             "kalai_smorodinsky": kalai_smorodinsky_point(scenario),

@@ -12,7 +12,8 @@ Utility of actor i at outcome o::
     u = max(u - sum(soft penalties crossed), 0) (soft red lines)
     u = min(floors of hard red lines crossed)   (hard red lines, if any crossed)
 
-Utilities are computed in float64 and stored as float32.
+Utilities are computed in float64 and stored as float32 (``utility``, for the
+step loop) and as float64 (``utility64``, for the solution concepts).
 """
 
 from __future__ import annotations
@@ -168,7 +169,7 @@ def compile_scenario(loaded: LoadedScenario) -> CompiledScenario:
     n = keep.size
 
     actors = loaded.actors
-    utility = np.empty((len(actors), n), dtype=np.float32)
+    utility64 = np.empty((len(actors), n), dtype=np.float64)
     red_lines: dict[tuple[str, str], np.ndarray] = {}
     for a, actor in enumerate(actors):
         total = np.zeros(n)
@@ -186,7 +187,8 @@ def compile_scenario(loaded: LoadedScenario) -> CompiledScenario:
                 floor = np.where(crossed, np.minimum(floor, red.floor), floor)
         total = np.maximum(total - penalty, 0.0)
         total = np.where(np.isfinite(floor), floor, total)
-        utility[a] = total
+        utility64[a] = total
+    utility = utility64.astype(np.float32)
 
     ids = [a.id for a in actors]
     required = np.zeros((len(actors), n), dtype=bool)
@@ -202,7 +204,9 @@ def compile_scenario(loaded: LoadedScenario) -> CompiledScenario:
     )
     level_matrix = np.column_stack([grid.levels[i.name] for i in spec.issues])
     features = {f.name: grid.values[f.name] for f in spec.features}
-    for arr in (level_matrix, keep, utility, required, order, *features.values()):
+    no_deal64 = np.array([a.no_deal for a in actors], dtype=np.float64)
+    frozen = (level_matrix, keep, utility, utility64, no_deal64, required, order)
+    for arr in (*frozen, *features.values()):
         arr.setflags(write=False)
     return CompiledScenario(
         name=spec.name,
@@ -215,12 +219,14 @@ def compile_scenario(loaded: LoadedScenario) -> CompiledScenario:
         features=features,
         utility=utility,
         required=required,
-        no_deal=np.array([a.no_deal for a in actors], dtype=np.float32),
+        no_deal=no_deal64.astype(np.float32),
         discount=np.array([a.discount for a in actors], dtype=np.float64),
         recognition=np.array([a.recognition for a in actors], dtype=np.float64),
         order=order,
         red_lines=red_lines,
         grid_size=grid_size,
+        utility64=utility64,
+        no_deal64=no_deal64,
     )
 
 

@@ -65,6 +65,10 @@ class CompiledScenario:
         red_lines: Per ``(actor, red_line_name)``, ``bool[n_outcomes]`` marking
             the outcomes that cross it.
         grid_size: Number of grid points before feasibility rules.
+        utility64: ``float64[n_actors, n_outcomes]``, the utilities as computed,
+            before rounding to float32; the solution concepts use these so
+            that float32 rounding never decides a tie.
+        no_deal64: ``float64[n_actors]``, the no-deal values as declared.
 
     """
 
@@ -84,6 +88,8 @@ class CompiledScenario:
     order: np.ndarray
     red_lines: dict[tuple[str, str], np.ndarray]
     grid_size: int
+    utility64: np.ndarray
+    no_deal64: np.ndarray
 
     @property
     def n_outcomes(self) -> int:
