@@ -23,10 +23,18 @@ def default_scenario() -> CompiledScenario:
 BASELINE = ROOT / "configs" / "matches" / "baseline.yaml"
 
 
-def spawn_run(out: Path, episodes: int, capture: bool = False) -> subprocess.Popen:
+def spawn_run(
+    out: Path, episodes: int, capture: bool = False, extra: tuple[str, ...] = ()
+) -> subprocess.Popen:
     """Start ``peacegame run`` of the baseline in a subprocess, on the env engine.
 
     The env engine writes one line per episode, so a signal lands mid-run.
+
+    Args:
+        out: The run folder.
+        episodes: ``--episodes``.
+        capture: Capture stdout and stderr (text) instead of discarding them.
+        extra: More arguments (``--set KEY=VALUE``...).
     """
     cmd = [
         sys.executable,
@@ -42,6 +50,7 @@ def spawn_run(out: Path, episodes: int, capture: bool = False) -> subprocess.Pop
         "--no-plots",
         "--engine",
         "env",
+        *extra,
     ]
     pipe = subprocess.PIPE if capture else subprocess.DEVNULL
     return subprocess.Popen(cmd, stdout=pipe, stderr=pipe, text=True)

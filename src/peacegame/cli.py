@@ -75,11 +75,13 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from peacegame.logs import read_manifest
+    from peacegame.logs import RESUME_CONFLICT, read_manifest
     from peacegame.match import run_config_file, summary_text
 
     if args.workers < 1:
         raise UserError(f"--workers must be at least 1, got {args.workers}")
+    if args.resume and args.overwrite:
+        raise UserError(RESUME_CONFLICT)
     overrides = list(args.set or [])
     if args.episodes is not None:
         overrides.append(f"episodes={args.episodes}")
@@ -107,12 +109,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     if result.interrupted:
         print(
-            f"interrupted after {len(records)} complete episodes; resume with: "
-            f"peacegame run {args.config} --resume"
-            + (f" --out {args.out}" if args.out else ""),
+            f"interrupted after {len(records)} of {result.planned} planned "
+            f"episodes; resume with: {result.resume_command}",
             file=sys.stderr,
         )
         return 130
+    if result.already_complete:
+        print(
+            f"the run is already complete: {len(records)} of {result.planned} "
+            "planned episodes logged, nothing to play (to extend it: "
+            f"{result.resume_command} --episodes N)"
+        )
+        return 0
     if not args.no_plots:
         _write_plots(result.run_dir)
     return 0
@@ -169,7 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_solve)
 
     p = sub.add_parser("run", help="run a configured match into a run folder")
-    p.add_argument("config", metavar="CONFIG", help="match config file or name")
+    p.add_argument(
+        "config",
+        metavar="CONFIG",
+        nargs="?",
+        help="match config file or name (optional with --resume --out DIR)",
+    )
     p.add_argument(
         "--set",
         action="append",
@@ -185,7 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "batch", "env"],
         help="batch: vectorised engine; env: the PettingZoo env (default: auto)",
     )
-    p.add_argument("--resume", action="store_true", help="continue a run folder")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run folder as recorded (its config, overrides and "
+        "planned episodes); --episodes N extends it",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace a run folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")

@@ -253,3 +253,113 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
             file=path,
         )
     return data
+
+
+# --------------------------------------------------------------------------- #
+# Resume: what differs from the recorded run, and the planned count.
+# --------------------------------------------------------------------------- #
+
+RESUME_CONFLICT = (
+    "--resume and --overwrite exclude each other: --resume continues the run "
+    "folder, --overwrite deletes it; pass one of them"
+)
+"""The one-line error when both flags are given."""
+
+
+def config_differences(
+    recorded: Any, current: Any, ignore: tuple[str, ...] = (), prefix: str = ""
+) -> list[str]:
+    """The dotted fields in which ``current`` differs from ``recorded``.
+
+    Args:
+        recorded: The run's recorded config (JSON data).
+        current: The config given now (JSON data).
+        ignore: Top-level fields to leave out.
+        prefix: The dotted path of ``recorded`` (used when recursing).
+
+    Returns:
+        One ``field (recorded R, now C)`` text per difference, in key order.
+    """
+    if isinstance(recorded, dict) and isinstance(current, dict):
+        out: list[str] = []
+        for key in sorted(set(recorded) | set(current), key=str):
+            if not prefix and key in ignore:
+                continue
+            path = f"{prefix}.{key}" if prefix else str(key)
+            out += config_differences(recorded.get(key), current.get(key), prefix=path)
+        return out
+    if recorded == current:
+        return []
+    return [
+        f"{prefix or 'config'} (recorded {json.dumps(recorded)}, now "
+        f"{json.dumps(current)})"
+    ]
+
+
+def describe_differences(differences: list[str], limit: int = 3) -> str:
+    """``a (recorded 1, now 2), b (...)`` and how many more, on one line."""
+    shown = ", ".join(differences[:limit])
+    more = len(differences) - limit
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def override_key(assignment: str) -> str:
+    """The dotted key of a ``key=value`` override (``""`` if malformed)."""
+    return assignment.partition("=")[0].strip()
+
+
+def merge_overrides(recorded: list[str], new: list[str]) -> list[str]:
+    """``recorded`` then ``new`` overrides, keeping only the last one of a key."""
+    out: list[str] = []
+    for assignment in [*recorded, *new]:
+        key = override_key(assignment)
+        out = [a for a in out if override_key(a) != key]
+        out.append(assignment)
+    return out
+
+
+def resolve_planned(
+    recorded: int,
+    requested: int,
+    done: int,
+    *,
+    unit: str,
+    flag: str,
+    file: str | Path,
+    done_word: str = "done",
+) -> tuple[int, str | None]:
+    """The planned count of a resumed run, and a note if it changes.
+
+    A resume never lowers the planned count silently: a larger request extends
+    the run (with a note), a smaller one that still covers what is done lowers
+    it (with a note), and one below what is done is an error.
+
+    Args:
+        recorded: The planned count recorded in the run folder.
+        requested: The planned count asked for now (``recorded`` if not given).
+        done: How many are already done (logged episodes, trained timesteps).
+        unit: What is counted (``episodes``, ``timesteps``).
+        flag: The flag that sets it (``--episodes``, ``--set total_timesteps=``).
+        file: The run folder's record, for the error.
+        done_word: How the message says done (``logged``, ``trained``).
+
+    Raises:
+        UserError: If ``requested`` is below ``done``.
+    """
+    if requested < done:
+        raise UserError(
+            f"cannot resume with {flag}{requested}: {done:,} {unit} are already "
+            f"{done_word} and a resume never discards them; pass {flag}{done} or more, "
+            f"or leave it out to finish the recorded {recorded:,}",
+            file=file,
+        )
+    if requested > recorded:
+        return requested, (
+            f"extending the run from {recorded:,} to {requested:,} planned {unit}"
+        )
+    if requested < recorded:
+        return requested, (
+            f"lowering the planned count from {recorded:,} to {requested:,} {unit} "
+            f"({done:,} {done_word})"
+        )
+    return requested, None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shlex
 import signal
 import sys
 import time
@@ -31,24 +32,32 @@ from peacegame.errors import ConfigError, UserError
 from peacegame.logs import (
     EPISODES,
     MANIFEST,
+    RESUME_CONFLICT,
     SCHEMA_VERSION,
     SUMMARY,
     EpisodeWriter,
     LogError,
+    config_differences,
+    describe_differences,
     dumps_record,
     ensure_folder,
+    merge_overrides,
+    override_key,
     read_episodes,
     read_manifest,
+    resolve_planned,
     write_json,
 )
 from peacegame.match_config import (
     MatchConfig,
+    apply_override,
     check_policies_cover_actors,
     load_match_config,
 )
 from peacegame.policies import make_policy, make_view, policy_label
 from peacegame.scenario import CompiledScenario, load_compiled
 from peacegame.solutions import solve
+from peacegame.yamlio import validate
 
 
 def episode_seed(base_seed: int, episode: int) -> int:
@@ -245,6 +254,9 @@ class RunResult:
         played: Episodes played by this call.
         seconds: Wall time of this call's episodes.
         interrupted: True if stopped early by SIGINT/SIGTERM.
+        planned: Episodes planned for the whole run.
+        already_complete: True if a resumed run had every planned episode
+            logged already (nothing was played).
     """
 
     run_dir: Path
@@ -252,6 +264,22 @@ class RunResult:
     played: int
     seconds: float
     interrupted: bool = False
+    planned: int = 0
+    already_complete: bool = False
+
+    @property
+    def resume_command(self) -> str:
+        """The command that continues exactly this run (no other flag needed)."""
+        return resume_command("run", self.run_dir)
+
+
+def resume_command(command: str, run_dir: str | Path) -> str:
+    """``peacegame COMMAND --resume --out RUN_DIR``, shell-quoted.
+
+    It reads everything else (the effective config, overrides included, and the
+    planned count) from the run folder.
+    """
+    return f"peacegame {command} --resume --out {shlex.quote(str(run_dir))}"
 
 
 class StopRequests:
@@ -287,8 +315,10 @@ def prepare_folder(run_dir: Path, resume: bool, overwrite: bool) -> None:
 
     Raises:
         UserError: If it is a file, holds results without --resume or
-            --overwrite, or cannot be written.
+            --overwrite, cannot be written, or both flags are given.
     """
+    if resume and overwrite:
+        raise UserError(RESUME_CONFLICT)
     if run_dir.exists() and not run_dir.is_dir():
         ensure_folder(run_dir)  # raises: the output folder is a file
     has_results = (run_dir / EPISODES).exists() or (run_dir / MANIFEST).exists()
@@ -311,46 +341,81 @@ def manifest_for(
     scenario: CompiledScenario,
     config_path: str | None,
     scenario_file: str,
+    overrides: list[str] | None = None,
+    run_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """The run folder's ``manifest.json`` content."""
-    return {
+    """The run folder's ``manifest.json`` content.
+
+    Args:
+        config: The effective config (overrides applied): ``--resume`` reads it.
+        scenario: The compiled scenario.
+        config_path: The config file, if any.
+        scenario_file: The scenario file.
+        overrides: The ``key=value`` overrides applied to the config file.
+        run_dir: The run folder (for ``resume_command``).
+    """
+    manifest: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "kind": "match",
         "peacegame_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config_path": config_path,
         "config": config.model_dump(mode="json"),
+        "overrides": list(overrides or []),
         "scenario": {
             "name": scenario.name,
             "hash": scenario.scenario_hash,
             "path": scenario_file,
+            "file": str(Path(scenario_file).resolve()),
             "actors": list(scenario.actors),
             "n_outcomes": scenario.n_outcomes,
         },
         "base_seed": config.seed,
         "episodes": config.episodes,
     }
+    if run_dir is not None:
+        manifest["resume_command"] = resume_command("run", run_dir)
+    return manifest
 
 
 def _check_resumable(
     run_dir: Path, manifest: dict[str, Any], config: MatchConfig, scenario_hash: str
 ) -> None:
-    old = manifest["config"]
-    new = config.model_dump(mode="json")
-    # Both engines write identical lines, so switching engine keeps a run valid.
-    ignored = ("episodes", "output", "engine")
-    keys = [k for k in new if k not in ignored and old.get(k) != new[k]]
-    if keys:
+    """A resume must continue the recorded run: same config but for its length.
+
+    Raises:
+        UserError: Naming what differs and the command that continues the
+            recorded run.
+    """
+    where = run_dir / MANIFEST
+    hint = resume_command("run", run_dir)
+    kind = manifest.get("kind", "match")
+    if kind != "match":
         raise UserError(
-            f"cannot resume: the config differs from the run's in {keys}; use "
-            "--overwrite to start again",
-            file=run_dir / MANIFEST,
+            f"cannot resume: the folder holds a {kind} run, not a match; continue "
+            f"it with: {resume_command(str(kind), run_dir)}",
+            file=where,
+        )
+    # Both engines write identical lines, so switching engine keeps a run valid;
+    # the planned count is checked by the caller (it may grow, never silently
+    # shrink).
+    ignored = ("episodes", "output", "engine", "description")
+    differences = config_differences(
+        manifest["config"], config.model_dump(mode="json"), ignored
+    )
+    if differences:
+        raise UserError(
+            "cannot resume: the config differs from the recorded run in "
+            f"{describe_differences(differences)}; to continue the recorded run "
+            f"as it was, use: {hint} (or start a new run with another --out)",
+            file=where,
         )
     if manifest["scenario"]["hash"] != scenario_hash:
         raise UserError(
-            "cannot resume: the scenario changed since the run started "
-            "(scenario hash differs); use --overwrite to start again",
-            file=run_dir / MANIFEST,
+            "cannot resume: the scenario changed since the run started (scenario "
+            f"hash differs); restore {manifest['scenario'].get('path')} to continue "
+            "the recorded run, or start a new run with another --out",
+            file=where,
         )
 
 
@@ -391,12 +456,36 @@ def run_match(
     overwrite: bool = False,
     progress: bool = True,
     fsync: bool = True,
+    overrides: list[str] | None = None,
 ) -> RunResult:
     """Play a configured match into a run folder (see the module docstring).
 
+    With ``resume``, the folder's recorded run continues: ``config`` must equal
+    the recorded one but for ``episodes`` and ``engine``. ``config.episodes`` is
+    the planned count: larger than the recorded one extends the run, smaller
+    lowers it (both with a note on stderr), and fewer than the episodes already
+    logged is an error. A run that is complete plays nothing.
+
+    Args:
+        config: The effective config (overrides applied).
+        scenario_file: Its scenario file.
+        config_path: The config file, if any.
+        run_dir: The run folder (default: the config's output or
+            ``runs/<name>``).
+        workers: Local processes (the env engine).
+        resume: Continue the run folder.
+        overwrite: Replace the run folder.
+        progress: Show a progress bar on stderr.
+        fsync: fsync each line (turn off only in tests and benchmarks).
+        overrides: The ``key=value`` overrides of the config file, recorded in
+            the manifest.
+
     Raises:
-        UserError: On a bad folder, a non-resumable folder, or bad policies.
+        UserError: On a bad folder, a non-resumable folder, conflicting flags
+            or bad policies.
     """
+    if resume and overwrite:
+        raise UserError(RESUME_CONFLICT)
     scenario = load_compiled(scenario_file)
     check_policies_cover_actors(config, scenario.actors, config_path or "<config>")
     player = EpisodePlayer(config, scenario, config_file=config_path)
@@ -406,10 +495,10 @@ def run_match(
     episodes_file = run_dir / EPISODES
     records: list[dict[str, Any]] = []
     truncate_to: int | None = None
+    old: dict[str, Any] | None = None
     if resume and (run_dir / MANIFEST).exists():
-        _check_resumable(
-            run_dir, read_manifest(run_dir), config, scenario.scenario_hash
-        )
+        old = read_manifest(run_dir)
+        _check_resumable(run_dir, old, config, scenario.scenario_hash)
     if resume and episodes_file.exists():
         found = read_episodes(episodes_file)
         for w in found.warnings:
@@ -423,20 +512,43 @@ def run_match(
                 file=episodes_file,
             )
         truncate_to = found.good_bytes
-    manifest = manifest_for(config, scenario, config_path, str(scenario_file))
-    if resume and (run_dir / MANIFEST).exists():
-        manifest["created"] = read_manifest(run_dir).get("created")
+    planned = config.episodes
+    if old is not None:
+        recorded = int(old.get("episodes", planned))
+        planned, note = resolve_planned(
+            recorded,
+            planned,
+            len(records),
+            unit="episodes",
+            flag="--episodes ",
+            file=episodes_file,
+            done_word="logged",
+        )
+        if note:
+            print(f"note: {note}", file=sys.stderr)
+    already_complete = old is not None and len(records) >= planned
+    manifest = manifest_for(
+        config, scenario, config_path, str(scenario_file), overrides, run_dir
+    )
+    if old is not None:
+        manifest["created"] = old.get("created")
+        if old.get("scenario", {}).get("file"):
+            manifest["scenario"]["file"] = old["scenario"]["file"]
     write_json(run_dir / MANIFEST, manifest)
 
     start = len(records)
-    todo = range(start, config.episodes)
-    bar = _progress(progress, config.episodes, start, records)
+    todo = range(start, planned)
+    bar = _progress(progress and bool(todo), planned, start, records)
     stop = StopRequests()
     t0 = time.perf_counter()
     played = 0
     try:
         with stop, EpisodeWriter(episodes_file, truncate_to, fsync=fsync) as out:
-            lines = _lines(player, config, str(scenario_file), todo, workers, engine)
+            lines = (
+                _lines(player, config, str(scenario_file), todo, workers, engine)
+                if todo
+                else iter(())
+            )
             for line in lines:
                 out.write_line(line)
                 records.append(json.loads(line))
@@ -454,7 +566,9 @@ def run_match(
     interrupted = stop.requested and played < len(todo)
     seconds = time.perf_counter() - t0
     write_json(run_dir / SUMMARY, summarise(records, scenario))
-    return RunResult(run_dir, records, played, seconds, interrupted)
+    return RunResult(
+        run_dir, records, played, seconds, interrupted, planned, already_complete
+    )
 
 
 def _lines(
@@ -582,13 +696,106 @@ def summary_text(summary: dict[str, Any], actors: list[str]) -> str:
 
 
 def run_config_file(
-    path: str | Path,
+    path: str | Path | None,
     overrides: list[str] | None = None,
     **kwargs: Any,
 ) -> RunResult:
-    """Load a match config file (with ``--set`` overrides) and run it."""
-    config, scenario_file = load_match_config(path, overrides)
-    return run_match(config, scenario_file, config_path=str(path), **kwargs)
+    """Load a match config file (with ``--set`` overrides) and run it.
+
+    With ``resume=True`` and a run folder that has a manifest, the recorded run
+    continues: without ``path`` its effective config is read from the manifest;
+    with ``path`` the file is read with the recorded overrides first, so no flag
+    of the first command needs repeating. ``overrides`` given now apply on top;
+    the planned count stays the recorded one unless ``episodes=`` is among them.
+
+    Args:
+        path: The match config file or shipped name; None to resume the run in
+            ``run_dir`` from its manifest.
+        overrides: ``key=value`` overrides (``--set``, ``--episodes``...).
+        **kwargs: Passed to :func:`run_match` (``run_dir``, ``resume``...).
+
+    Raises:
+        UserError: On a bad config, a missing run folder to resume, or any
+            error of :func:`run_match`.
+    """
+    new = list(overrides or [])
+    resume = bool(kwargs.get("resume"))
+    if resume and kwargs.get("overwrite"):
+        raise UserError(RESUME_CONFLICT)
+    run_dir = kwargs.pop("run_dir", None)
+    config: MatchConfig | None = None
+    scenario_file: Path | None = None
+    if path is None:
+        if not resume:
+            raise UserError(
+                "no match config given; name one (file or shipped name), or pass "
+                "--resume --out RUN_FOLDER to continue a run"
+            )
+        if run_dir is None:
+            raise UserError(
+                "--resume without a config needs --out RUN_FOLDER: the run "
+                "folder to continue"
+            )
+    else:
+        config, scenario_file = load_match_config(path, new)
+        run_dir = run_dir or config.output or Path("runs") / config.name
+    run_dir = Path(run_dir)
+    config_path = None if path is None else str(path)
+    applied = new
+    if resume and (run_dir / MANIFEST).exists():
+        manifest = read_manifest(run_dir)
+        applied = merge_overrides(list(manifest.get("overrides") or []), new)
+        if path is None:
+            config_path = manifest.get("config_path")
+            config, scenario_file = _recorded_config(run_dir, manifest, new)
+        else:
+            config, scenario_file = load_match_config(path, applied)
+        if "episodes" not in {override_key(o) for o in new}:
+            recorded = int(manifest.get("episodes", config.episodes))
+            config = config.model_copy(update={"episodes": recorded})
+    elif path is None:
+        raise UserError(
+            "nothing to resume: no manifest.json in the run folder; start the run "
+            "with: peacegame run CONFIG --out " + shlex.quote(str(run_dir)),
+            file=run_dir,
+        )
+    assert config is not None and scenario_file is not None
+    return run_match(
+        config,
+        scenario_file,
+        config_path=config_path,
+        run_dir=run_dir,
+        overrides=applied,
+        **kwargs,
+    )
+
+
+def _recorded_config(
+    run_dir: Path, manifest: dict[str, Any], overrides: list[str]
+) -> tuple[MatchConfig, Path]:
+    """The effective config recorded in a manifest, ``overrides`` applied on top.
+
+    Raises:
+        UserError: If the recorded config does not validate or its scenario
+            file is gone.
+    """
+    where = run_dir / MANIFEST
+    data = manifest.get("config")
+    if not isinstance(data, dict):
+        raise LogError("no recorded config; expected a match run folder", file=where)
+    for assignment in overrides:
+        data = apply_override(data, assignment)
+    config = validate(MatchConfig, data, file=where)
+    recorded = manifest.get("scenario") or {}
+    for candidate in (recorded.get("file"), recorded.get("path")):
+        if candidate and Path(candidate).is_file():
+            return config, Path(candidate)
+    raise UserError(
+        f"cannot resume: the run's scenario file {recorded.get('path')!r} is gone; "
+        "restore it, or resume with the config file: peacegame run CONFIG --resume "
+        "--out " + shlex.quote(str(run_dir)),
+        file=where,
+    )
 
 
 __all__ = [
