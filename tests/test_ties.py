@@ -182,3 +182,28 @@ def test_pareto_frontier_treats_exactly_equal_vectors_alike() -> None:
     # Exact: u = 3/4 share + 1/8, every split is efficient, so every outcome is
     # on the frontier (equal vectors are on it together).
     assert sol.frontier.all()
+
+
+def test_grid_equilibrium_proposer_tie_follows_the_rule() -> None:
+    from peacegame.theory import grid_equilibrium
+
+    # One round, a proposes. a cares only about the split; b also about a
+    # label (q over p). With d = 0, b accepts everything, so a's best share
+    # (all of it) comes with either label: a tie the utility sum decides.
+    data = pie("table", d_a=0.0, d_b=0.0)
+    data["issues"].append({"name": "label", "levels": ["p", "q"]})
+    data["actors"][1]["terms"].append(
+        {"weight": 1, "issue": "label", "values": [0.0, 1.0]}
+    )
+    s = compile_dict(data)
+    eq = grid_equilibrium(s, proposer="rotating", max_rounds=1)
+    # Exact: outcome 2 i + l has u_a = i / 20, u_b = (1 - i / 20 + l) / 2.
+    u = [
+        (exact(i / 20), (1 - exact(i / 20) + label) / 2)
+        for i in range(LEVELS)
+        for label in (0, 1)
+    ]
+    accepted = [o for o in range(len(u)) if u[o][1] >= 0]
+    want, tied = rule_winner(u, accepted, lambda o: u[o][0])
+    assert tied == [40, 41] and want == 41
+    assert bool(eq.agrees[0, 0]) and int(eq.offers[0, 0]) == want

@@ -26,7 +26,7 @@ from peacegame.theory.play import (
     load_game,
     play,
 )
-from peacegame.theory.textbook import TITLES, nearest_outcome, predict
+from peacegame.theory.textbook import TITLES, predict
 
 # --------------------------------------------------------------------------- #
 # Rendering
@@ -49,7 +49,7 @@ def theory_json(
     loaded: LoadedGame, measured: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Everything the command prints, as JSON-ready data."""
-    from peacegame.solutions import nash_point
+    from peacegame.solutions import nash_point, nearest_outcome
 
     game = loaded.game
     s = game.scenario

@@ -20,11 +20,13 @@ from peacegame.errors import UserError
 from peacegame.policies.base import PolicyView
 from peacegame.protocol import discount_powers
 from peacegame.scenario.compiled import CompiledScenario
+from peacegame.solutions import TIE_TOLERANCE, best_outcome
 from peacegame.theory.textbook import TextbookGame
 
-TOLERANCE = 1e-6
-"""Slack of the equilibrium's comparisons, times delta_i^r: utilities are stored
-as float32 (0.45 is 0.44999998...), so differences below this are ties."""
+TOLERANCE = TIE_TOLERANCE
+"""Slack of the equilibrium's comparisons, times delta_i^r: the project's one
+tie tolerance (:data:`peacegame.solutions.TIE_TOLERANCE`), applied to the
+float64 utilities (``utility64``), so rounding never decides a tie."""
 
 
 # --------------------------------------------------------------------------- #
@@ -41,7 +43,10 @@ class GridEquilibrium:
     deadline pays d, else breakdown pays d with probability b, else the next
     round starts. Voters accept when indifferent; a proposer proposes the
     outcome best for it, counting a rejected proposal as its continuation
-    value, preferring agreement when indifferent, then the lower index.
+    value, preferring agreement when indifferent, then the project's tie rule
+    (:func:`peacegame.solutions.best_outcome`: the larger utility sum, then
+    the lower index). "Indifferent" means within :data:`TOLERANCE` (times
+    delta_i^r) on the float64 utilities.
 
     Attributes:
         max_rounds: The deadline.
@@ -110,9 +115,9 @@ def grid_equilibrium(
     """
     n = scenario.n_actors
     order = tuple(range(n)) if order is None else tuple(order)
-    u = scenario.utility.astype(np.float64)
+    u = scenario.utility64
     required = np.asarray(scenario.required, bool)
-    d = np.asarray(scenario.no_deal, np.float64)
+    d = scenario.no_deal64
     powers = discount_powers(np.asarray(scenario.discount, np.float64), max_rounds)
     b = float(breakdown_prob)
     recognition = np.asarray(scenario.recognition, np.float64)
@@ -131,16 +136,14 @@ def grid_equilibrium(
             others = np.delete(np.arange(n), i)
             acceptable = ok[others].all(axis=0)
             own = np.where(acceptable, gain[i], w[i])
-            best = own.max()
-            ties = own >= best - slack[i]
+            ties = own >= own.max() - slack[i]
             if (ties & acceptable).any():
-                choice = int(np.flatnonzero(ties & acceptable)[0])
+                choice = best_outcome([], ties & acceptable, u)
                 agrees[r, i] = True
                 payoff[r, i] = gain[:, choice]
             else:
                 # Propose what is best for i among the rejected outcomes.
-                rejected = np.flatnonzero(~acceptable)
-                choice = int(rejected[np.argmax(u[i, rejected])])
+                choice = best_outcome([u[i]], ~acceptable, u)
                 payoff[r, i] = w
             offers[r, i] = choice
         value_next = _proposer_probs(proposer, order, recognition, r) @ payoff[r]
@@ -218,13 +221,14 @@ def stationary_grid_proposals(game: TextbookGame) -> list[int] | None:
     ):
         return None
     first, second = game.order[0], game.order[1]
-    u = s.utility.astype(np.float64)
-    rho, b, d = game.rho, game.breakdown_prob, game.no_deal
+    u = s.utility64
+    rho, b, d = game.rho, game.breakdown_prob, s.no_deal64
 
     def best_reply(proposer: int, voter: int, other_offer: int) -> int:
         need = rho[voter] * u[voter, other_offer] + b * d[voter] - TOLERANCE
-        accepted = np.flatnonzero(u[voter] >= need)
-        return int(accepted[np.argmax(u[proposer, accepted])])
+        reply = best_outcome([u[proposer]], u[voter] >= need, u)
+        assert reply is not None, "the voter accepts its own best outcome"
+        return reply
 
     found = []
     for a in range(s.n_outcomes):
@@ -324,7 +328,9 @@ class SubgamePerfect:
         mask = observation["action_mask"]
         r, me = int(info["round"]), view.index
         if mask[view.accept_action]:
-            gain = self.powers[r, me] * float(view.utility[int(info["offer"])])
+            assert view.public is not None, "checked in reset()"
+            utility = float(view.public.utility64[me, int(info["offer"])])
+            gain = self.powers[r, me] * utility
             slack = TOLERANCE * self.powers[r, me]
             accept = gain >= eq.thresholds[r, me] - slack
             return view.accept_action if accept else view.reject_action
