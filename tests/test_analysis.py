@@ -75,6 +75,29 @@ def test_wilson_interval_textbook_values():
     assert all(math.isnan(x) for x in wilson_interval(0, 0))
 
 
+def test_wilson_interval_closed_form():
+    # (p + z^2 / 2n +- z sqrt(p (1 - p) / n + z^2 / 4n^2)) / (1 + z^2 / n).
+    z = 1.959963984540054  # the 97.5% normal quantile
+    for k, n in [(1, 7), (13, 40), (250, 251)]:
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        lo, hi = wilson_interval(k, n)
+        assert lo == pytest.approx(centre - half, rel=1e-9)
+        assert hi == pytest.approx(centre + half, rel=1e-9)
+
+
+def test_t_quantile_closed_forms():
+    # 1 df is Cauchy: tan(pi (p - 1/2)); 2 df: (2p - 1) / sqrt(2 p (1 - p)).
+    for p in (0.6, 0.9, 0.975, 0.999):
+        assert t_quantile(p, 1) == pytest.approx(math.tan(math.pi * (p - 0.5)))
+        assert t_quantile(p, 2) == pytest.approx(
+            (2 * p - 1) / math.sqrt(2 * p * (1 - p))
+        )
+    with pytest.raises(ValueError):
+        t_quantile(1.0, 3)
+
+
 def test_mean_interval_by_hand():
     mean, lo, hi, n = mean_interval(np.array([1.0, 2.0, 3.0, np.nan]))
     # s = 1, t(0.975, 2) = 4.302653, half = 4.302653 / sqrt(3) = 2.484138.

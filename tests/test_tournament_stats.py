@@ -60,28 +60,74 @@ def test_holm_known_values():
     assert holm([]) == []
 
 
-def test_against_scipy():
-    stats = pytest.importorskip("scipy.stats")
+def exact_wilcoxon_p(d: np.ndarray) -> float:
+    """Two-sided exact p by enumerating every sign pattern of ranks 1..n."""
+    n = d.size
+    ranks = np.argsort(np.argsort(np.abs(d))) + 1  # no ties: ranks 1..n
+    w = ranks[d > 0].sum()
+    signs = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
+    dist = signs @ np.arange(1, n + 1)
+    return min(1.0, 2 * min((dist <= w).mean(), (dist >= w).mean()))
+
+
+def test_wilcoxon_exact_by_enumeration():
     rng = np.random.default_rng(1)
-    for n in (8, 30, 45):  # exact: no ties, n <= 50
+    for n in (6, 10, 13):
         d = rng.normal(0.2, 1.0, n)
-        ours = wilcoxon_signed_rank(d)
-        theirs = stats.wilcoxon(d, method="exact")
-        assert ours.method == "wilcoxon-exact"
-        assert ours.p_value == pytest.approx(theirs.pvalue, rel=1e-9)
-    for n in (60, 400):  # normal approximation with ties
-        d = np.round(rng.normal(0.05, 0.3, n), 1)
-        d = d[d != 0]
-        ours = wilcoxon_signed_rank(d)
-        theirs = stats.wilcoxon(d, method="approx", correction=False)
-        assert ours.p_value == pytest.approx(theirs.pvalue, rel=1e-9)
+        result = wilcoxon_signed_rank(d)
+        assert result.method == "wilcoxon-exact"
+        assert result.p_value == pytest.approx(exact_wilcoxon_p(d), rel=1e-12)
+
+
+def test_wilcoxon_normal_approximation_by_formula():
+    rng = np.random.default_rng(2)
+    d = np.round(rng.normal(0.05, 0.3, 200), 1)
+    d = d[d != 0]
+    n = d.size
+    _, counts = np.unique(np.abs(d), return_counts=True)
+    # Average ranks of |d|: a tied group starting after k values gets k + (t+1)/2.
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank_of = dict(zip(np.unique(np.abs(d)), starts + (counts + 1) / 2, strict=True))
+    w_plus = sum(rank_of[abs(v)] for v in d if v > 0)
+    var = n * (n + 1) * (2 * n + 1) / 24 - ((counts**3 - counts).sum()) / 48
+    z = (w_plus - n * (n + 1) / 4) / math.sqrt(var)
+    result = wilcoxon_signed_rank(d)
+    assert result.method == "wilcoxon-normal" and result.statistic == w_plus
+    assert result.p_value == pytest.approx(math.erfc(abs(z) / math.sqrt(2)), rel=1e-9)
+
+
+def test_paired_t_closed_form_with_two_degrees_of_freedom():
+    # With 2 df the t CDF is elementary: p = 1 - |t| / sqrt(2 + t^2).
+    d = np.array([0.3, 1.1, 0.4])
+    t = d.mean() / (d.std(ddof=1) / math.sqrt(3))
+    result = paired_t_test(d)
+    assert result.statistic == pytest.approx(t, rel=1e-12)
+    assert result.p_value == pytest.approx(1 - abs(t) / math.sqrt(2 + t * t))
+
+
+def test_welch_statistic_and_df_by_formula():
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(3)
     a, b = rng.normal(0, 1, 40), rng.normal(0.3, 2, 25)
-    assert paired_t_test(a[:25] - b).p_value == pytest.approx(
-        stats.ttest_rel(a[:25], b).pvalue, rel=1e-7
-    )
-    assert welch_t_test(a, b).p_value == pytest.approx(
-        stats.ttest_ind(a, b, equal_var=False).pvalue, rel=1e-7
-    )
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    t = (a.mean() - b.mean()) / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+    result = welch_t_test(a, b)
+    assert result.statistic == pytest.approx(t, rel=1e-12)
+    assert result.p_value == pytest.approx(2 * stats.t.sf(abs(t), df), rel=1e-9)
+
+
+def test_holm_by_step_down_formula():
+    rng = np.random.default_rng(4)
+    p = rng.uniform(0, 0.2, 7)
+    m = p.size
+    order = np.argsort(p)
+    want = np.empty(m)
+    running = 0.0
+    for i, j in enumerate(order):
+        running = max(running, min(1.0, (m - i) * p[j]))
+        want[j] = running
+    assert holm(list(p)) == pytest.approx(list(want), rel=1e-12)
 
 
 def synthetic(rewards: dict[str, np.ndarray], scheme: str = "role_rotation"):

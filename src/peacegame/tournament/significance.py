@@ -1,21 +1,24 @@
-"""Significance tests of the rankings (numpy and the standard library only).
+"""Significance tests of the rankings, from scipy and statsmodels.
 
-- :func:`wilcoxon_signed_rank`: paired, on the differences ``d``. Zero
-  differences are dropped (Wilcoxon's method); ``|d|`` gets average ranks.
-  With at most :data:`EXACT_MAX` non-zero differences and no ties the p-value
-  is exact (the permutation distribution of ``W+``); otherwise it is the normal
-  approximation with the tie correction
-  ``var = n(n+1)(2n+1)/24 - sum(t^3 - t)/48``, without continuity correction.
-  These are the conventions of ``scipy.stats.wilcoxon`` (``method="auto"``).
-- :func:`paired_t_test`: Student's t on ``d``, ``n - 1`` degrees of freedom.
+- :func:`wilcoxon_signed_rank`: paired, on the differences ``d``
+  (``scipy.stats.wilcoxon``). Zero differences are dropped (Wilcoxon's
+  method); ``|d|`` gets average ranks. With at most :data:`EXACT_MAX` non-zero
+  differences and no ties the p-value is exact; otherwise it is the normal
+  approximation with the tie correction, without continuity correction.
+- :func:`paired_t_test`: Student's t on ``d``, ``n - 1`` degrees of freedom
+  (``scipy.stats.ttest_1samp`` against 0, which is what ``ttest_rel`` computes
+  on the pairs).
 - :func:`welch_t_test`: two independent samples, Welch-Satterthwaite degrees of
-  freedom (the ``sampled`` scheme, whose assignments are not paired).
-- :func:`holm`: Holm's step-down adjustment, which controls the family-wise
-  error rate of the neighbour comparisons: with ``m`` p-values sorted
-  ascending, ``p_(i)`` becomes ``max_{j <= i} min(1, (m - j + 1) p_(j))``.
+  freedom (``scipy.stats.ttest_ind(equal_var=False)``; the ``sampled`` scheme,
+  whose assignments are not paired).
+- :func:`holm`: Holm's step-down adjustment
+  (``statsmodels.stats.multitest.multipletests(method="holm")``), which
+  controls the family-wise error rate of the neighbour comparisons.
 
 Every p-value is two-sided. A test with nothing to test (no pairs, or all
 differences zero) has p = 1; a constant non-zero difference has p = 0.
+scipy and statsmodels are imported on first use
+(:func:`peacegame.analysis.stats.require`).
 """
 
 from __future__ import annotations
@@ -23,11 +26,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
 
-from peacegame.analysis.stats import t_cdf
+from peacegame.analysis.stats import require
 
 EXACT_MAX = 50
 """Largest number of non-zero differences with an exact Wilcoxon p-value."""
@@ -51,27 +53,6 @@ class TestResult:
     method: str
 
 
-def _rank_abs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Average ranks (1-based) of ``values`` and the sizes of tied groups."""
-    order = np.argsort(values, kind="mergesort")
-    sorted_values = values[order]
-    ranks = np.empty(values.size, np.float64)
-    _, start, counts = np.unique(sorted_values, return_index=True, return_counts=True)
-    average = start + (counts + 1) / 2.0
-    ranks[order] = np.repeat(average, counts)
-    return ranks, counts
-
-
-def _exact_wilcoxon_cdf(n: int) -> np.ndarray:
-    """``P(W+ <= w)`` for ``w = 0..n(n+1)/2``, untied ranks ``1..n``."""
-    top = n * (n + 1) // 2
-    counts = np.zeros(top + 1, np.float64)
-    counts[0] = 1.0
-    for k in range(1, n + 1):
-        counts[k:] = counts[k:] + counts[:-k].copy()
-    return np.cumsum(counts) / 2.0**n
-
-
 def wilcoxon_signed_rank(d: Sequence[float] | np.ndarray) -> TestResult:
     """Wilcoxon signed-rank test of the paired differences ``d`` (see above)."""
     x = np.asarray(d, np.float64)
@@ -80,25 +61,25 @@ def wilcoxon_signed_rank(d: Sequence[float] | np.ndarray) -> TestResult:
     n = int(x.size)
     if n == 0:
         return TestResult(0.0, 1.0, 0, "wilcoxon-exact")
-    ranks, ties = _rank_abs(np.abs(x))
+    stats = require("scipy.stats")
+    ranks = stats.rankdata(np.abs(x))
     w_plus = float(ranks[x > 0].sum())
-    if n <= EXACT_MAX and not (ties > 1).any():
-        cdf = _exact_wilcoxon_cdf(n)
-        top = n * (n + 1) // 2
-        low = min(w_plus, top - w_plus)
-        p = min(1.0, 2.0 * float(cdf[int(round(low))]))
-        return TestResult(w_plus, p, n, "wilcoxon-exact")
-    mean = n * (n + 1) / 4.0
-    var = n * (n + 1) * (2 * n + 1) / 24.0 - float((ties**3 - ties).sum()) / 48.0
-    if var <= 0:
-        return TestResult(w_plus, 1.0, n, "wilcoxon-normal")
-    z = (w_plus - mean) / math.sqrt(var)
-    p = 2.0 * (1.0 - NormalDist().cdf(abs(z)))
-    return TestResult(w_plus, min(1.0, p), n, "wilcoxon-normal")
+    tied = np.unique(np.abs(x)).size < n
+    exact = n <= EXACT_MAX and not tied
+    result = stats.wilcoxon(
+        x, zero_method="wilcox", correction=False, method="exact" if exact else "approx"
+    )
+    p = float(result.pvalue)
+    if math.isnan(p):  # every |d| tied and the variance vanished
+        p = 1.0
+    method = "wilcoxon-exact" if exact else "wilcoxon-normal"
+    return TestResult(w_plus, min(1.0, p), n, method)
 
 
-def _t_p_value(t: float, df: float) -> float:
-    return min(1.0, 2.0 * (1.0 - t_cdf(abs(t), df)))
+def _degenerate(diff: float, n: int, method: str) -> TestResult:
+    """No spread: p = 1 without a difference, p = 0 with one."""
+    t = 0.0 if diff == 0 else math.copysign(math.inf, diff)
+    return TestResult(t, 1.0 if diff == 0 else 0.0, n, method)
 
 
 def paired_t_test(d: Sequence[float] | np.ndarray) -> TestResult:
@@ -108,13 +89,10 @@ def paired_t_test(d: Sequence[float] | np.ndarray) -> TestResult:
     n = int(x.size)
     if n == 0:
         return TestResult(0.0, 1.0, 0, "paired-t")
-    mean = float(x.mean())
-    sd = float(x.std(ddof=1)) if n > 1 else 0.0
-    if sd == 0.0:
-        t = 0.0 if mean == 0 else math.copysign(math.inf, mean)
-        return TestResult(t, 1.0 if mean == 0 else 0.0, n, "paired-t")
-    t = mean / (sd / math.sqrt(n))
-    return TestResult(t, _t_p_value(t, n - 1), n, "paired-t")
+    if n < 2 or float(x.std(ddof=1)) == 0.0:
+        return _degenerate(float(x.mean()), n, "paired-t")
+    result = require("scipy.stats").ttest_1samp(x, 0.0)
+    return TestResult(float(result.statistic), float(result.pvalue), n, "paired-t")
 
 
 def welch_t_test(
@@ -127,24 +105,17 @@ def welch_t_test(
     n = int(x.size + y.size)
     if x.size < 2 or y.size < 2:
         return TestResult(math.nan, math.nan, n, "welch-t")
-    diff = float(x.mean() - y.mean())
-    vx, vy = float(x.var(ddof=1)) / x.size, float(y.var(ddof=1)) / y.size
-    if vx + vy == 0.0:
-        t = 0.0 if diff == 0 else math.copysign(math.inf, diff)
-        return TestResult(t, 1.0 if diff == 0 else 0.0, n, "welch-t")
-    t = diff / math.sqrt(vx + vy)
-    df = (vx + vy) ** 2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1))
-    return TestResult(t, _t_p_value(t, df), n, "welch-t")
+    if float(x.var(ddof=1)) + float(y.var(ddof=1)) == 0.0:
+        return _degenerate(float(x.mean() - y.mean()), n, "welch-t")
+    result = require("scipy.stats").ttest_ind(x, y, equal_var=False)
+    return TestResult(float(result.statistic), float(result.pvalue), n, "welch-t")
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm-adjusted p-values, in the input order (NaN counts as 1)."""
     p = np.array([1.0 if math.isnan(v) else float(v) for v in p_values])
-    m = p.size
-    if m == 0:
+    if p.size == 0:
         return []
-    order = np.argsort(p, kind="mergesort")
-    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
-    adjusted = np.empty(m)
-    adjusted[order] = np.maximum.accumulate(scaled)
+    multitest = require("statsmodels.stats.multitest")
+    adjusted = multitest.multipletests(p, method="holm")[1]
     return [float(v) for v in adjusted]
