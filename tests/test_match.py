@@ -68,9 +68,12 @@ def test_run_writes_a_complete_folder(tmp_path, capsys):
 
 
 def test_workers_give_identical_logs(tmp_path):
-    one = run(tmp_path, "w1", "--episodes", "40")
-    two = run(tmp_path, "w2", "--episodes", "40", "--workers", "2")
+    # The env engine: the batch engine plays in one process whatever --workers.
+    args = ("--episodes", "40", "--engine", "env")
+    one = run(tmp_path, "w1", *args)
+    two = run(tmp_path, "w2", *args, "--workers", "2")
     assert lines(one) == lines(two)
+    assert json.loads((two / "manifest.json").read_text())["config"]["engine"] == "env"
 
 
 def test_episode_reproduces_alone(tmp_path):

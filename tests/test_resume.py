@@ -217,3 +217,109 @@ def test_the_hint_after_sigterm_needs_no_other_flag(tmp_path, signum):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert f"resume with: peacegame run --resume --out {out}" in err
+
+
+# --------------------------------------------------------------------------- #
+# Tournaments: the same contract.
+# --------------------------------------------------------------------------- #
+
+TOURNAMENT = {
+    "name": "tiny",
+    "scenarios": [str(ROOT / "tests" / "data" / "tournament" / "split.yaml")],
+    "protocol": {"max_rounds": 3, "information": "public"},
+    "competitors": {
+        "hard": {"policy": "hardliner", "threshold": 1.0},
+        "linear": "linear",
+    },
+    "assignment": {"scheme": "role_rotation", "opponents": "all"},
+    "episodes": 3,
+    "seed": 7,
+}
+
+
+def tournament(*args: str) -> int:
+    from peacegame.tournament.commands import main as tournament_main
+
+    return tournament_main([*args, "--quiet", "--no-report"])
+
+
+@pytest.fixture
+def tournament_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TOURNAMENT, sort_keys=False))
+    return path
+
+
+def test_tournament_resume_alone_continues_the_recorded_overrides(
+    tmp_path, tournament_file, capsys
+):
+    args = ["--set", "episodes=5", "--set", "seed=11"]
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert tournament(str(tournament_file), "--out", str(full), *args) == 0
+    assert tournament(str(tournament_file), "--out", str(part), *args) == 0
+    assert manifest(part)["overrides"] == ["episodes=5", "seed=11"]
+    for hint in (["--resume"], [str(tournament_file), "--resume"]):
+        keep_lines(part, 7)
+        assert tournament(*hint, "--out", str(part)) == 0
+        assert log(part) == log(full)
+    capsys.readouterr()
+    # Complete: says so, plays nothing.
+    assert tournament("--resume", "--out", str(part)) == 0
+    out = capsys.readouterr().out
+    assert "already complete" in out and "0 matches played" in out
+    assert log(part) == log(full)
+
+
+def test_tournament_changed_config_says_how_to_continue(
+    tmp_path, tournament_file, capsys
+):
+    out = tmp_path / "t"
+    assert tournament(str(tournament_file), "--out", str(out)) == 0
+    keep_lines(out, 4)
+    capsys.readouterr()
+    code = tournament(
+        str(tournament_file), "--resume", "--out", str(out), "--set", "episodes=2"
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "episodes (recorded 3, now 2)" in err
+    assert f"peacegame tournament --resume --out {out}" in err
+    assert "--overwrite" not in err
+    assert n_lines(out) == 4
+    code = tournament(
+        str(tournament_file), "--resume", "--overwrite", "--out", str(out)
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "exclude each other" in err and n_lines(out) == 4
+
+
+def test_tournament_hint_after_sigterm_is_resume_with_out(tmp_path):
+    data = dict(TOURNAMENT, scenarios=["ukraine-2025"], episodes=400)
+    data["protocol"] = {"max_rounds": 30, "information": "public"}
+    data["competitors"] = {"linear": "linear", "tft": "tit_for_tat"}
+    data["assignment"] = {"scheme": "role_rotation", "opponents": 1}
+    config = tmp_path / "long.yaml"
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    out = tmp_path / "long"
+    cmd = [
+        sys.executable,
+        "-m",
+        "peacegame.tournament.commands",
+        str(config),
+        "--out",
+        str(out),
+        "--quiet",
+        "--no-report",
+        "--engine",
+        "env",
+        "--set",
+        "seed=3",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    wait_for_log(out / "episodes.jsonl", 5_000)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert f"resume with: peacegame tournament --resume --out {out}" in err

@@ -361,6 +361,7 @@ def manifest_for(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config_path": config_path,
         "config": config.model_dump(mode="json"),
+        "config_given": config.model_dump(mode="json", exclude_unset=True),
         "overrides": list(overrides or []),
         "scenario": {
             "name": scenario.name,
@@ -780,7 +781,9 @@ def _recorded_config(
             file is gone.
     """
     where = run_dir / MANIFEST
-    data = manifest.get("config")
+    # ``config_given`` is the effective config without unset defaults: it
+    # validates again whatever a model's "only if given" rules are.
+    data = manifest.get("config_given", manifest.get("config"))
     if not isinstance(data, dict):
         raise LogError("no recorded config; expected a match run folder", file=where)
     for assignment in overrides:

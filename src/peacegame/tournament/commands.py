@@ -1,13 +1,15 @@
 """The ``tournament`` subcommand.
 
-``peacegame tournament CONFIG [--workers N] [--backend local|ray]
+``peacegame tournament [CONFIG] [--workers N] [--backend local|ray]
 [--engine auto|env|batch] [--resume] [--overwrite] [--quiet] [--out DIR]
 [--set KEY=VALUE] [--no-report]``
 
 Every check runs before the first match (one-line ``error: ...``, exit 2). The
 run prints the overall ranking, writes ``summary.json`` and, with the analysis
 extra, the report (``report.html``, ``report.md``, the PNG files). An
-interrupted run exits 130 and says how to resume it.
+interrupted run exits 130 and prints the command that resumes it,
+``peacegame tournament --resume --out DIR``: the recorded config, overrides
+included, is read from the run folder.
 
 :func:`add_tournament_commands` adds the subcommand to the ``peacegame``
 parser; ``python -m peacegame.tournament.commands`` runs it alone.
@@ -74,23 +76,26 @@ def ranking_text(summary: dict[str, Any]) -> str:
 
 def cmd_tournament(args: argparse.Namespace) -> int:
     """Run a tournament config; print the ranking; write the report."""
-    from peacegame.tournament.runner import run_tournament
-    from peacegame.tournament.setup import prepare_tournament
+    from peacegame.logs import RESUME_CONFLICT
+    from peacegame.tournament.runner import prepare_resumable, run_tournament
 
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers must be at least 1, got {args.workers}")
     if args.resume and args.overwrite:
-        raise UserError("--resume and --overwrite exclude each other; pick one")
-    tournament = prepare_tournament(args.config, list(args.set or []))
+        raise UserError(RESUME_CONFLICT)
+    tournament, run_dir, overrides = prepare_resumable(
+        args.config, list(args.set or []), run_dir=args.out, resume=args.resume
+    )
     result = run_tournament(
         tournament,
-        run_dir=args.out,
+        run_dir=run_dir,
         workers=args.workers,
         backend=args.backend,
         engine=args.engine,
         resume=args.resume,
         overwrite=args.overwrite,
         progress=not args.quiet,
+        overrides=overrides,
     )
     print(ranking_text(result.summary))
     rate = result.played / result.seconds if result.seconds > 0 else 0.0
@@ -101,11 +106,16 @@ def cmd_tournament(args: argparse.Namespace) -> int:
     )
     if result.interrupted:
         print(
-            f"interrupted; resume with: peacegame tournament {args.config} --resume"
-            + (f" --out {args.out}" if args.out else ""),
+            f"interrupted after {result.episodes:,} of {result.planned:,} planned "
+            f"episodes; resume with: {result.resume_command}",
             file=sys.stderr,
         )
         return 130
+    if result.already_complete:
+        print(
+            f"the tournament is already complete: {result.episodes:,} of "
+            f"{result.planned:,} planned episodes logged, nothing to play"
+        )
     if not args.no_report:
         _write_report(result.run_dir, result.summary)
     return 0
@@ -138,7 +148,12 @@ def add_tournament_commands(subparsers: Any) -> None:
         description="Run a tournament config into a resumable run folder, rank "
         "the competitors with paired tests and write the report.",
     )
-    p.add_argument("config", metavar="CONFIG", help="tournament config file or name")
+    p.add_argument(
+        "config",
+        metavar="CONFIG",
+        nargs="?",
+        help="tournament config file or name (optional with --resume --out DIR)",
+    )
     p.add_argument(
         "--workers",
         type=int,
@@ -160,7 +175,11 @@ def add_tournament_commands(subparsers: Any) -> None:
         "identical logs",
     )
     p.add_argument("--out", metavar="DIR", help="run folder (default: the config's)")
-    p.add_argument("--resume", action="store_true", help="continue a run folder")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run folder as recorded (its config and overrides)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace a run folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(

@@ -36,6 +36,7 @@ import collections
 import dataclasses
 import multiprocessing
 import os
+import shlex
 import signal
 import sys
 import time
@@ -51,16 +52,21 @@ from peacegame.errors import UserError
 from peacegame.logs import (
     EPISODES,
     MANIFEST,
+    RESUME_CONFLICT,
     SCHEMA_VERSION,
     SUMMARY,
     EpisodeWriter,
     LogError,
+    config_differences,
+    describe_differences,
     dumps_record,
+    merge_overrides,
     read_episodes,
     read_manifest,
     write_json,
 )
-from peacegame.match import StopRequests, prepare_folder
+from peacegame.match import StopRequests, prepare_folder, resume_command
+from peacegame.match_config import apply_override
 from peacegame.tournament.config import default_output
 from peacegame.tournament.player import TournamentPlayer
 from peacegame.tournament.setup import Tournament
@@ -88,6 +94,8 @@ class TournamentResult:
         seconds: Wall time of this call's episodes.
         interrupted: True if stopped early by SIGINT/SIGTERM.
         summary: The ``summary.json`` document.
+        already_complete: True if a resumed run had every planned episode
+            logged already (nothing was played).
     """
 
     run_dir: Path
@@ -97,18 +105,33 @@ class TournamentResult:
     seconds: float
     interrupted: bool
     summary: dict[str, Any]
+    already_complete: bool = False
 
     @property
     def complete(self) -> bool:
         """Every planned episode is in the log."""
         return self.episodes >= self.planned
 
+    @property
+    def resume_command(self) -> str:
+        """The command that continues exactly this run (no other flag needed)."""
+        return resume_command("tournament", self.run_dir)
 
-def manifest_for(tournament: Tournament) -> dict[str, Any]:
+
+def manifest_for(
+    tournament: Tournament,
+    overrides: list[str] | None = None,
+    run_dir: Path | None = None,
+) -> dict[str, Any]:
     """The run folder's ``manifest.json`` content.
 
     ``scenario`` describes the first scenario, as in a match manifest, so the
     analysis commands can read the folder; ``scenarios`` lists them all.
+
+    Args:
+        tournament: The tournament (its effective config: ``--resume`` reads it).
+        overrides: The ``key=value`` overrides applied to the config file.
+        run_dir: The run folder (for ``resume_command``).
     """
     config = tournament.config
     scenarios = [
@@ -116,6 +139,7 @@ def manifest_for(tournament: Tournament) -> dict[str, Any]:
             "name": s.name,
             "hash": s.scenario_hash,
             "path": file,
+            "file": str(Path(file).resolve()),
             "actors": list(s.actors),
             "n_outcomes": s.n_outcomes,
         }
@@ -129,6 +153,7 @@ def manifest_for(tournament: Tournament) -> dict[str, Any]:
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config_path": tournament.config_path,
         "config": config.model_dump(mode="json"),
+        "config_given": config.model_dump(mode="json", exclude_unset=True),
         "scenario": scenarios[0],
         "scenarios": scenarios,
         "roles": list(tournament.roles),
@@ -144,43 +169,154 @@ def manifest_for(tournament: Tournament) -> dict[str, Any]:
         },
         "base_seed": config.seed,
         "episodes": plan.n_episodes,
+        "overrides": list(overrides or []),
+        **(
+            {"resume_command": resume_command("tournament", run_dir)}
+            if run_dir is not None
+            else {}
+        ),
     }
 
 
 def _check_resumable(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """A resume must continue the recorded tournament, plan included.
+
+    Raises:
+        UserError: Naming what differs and the command that continues the
+            recorded run.
+    """
     where = run_dir / MANIFEST
-    if old.get("kind") != "tournament":
+    hint = resume_command("tournament", run_dir)
+    kind = old.get("kind")
+    if kind != "tournament":
         raise UserError(
-            f"cannot resume: the folder holds a {old.get('kind')!r} run, not a "
-            "tournament; use another --out or --overwrite",
+            f"cannot resume: the folder holds a {kind!r} run, not a tournament; "
+            f"continue it with: {resume_command(str(kind), run_dir)} (or pick "
+            "another --out)",
             file=where,
         )
     # Both engines write identical lines, so switching engine keeps a run valid.
+    # Episodes per assignment are part of the plan (episode order), so they may
+    # not change: neither may anything else.
     ignore = ("output", "description", "engine")
-    keys = [
-        k
-        for k in new["config"]
-        if k not in ignore and old["config"].get(k) != new["config"][k]
-    ]
-    if keys:
+    differences = config_differences(old["config"], new["config"], ignore)
+    advice = (
+        f"to continue the recorded run as it was, use: {hint} (or start a new "
+        "run with another --out)"
+    )
+    if differences:
         raise UserError(
-            f"cannot resume: the config differs from the run's in {keys}; use "
-            "--overwrite to start again",
+            "cannot resume: the config differs from the recorded run in "
+            f"{describe_differences(differences)}; a tournament's plan is fixed "
+            f"when it starts; {advice}",
             file=where,
         )
     old_hashes = [s.get("hash") for s in old.get("scenarios", [])]
     if old_hashes != [s["hash"] for s in new["scenarios"]]:
         raise UserError(
             "cannot resume: a scenario changed since the run started (scenario "
-            "hash differs); use --overwrite to start again",
+            "hash differs); restore it to continue the recorded run, or start a "
+            "new run with another --out",
             file=where,
         )
     if old.get("competitors") != new["competitors"]:
         raise UserError(
-            "cannot resume: the competitors differ from the run's; use "
-            "--overwrite to start again",
+            "cannot resume: the competitors differ from the recorded run's (a "
+            f"policy resolves differently now); {advice}",
             file=where,
         )
+
+
+def prepare_resumable(
+    path: str | Path | None,
+    overrides: list[str] | None = None,
+    *,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+) -> tuple[Tournament, Path, list[str]]:
+    """The tournament to run: the config file's, or the recorded one on resume.
+
+    With ``resume`` and a run folder that has a manifest, the recorded run
+    continues: without ``path`` its effective config is read from the
+    manifest; with ``path`` the file is read with the recorded overrides first,
+    so no flag of the first command needs repeating. ``overrides`` apply on top.
+
+    Args:
+        path: The tournament config file or shipped name; None to resume the
+            run in ``run_dir``.
+        overrides: ``key=value`` overrides given now.
+        run_dir: ``--out`` (default: the config's output).
+        resume: ``--resume``.
+
+    Returns:
+        The tournament, its run folder, and every override applied (recorded
+        in the manifest).
+
+    Raises:
+        UserError: On a bad config, or nothing to resume.
+    """
+    from peacegame.tournament.config import TournamentConfig
+    from peacegame.tournament.setup import prepare_tournament, tournament_from_config
+    from peacegame.yamlio import validate
+
+    new = list(overrides or [])
+    tournament: Tournament | None = None
+    if path is None:
+        if not resume:
+            raise UserError(
+                "no tournament config given; name one (file or shipped name), or "
+                "pass --resume --out RUN_FOLDER to continue a run"
+            )
+        if run_dir is None:
+            raise UserError(
+                "--resume without a config needs --out RUN_FOLDER: the run "
+                "folder to continue"
+            )
+    else:
+        tournament = prepare_tournament(path, new)
+        run_dir = run_dir or default_output(tournament.config)
+    run_dir = Path(run_dir)
+    where = run_dir / MANIFEST
+    if not (resume and where.exists()):
+        if tournament is None:
+            raise UserError(
+                "nothing to resume: no manifest.json in the run folder; start the "
+                "run with: peacegame tournament CONFIG --out "
+                + shlex.quote(str(run_dir)),
+                file=run_dir,
+            )
+        return tournament, run_dir, new
+    old = read_manifest(run_dir)
+    applied = merge_overrides(list(old.get("overrides") or []), new)
+    if path is not None:
+        return prepare_tournament(path, applied), run_dir, applied
+    # ``config_given`` is the effective config without unset defaults: it
+    # validates again (a scheme's unused fields must stay unset).
+    data = old.get("config_given", old.get("config"))
+    if old.get("kind") != "tournament" or not isinstance(data, dict):
+        kind = old.get("kind")
+        raise UserError(
+            f"cannot resume: the folder holds a {kind!r} run, not a tournament; "
+            f"continue it with: {resume_command(str(kind), run_dir)}",
+            file=where,
+        )
+    for assignment in new:
+        data = apply_override(data, assignment)
+    config = validate(TournamentConfig, data, file=where)
+    files = []
+    for scen in old.get("scenarios", []):
+        found = [c for c in (scen.get("file"), scen.get("path")) if c]
+        existing = [c for c in found if Path(c).is_file()]
+        if not existing:
+            raise UserError(
+                f"cannot resume: the run's scenario file {scen.get('path')!r} is "
+                "gone; restore it, or resume with the config file: peacegame "
+                f"tournament CONFIG --resume --out {shlex.quote(str(run_dir))}",
+                file=where,
+            )
+        files.append(Path(existing[0]))
+    recorded = tournament_from_config(config, files, old.get("config_path"))
+    return recorded, run_dir, applied
 
 
 def run_tournament(
@@ -195,6 +331,7 @@ def run_tournament(
     progress: bool = True,
     fsync: bool = True,
     analyse: bool = True,
+    overrides: list[str] | None = None,
 ) -> TournamentResult:
     """Play a tournament into a run folder (see the module docstring).
 
@@ -213,6 +350,8 @@ def run_tournament(
         fsync: fsync the log every :data:`FSYNC_INTERVAL` seconds and at the
             end (turn off only in tests and benchmarks).
         analyse: Write ``summary.json`` (rankings and empirical game).
+        overrides: The ``key=value`` overrides of the config file, recorded in
+            the manifest (:func:`prepare_resumable`).
 
     Raises:
         UserError: A policy that cannot play a role, a bad folder, a folder
@@ -221,6 +360,8 @@ def run_tournament(
     """
     if workers is not None and workers < 1:
         raise UserError(f"--workers must be at least 1, got {workers}")
+    if resume and overwrite:
+        raise UserError(RESUME_CONFLICT)
     if engine is not None and engine != tournament.config.engine:
         config = tournament.config.model_copy(update={"engine": engine})
         tournament = dataclasses.replace(tournament, config=config)
@@ -237,20 +378,27 @@ def run_tournament(
     if overwrite:
         for name in OWN_FILES:
             (run_dir / name).unlink(missing_ok=True)
-    manifest = manifest_for(tournament)
+    manifest = manifest_for(tournament, overrides, run_dir)
     episodes_file = run_dir / EPISODES
     done, truncate_to = 0, None
-    if resume and (run_dir / MANIFEST).exists():
+    resuming = resume and (run_dir / MANIFEST).exists()
+    if resuming:
         old = read_manifest(run_dir)
         _check_resumable(run_dir, old, manifest)
         manifest["created"] = old.get("created")
+        for scen, recorded in zip(
+            manifest["scenarios"], old.get("scenarios", []), strict=False
+        ):
+            scen["file"] = recorded.get("file", scen["file"])
+        manifest["scenario"] = manifest["scenarios"][0]
     if resume and episodes_file.exists():
         done, truncate_to = _resume_point(episodes_file)
     write_json(run_dir / MANIFEST, manifest)
 
     planned = tournament.n_episodes
+    already_complete = resuming and done >= planned
     todo = range(min(done, planned), planned)
-    bar = _progress(progress, planned, todo.start)
+    bar = _progress(progress and bool(todo), planned, todo.start)
     stop = StopRequests()
     played, agreed = 0, 0
     t0 = time.perf_counter()
@@ -293,7 +441,14 @@ def run_tournament(
         summary = analyse_run(run_dir)
         write_json(run_dir / SUMMARY, summary)
     return TournamentResult(
-        run_dir, logged, planned, played, seconds, interrupted, summary
+        run_dir,
+        logged,
+        planned,
+        played,
+        seconds,
+        interrupted,
+        summary,
+        already_complete,
     )
 
 
