@@ -329,3 +329,30 @@ def test_summary_frame_is_one_row_per_run(run):
     ):
         assert column in frame.columns
     assert frame.loc[0, "top_outcomes"].startswith("2 x troops=25k")
+
+
+# ------------------------------------------------------------------ the report
+
+
+def test_report_puts_results_first_and_the_config_in_an_appendix(run_copy):
+    pytest.importorskip("matplotlib")
+    import re
+
+    from peacegame.analysis.report import SECTIONS, build_report
+
+    report = build_report(load_run(run_copy))
+    md, html = report.markdown, report.html
+    assert SECTIONS[0] == "Summary" and SECTIONS[-1] == "Appendix"
+    assert re.findall(r"^## (.+)$", md, flags=re.M) == list(SECTIONS)
+    assert re.findall(r'<h2 id="[^"]+">([^<]+)</h2>', html) == list(SECTIONS)
+    # The summary opens with what it covers; the config dump comes last.
+    summary = md[md.index("## Summary") : md.index("## Plots")]
+    assert "6 episodes logged of 6 planned" in summary
+    assert "agreement rate [95% CI]" in summary
+    appendix = md[md.index("## Appendix") :]
+    assert "```yaml" in appendix and "base_seed:" in appendix
+    assert "base_seed:" not in md[: md.index("## Appendix")]
+    assert html.index("base_seed:") > html.index('<h2 id="appendix">')
+    # Tables are real tables in both formats.
+    assert re.search(r"^\| *agreement rate \[95% CI\] *\|", summary, flags=re.M)
+    assert "<table>" in html and "<th>" in html

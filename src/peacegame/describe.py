@@ -1,4 +1,10 @@
-"""Plain-text and JSON renderings of scenarios and their solutions (no pandas)."""
+"""Plain-text and JSON renderings of scenarios and their solutions (no pandas).
+
+Every table the project prints or writes, as text, Markdown or HTML, goes
+through :func:`table`, :func:`markdown_table` or :func:`html_table`, which all
+format their cells the same way (:func:`cell_text`) and lay them out with
+``tabulate``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from tabulate import tabulate
 
 from peacegame.scenario.compiled import CompiledScenario
 from peacegame.scenario.loader import LoadedScenario
@@ -26,22 +33,43 @@ POINT_LABELS = {
 }
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Render a left-aligned text table with a header rule."""
-    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-        for r in cells
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _fmt(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """One table cell as text: floats with 3 decimals, None as empty."""
     if isinstance(value, (float, np.floating)):
         return f"{value:.3f}"
     return "" if value is None else str(value)
+
+
+def _layout(
+    headers: Sequence[Any], rows: Sequence[Sequence[Any]], fmt: str, escape: bool
+) -> str:
+    def text(value: Any) -> str:
+        cell = cell_text(value)
+        return cell.replace("|", "\\|") if escape else cell
+
+    return tabulate(
+        [[text(c) for c in row] for row in rows],
+        headers=[text(h) for h in headers],
+        tablefmt=fmt,
+        disable_numparse=True,
+        stralign="left",
+        preserve_whitespace=True,  # keep the indent of sub-rows ("  of them")
+    )
+
+
+def table(headers: Sequence[Any], rows: Sequence[Sequence[Any]]) -> str:
+    """Render a left-aligned text table with a header rule."""
+    return _layout(headers, rows, "simple", escape=False)
+
+
+def markdown_table(headers: Sequence[Any], rows: Sequence[Sequence[Any]]) -> str:
+    """Render a GitHub-flavoured Markdown table (``|`` in cells escaped)."""
+    return _layout(headers, rows, "github", escape=True)
+
+
+def html_table(headers: Sequence[Any], rows: Sequence[Sequence[Any]]) -> str:
+    """Render an HTML ``<table>`` (cells HTML-escaped)."""
+    return _layout(headers, rows, "html", escape=False)
 
 
 def condition_text(cond: Any) -> str:

@@ -2,16 +2,21 @@
 
 ``report.html`` embeds every plot as a base64 PNG and its CSS inline, so it
 opens offline, from an e-mail attachment or a CI artefact. ``report.md``
-references the PNG files written into the run folder. Sections, in order:
+references the PNG files written into the run folder. Results come first and
+the configuration dump last. Sections, in order:
 
-1. **Configuration**: the run's key facts and the config snapshot from
-   ``manifest.json`` (as YAML);
-2. **Scenario**: issues, actors, consent rules, and the solution table (zone of
-   agreement, Nash and other points);
-3. **Summary**: the summary table and the most frequent agreed outcomes;
-4. **Plots**: every plot of :func:`peacegame.analysis.plots.run_plots`, with a
+1. **Summary**: how many episodes, the summary table and the most frequent
+   agreed outcomes;
+2. **Plots**: every plot of :func:`peacegame.analysis.plots.run_plots`, with a
    caption;
-5. **Notes**: warnings from reading the log and plots that were skipped.
+3. **Scenario**: issues, actors, consent rules, and the solution table (zone of
+   agreement, Nash and other points);
+4. **Notes**: warnings from reading the log and plots that were skipped;
+5. **Appendix**: the configuration: the run's key facts and the config
+   snapshot from ``manifest.json`` (as YAML).
+
+Tables are laid out by :func:`peacegame.describe.html_table` and
+:func:`peacegame.describe.markdown_table`.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -33,11 +38,12 @@ from peacegame.analysis.summary import (
     summary_rows,
     top_outcome_rows,
 )
+from peacegame.describe import html_table, markdown_table
 
 if TYPE_CHECKING:
     from peacegame.analysis.frame import Run
 
-SECTIONS = ("Configuration", "Scenario", "Summary", "Plots", "Notes")
+SECTIONS = ("Summary", "Plots", "Scenario", "Notes", "Appendix")
 """The report's section titles, in order."""
 
 CSS = """
@@ -89,6 +95,16 @@ def _facts(run: Run) -> list[tuple[str, str]]:
     ]
 
 
+def _episodes_line(run: Run) -> str:
+    """One sentence of what the summary covers."""
+    planned = run.manifest.get("episodes", "?")
+    planned = f"{planned:,}" if isinstance(planned, int) else str(planned)
+    return (
+        f"{len(run.episodes):,} episodes logged of {planned} planned, "
+        f"scenario {run.scenario_name}; the configuration is in the appendix."
+    )
+
+
 def _scenario_text(run: Run) -> str | None:
     from peacegame.describe import scenario_summary, solution_table
     from peacegame.solutions import solve
@@ -100,28 +116,6 @@ def _scenario_text(run: Run) -> str | None:
         parts.append(scenario_summary(run.loaded, run.scenario))
     parts.append(solution_table(run.scenario, solve(run.scenario)))
     return "\n\n".join(parts)
-
-
-def _html_table(headers: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _md_cell(value: Any) -> str:
-    return str(value).replace("|", "\\|")
-
-
-def _md_table(headers: list[str], rows: list[list[Any]]) -> str:
-    lines = [
-        "| " + " | ".join(_md_cell(h) for h in headers) + " |",
-        "|" + "|".join("---" for _ in headers) + "|",
-    ]
-    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def build_report(run: Run, png_folder: str | Path | None = None) -> Report:
@@ -149,6 +143,20 @@ def build_report(run: Run, png_folder: str | Path | None = None) -> Report:
     byline = f"Generated {now} by peacegame {__version__}."
     facts = _facts(run)
 
+    episodes = _episodes_line(run)
+    figures_html: list[str] = []
+    figures_md: list[str] = []
+    prefix = "" if png_folder is None else Path(png_folder).as_posix().rstrip("/") + "/"
+    for name, (_, caption) in plots.figures.items():
+        data = base64.b64encode(plots.png(name)).decode("ascii")
+        figures_html.append(
+            f'<figure id="{html.escape(name)}"><img alt="{html.escape(caption)}" '
+            f'src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+        alt = name.removesuffix(".png").replace("_", " ")
+        figures_md += [f"![{alt}]({prefix}{name})", "", f"*{caption}*", ""]
+
     h: list[str] = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -159,74 +167,71 @@ def build_report(run: Run, png_folder: str | Path | None = None) -> Report:
         "<nav>"
         + "".join(f'<a href="#{s.lower()}">{s}</a>' for s in SECTIONS)
         + "</nav>",
-        '<h2 id="configuration">Configuration</h2>',
-        _html_table(["", ""], [list(f) for f in facts]),
-        f"<pre>{html.escape(config)}</pre>",
+        '<h2 id="summary">Summary</h2>',
+        f"<p>{html.escape(episodes)}</p>",
+        f'<p class="muted">{html.escape(INTERVALS)}.</p>',
+        html_table(headers, rows),
+        "<h3>Most frequent agreed outcomes</h3>",
+        html_table(top_headers, top_rows) if top_rows else "<p>No agreements.</p>",
+        '<h2 id="plots">Plots</h2>',
+        *figures_html,
         '<h2 id="scenario">Scenario</h2>',
         (
             f"<pre>{html.escape(scenario_text)}</pre>"
             if scenario_text
             else "<p>The run's scenario was not found; see the notes.</p>"
         ),
-        '<h2 id="summary">Summary</h2>',
-        f'<p class="muted">{html.escape(INTERVALS)}.</p>',
-        _html_table(headers, rows),
-        "<h3>Most frequent agreed outcomes</h3>",
-        _html_table(top_headers, top_rows) if top_rows else "<p>No agreements.</p>",
-        '<h2 id="plots">Plots</h2>',
+        '<h2 id="notes">Notes</h2>',
+        (
+            "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"
+            if notes
+            else "<p>None.</p>"
+        ),
+        '<h2 id="appendix">Appendix</h2>',
+        "<h3>Configuration</h3>",
+        html_table(["", ""], [list(f) for f in facts]),
+        f"<pre>{html.escape(config)}</pre>",
     ]
     md: list[str] = [
         f"# {title}",
         "",
         byline,
         "",
-        "## Configuration",
+        "## Summary",
         "",
-        _md_table(["", ""], [list(f) for f in facts]),
+        episodes,
         "",
-        "```yaml",
-        config,
-        "```",
+        f"{INTERVALS}.",
         "",
+        markdown_table(headers, rows),
+        "",
+        "### Most frequent agreed outcomes",
+        "",
+        markdown_table(top_headers, top_rows) if top_rows else "No agreements.",
+        "",
+        "## Plots",
+        "",
+        *figures_md,
         "## Scenario",
         "",
         f"```\n{scenario_text}\n```"
         if scenario_text
         else "The run's scenario was not found; see the notes.",
         "",
-        "## Summary",
+        "## Notes",
         "",
-        f"{INTERVALS}.",
+        *([f"- {n}" for n in notes] if notes else ["None."]),
         "",
-        _md_table(headers, rows),
+        "## Appendix",
         "",
-        "### Most frequent agreed outcomes",
+        "### Configuration",
         "",
-        _md_table(top_headers, top_rows) if top_rows else "No agreements.",
+        markdown_table(["", ""], [list(f) for f in facts]),
         "",
-        "## Plots",
-        "",
+        "```yaml",
+        config,
+        "```",
     ]
-    prefix = "" if png_folder is None else Path(png_folder).as_posix().rstrip("/") + "/"
-    for name, (_, caption) in plots.figures.items():
-        data = base64.b64encode(plots.png(name)).decode("ascii")
-        h.append(
-            f'<figure id="{html.escape(name)}"><img alt="{html.escape(caption)}" '
-            f'src="data:image/png;base64,{data}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-        )
-        alt = name.removesuffix(".png").replace("_", " ")
-        md += [f"![{alt}]({prefix}{name})", "", f"*{caption}*", ""]
-    h.append('<h2 id="notes">Notes</h2>')
-    md += ["## Notes", ""]
-    if notes:
-        h.append(
-            "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"
-        )
-        md += [f"- {n}" for n in notes]
-    else:
-        h.append("<p>None.</p>")
-        md.append("None.")
     h.append("</body></html>")
     return Report(html="\n".join(h) + "\n", markdown="\n".join(md) + "\n", plots=plots)
 

@@ -1,9 +1,9 @@
 """The tournament's report: the analysis report plus tournament sections.
 
 :func:`write_tournament_report` builds the ordinary run report
-(:func:`peacegame.analysis.report.build_report`: configuration, scenario,
-summary, plots, notes) on the episodes of the tournament's first scenario, and
-inserts three sections before its notes:
+(:func:`peacegame.analysis.report.build_report`: summary, plots, scenario,
+notes, appendix) on the episodes of the tournament's first scenario, and
+inserts three sections after its summary and plots, before its scenario:
 
 1. **Tournament**: scheme, competitors, scenarios, sizes, the tests used; with
    several scenarios, their summaries side by side
@@ -28,7 +28,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from peacegame.analysis.report import _html_table, _md_table, build_report
+from peacegame.analysis.report import build_report
+from peacegame.describe import html_table, markdown_table
 from peacegame.logs import SUMMARY, LogError
 
 if TYPE_CHECKING:
@@ -322,11 +323,11 @@ def _sections(
 ) -> tuple[str, str]:
     """The HTML and Markdown of the tournament sections."""
     facts = _facts(summary, manifest)
-    h = ['<h2 id="tournament">Tournament</h2>', _html_table(["", ""], facts)]
-    md = ["## Tournament", "", _md_table(["", ""], facts), ""]
+    h = ['<h2 id="tournament">Tournament</h2>', html_table(["", ""], facts)]
+    md = ["## Tournament", "", markdown_table(["", ""], facts), ""]
     if scenario_table is not None:
-        h += ["<h3>Scenarios</h3>", _html_table(*scenario_table)]
-        md += ["### Scenarios", "", _md_table(*scenario_table), ""]
+        h += ["<h3>Scenarios</h3>", html_table(*scenario_table)]
+        md += ["### Scenarios", "", markdown_table(*scenario_table), ""]
     rankings = summary.get("rankings")
     h.append('<h2 id="rankings">Rankings</h2>')
     md += ["## Rankings", ""]
@@ -348,19 +349,19 @@ def _sections(
         data = base64.b64encode(heatmap_png).decode("ascii")
         h += [
             f'<p class="muted">{html.escape(explain)}</p>',
-            _html_table(*_overall_rows(rankings)),
+            html_table(*_overall_rows(rankings)),
             f'<figure id="heatmap"><img alt="{html.escape(caption)}" '
             f'src="data:image/png;base64,{data}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure>",
             "<h3>By role</h3>",
-            _html_table(*_role_rows(rankings)),
+            html_table(*_role_rows(rankings)),
             "<h3>Score by scenario</h3>",
-            _html_table(*_scenario_rows(rankings)),
+            html_table(*_scenario_rows(rankings)),
         ]
         md += [
             explain,
             "",
-            _md_table(*_overall_rows(rankings)),
+            markdown_table(*_overall_rows(rankings)),
             "",
             f"![heat map]({png_prefix}{HEATMAP})",
             "",
@@ -368,11 +369,11 @@ def _sections(
             "",
             "### By role",
             "",
-            _md_table(*_role_rows(rankings)),
+            markdown_table(*_role_rows(rankings)),
             "",
             "### Score by scenario",
             "",
-            _md_table(*_scenario_rows(rankings)),
+            markdown_table(*_scenario_rows(rankings)),
             "",
         ]
     game = summary.get("empirical_game") or {}
@@ -387,9 +388,9 @@ def _sections(
             h += [
                 f"<h3>{html.escape(title)}</h3>",
                 f'<p class="muted">{html.escape(note)}</p>',
-                _html_table(headers, rows),
+                html_table(headers, rows),
             ]
-            md += [f"### {title}", "", note, "", _md_table(headers, rows), ""]
+            md += [f"### {title}", "", note, "", markdown_table(headers, rows), ""]
     return "\n".join(h), "\n".join(md)
 
 
@@ -491,7 +492,7 @@ def write_tournament_report(
     primary = dataclasses.replace(runs[0], label=run_dir.resolve().name)
     if len(runs) > 1:
         primary.warnings.append(
-            f"the Configuration, Scenario, Summary and Plots sections cover the "
+            f"the Summary, Plots, Scenario and Appendix sections cover the "
             f"first scenario ({runs[0].label}); see Tournament for the others"
         )
     html_path = Path(out) if out is not None else run_dir / "report.html"
@@ -511,9 +512,9 @@ def write_tournament_report(
         summary, primary.manifest, heatmap, scenario_table, prefix
     )
     nav = "".join(f'<a href="#{s.lower().replace(" ", "-")}">{s}</a>' for s in SECTIONS)
-    page = report.html.replace("</nav>", nav + "</nav>", 1)
-    page = page.replace('<h2 id="notes">', html_part + '\n<h2 id="notes">', 1)
-    markdown = report.markdown.replace("## Notes\n", md_part + "\n## Notes\n", 1)
+    page = report.html.replace('<a href="#scenario">', nav + '<a href="#scenario">', 1)
+    page = page.replace('<h2 id="scenario">', html_part + '\n<h2 id="scenario">', 1)
+    markdown = report.markdown.replace("## Scenario\n", md_part + "\n## Scenario\n", 1)
     pngs = report.plots.save(run_dir)
     try:
         html_path.parent.mkdir(parents=True, exist_ok=True)
