@@ -168,11 +168,11 @@ def test_report_command(run_dir, tmp_path, capsys, cheap_plots):
 
 
 def test_compare_command(capsys):
-    code, out, err = run_cli(["compare", "ukraine-2025", "no_china"], capsys)
+    code, out, err = run_cli(["compare", "ukraine-2025", "no-china"], capsys)
     assert code == 0
     assert "zone of agreement             578 (15.1%)       203 (9.6%)" in out
     assert "Yes: allowing Chinese troops changes the forces Russia accepts" in out
-    code, out, err = run_cli(["compare", "ukraine-2025", "no_china", "--json"], capsys)
+    code, out, err = run_cli(["compare", "ukraine-2025", "no-china", "--json"], capsys)
     doc = json.loads(out)
     assert (doc["a"]["zone_size"], doc["b"]["zone_size"]) == (578, 203)
     code, out, err = run_cli(["compare", "ukraine-2025", "nope"], capsys)

@@ -182,7 +182,7 @@ def test_answer_needs_the_feature_and_the_actor(tiny):
 
 
 def test_china_counterfactual_on_the_shipped_scenarios():
-    doc = compare_inputs("ukraine-2025", "no_china")
+    doc = compare_inputs("ukraine-2025", "no-china")
     a, b = doc["a"], doc["b"]
     assert (a["n_outcomes"], a["zone_size"]) == (3840, 578)
     assert (b["n_outcomes"], b["zone_size"]) == (2112, 203)
@@ -217,9 +217,9 @@ def _write_match(folder: Path, name: str, scenario: str) -> Path:
 def test_match_configs_without_runner_compare_scenarios(tmp_path, monkeypatch):
     monkeypatch.setattr(compare, "_match_records", lambda *a, **k: None)
     a = _write_match(tmp_path, "a", "ukraine-2025")
-    b = _write_match(tmp_path, "b", "no_china")
+    b = _write_match(tmp_path, "b", "no-china")
     doc = compare_inputs(str(a), str(b), episodes=5)
-    assert (doc["a"]["name"], doc["b"]["name"]) == ("ukraine-2025", "no_china")
+    assert (doc["a"]["name"], doc["b"]["name"]) == ("ukraine-2025", "no-china")
     assert doc["matches"] is None
     assert any("not available" in n for n in doc["notes"])
     assert "note: match configs given" in format_comparison(doc)
@@ -256,11 +256,11 @@ def test_scenario_reference_relative_to_the_match_config(tmp_path):
 
 def test_bad_inputs(tmp_path):
     with pytest.raises(UserError, match="no such file"):
-        compare_inputs("no-such-scenario", "no_china")
+        compare_inputs("no-such-scenario", "no-china")
     bad = tmp_path / "bad.yaml"
     bad.write_text("scenario: [1, 2]\npolicies: {}\n")
     with pytest.raises(UserError, match="scenario"):
-        compare_inputs(str(bad), "no_china")
+        compare_inputs(str(bad), "no-china")
 
 
 def test_match_configs_with_the_real_runner(tmp_path):
@@ -273,5 +273,5 @@ def test_match_configs_with_the_real_runner(tmp_path):
     doc = compare_inputs(str(a), str(b), episodes=2)
     summaries = doc["matches"]["summaries"]
     assert [s["episodes"] for s in summaries] == [2, 2]
-    assert [s["scenario"] for s in summaries] == ["ukraine-2025", "no_china"]
+    assert [s["scenario"] for s in summaries] == ["ukraine-2025", "no-china"]
     assert "Matches (same base seed" in format_comparison(doc)

@@ -81,9 +81,9 @@ def test_soft_red_line_penalty(default_scenario):
 
 def test_consent_without_chinese_troops_excludes_china(default_scenario):
     s = default_scenario
-    no_china = s.features["chinese_troops"] == 0
+    without_china = s.features["chinese_troops"] == 0
     non_un = np.isin(s.levels[:, 2], [0])  # coalition command: no UNSC vote
-    assert not s.required[1, no_china & non_un].any()
+    assert not s.required[1, without_china & non_un].any()
     assert s.required[1, s.features["chinese_troops"] > 0].all()
     assert s.required[0].all() and s.required[2].all()  # the parties, always
 
@@ -110,7 +110,7 @@ def test_hardline_zone_is_empty():
 
 
 def test_no_china_shrinks_the_zone(default_scenario):
-    s = load_compiled(SCENARIOS / "no_china.yaml")
+    s = load_compiled(SCENARIOS / "no-china.yaml")
     assert s.n_outcomes == 2112
     assert int(zone_of_agreement(s).sum()) == 203
     assert int(zone_of_agreement(default_scenario).sum()) == 578
@@ -119,7 +119,7 @@ def test_no_china_shrinks_the_zone(default_scenario):
 
 @pytest.mark.parametrize(
     ("name", "outcomes", "zone"),
-    [("no_us_backstop", 960, 93), ("un_only", 3600, 578)],
+    [("no-us-backstop", 960, 93), ("un-only", 3600, 578)],
 )
 def test_other_variants(name, outcomes, zone):
     s = load_compiled(SCENARIOS / f"{name}.yaml")
@@ -131,7 +131,7 @@ def test_scenario_hash_is_stable_and_content_based(tmp_path, default_scenario):
     again = load_compiled(SCENARIOS / "ukraine-2025.yaml")
     assert again.scenario_hash == default_scenario.scenario_hash
     assert (
-        load_compiled(SCENARIOS / "no_china.yaml").scenario_hash != again.scenario_hash
+        load_compiled(SCENARIOS / "no-china.yaml").scenario_hash != again.scenario_hash
     )
 
 

@@ -554,7 +554,7 @@ def test_report_of_two_scenarios(tmp_path):
     require_analysis(plots=True)
     data = dict(
         REAL,
-        scenarios=["ukraine-2025", "no_china"],
+        scenarios=["ukraine-2025", "no-china"],
         assignment={"scheme": "role_rotation", "opponents": 1},
         episodes=1,
         log_events="rounds",
@@ -562,11 +562,11 @@ def test_report_of_two_scenarios(tmp_path):
     result = play(tmp_path, data)
     html_path, md_path, pngs = write_tournament_report(result.run_dir)
     markdown = md_path.read_text()
-    assert "### Scenarios" in markdown and "| no_china" in markdown
+    assert "### Scenarios" in markdown and "| no-china" in markdown
     assert "concession_curves.png" in {p.name for p in pngs}
     assert set(result.summary["rankings"]["by_scenario"]) == {
         "ukraine-2025",
-        "no_china",
+        "no-china",
     }
 
 

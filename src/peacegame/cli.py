@@ -79,7 +79,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from peacegame.match import run_config_file, summary_text
 
     if args.workers < 1:
-        raise UserError(f"--workers must be at least 1, got {args.workers}")
+        raise UserError(
+            f"--workers {args.workers}: expected at least 1 local process; "
+            "give --workers N with N >= 1"
+        )
+    if args.episodes is not None and args.episodes < 1:
+        raise UserError(
+            f"--episodes {args.episodes}: expected a positive number of episodes; "
+            "give --episodes N with N >= 1"
+        )
+    if args.seed is not None and args.seed < 0:
+        raise UserError(
+            f"--seed {args.seed}: expected a base seed of 0 or more; give --seed N "
+            "with N >= 0"
+        )
     if args.resume and args.overwrite:
         raise UserError(RESUME_CONFLICT)
     overrides = list(args.set or [])
@@ -153,30 +166,91 @@ def _write_plots(run_dir: Path) -> None:
         print(f"wrote {path}")
 
 
+class _PlayParser(argparse.ArgumentParser):
+    """The ``play`` parser: its help lists the actors of the default match."""
+
+    def format_help(self) -> str:
+        """Return the help text, with the actors one can play."""
+        base = super().format_help()
+        return base.rstrip("\n") + "\n\n" + _play_actors() + "\n"
+
+
+def _play_actors() -> str:
+    """The actors of the default match config, for ``play --help``."""
+    from peacegame.match_config import load_match_config
+    from peacegame.resources import DEFAULT_MATCH
+    from peacegame.scenario import load_scenario
+
+    try:
+        config, scenario_file = load_match_config(DEFAULT_MATCH)
+        loaded = load_scenario(scenario_file)
+    except UserError as exc:  # pragma: no cover - a broken installation
+        return f"actors: (cannot read the default match: {exc.one_line()})"
+    names = ", ".join(f"{a.id} ({a.name})" if a.name else a.id for a in loaded.actors)
+    return (
+        f"actors of the default match '{config.name}' (scenario "
+        f"{loaded.spec.name}): {names}.\nOther match configs may have other "
+        "actors: see 'peacegame scenario show SCENARIO'."
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``peacegame`` command."""
+    from peacegame import __version__
+
     parser = argparse.ArgumentParser(
         prog="peacegame",
         description="A multi-agent negotiation game over a peacekeeping force.",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"peacegame {__version__}"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("validate", help="validate config files (any kind)")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p = sub.add_parser(
+        "validate",
+        help="validate config files (any kind)",
+        description="Validate config files of any kind (scenario, actor, match, "
+        "tournament, training run, sweep), recognised from their keys. Prints "
+        "one 'ok' line per valid file; the first error is one line naming the "
+        "file, the field and what was expected (exit code 2).",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="config files")
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("scenario", help="inspect a scenario")
+    p = sub.add_parser(
+        "scenario",
+        help="inspect a scenario",
+        description="Inspect a scenario (a file or a shipped name).",
+    )
     scen = p.add_subparsers(dest="scenario_command", required=True)
-    show = scen.add_parser("show", help="issues, actors, outcome count, consent rules")
+    show = scen.add_parser(
+        "show",
+        help="issues, actors, outcome count, consent rules",
+        description="Print a scenario's issues, actors, feasible outcome count "
+        "and consent rules.",
+    )
     show.add_argument("scenario", metavar="SCENARIO", help="file or shipped name")
     show.set_defaults(func=_cmd_scenario_show)
 
-    p = sub.add_parser("solve", help="zone of agreement, frontier, solution points")
+    p = sub.add_parser(
+        "solve",
+        help="zone of agreement, frontier, solution points",
+        description="Solve a scenario exactly: its zone of agreement, bargaining "
+        "set, Pareto frontier and the Nash, Kalai-Smorodinsky, utilitarian and "
+        "egalitarian points. Takes a scenario, not a match config.",
+    )
     p.add_argument("scenario", metavar="SCENARIO", help="file or shipped name")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_solve)
 
-    p = sub.add_parser("run", help="run a configured match into a run folder")
+    p = sub.add_parser(
+        "run",
+        help="run a configured match into a run folder",
+        description="Run a match config (configs/matches/*.yaml or a shipped "
+        "name) into a run folder: episodes.jsonl, manifest.json, summary.json "
+        "and the plots.",
+    )
     p.add_argument(
         "config",
         metavar="CONFIG",
@@ -219,15 +293,37 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_commands(sub)
     add_theory_commands(sub)
 
-    p = sub.add_parser("play", help="negotiate in the terminal as one actor")
+    from peacegame.play import HELP as PLAY_COMMANDS
+
+    p = sub.add_parser(
+        "play",
+        help="negotiate in the terminal as one actor",
+        description="Negotiate in the terminal as one actor of a match config; "
+        "every other actor plays its configured policy. Input is read line by "
+        "line, so a session can be scripted through stdin.",
+        epilog="commands:\n" + PLAY_COMMANDS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.__class__ = _PlayParser
     p.add_argument("config", metavar="CONFIG", help="match config file or name")
-    p.add_argument("--as", dest="actor", required=True, help="the actor you play")
+    p.add_argument(
+        "--as",
+        dest="actor",
+        required=True,
+        metavar="ACTOR",
+        help="the actor you play (see 'actors' below)",
+    )
     p.add_argument("--episode", type=int, default=0, help="episode (seed) to play")
     p.add_argument("--set", action="append", metavar="KEY=VALUE")
     p.add_argument("--echo", action="store_true", help="echo input lines")
     p.set_defaults(func=_cmd_play)
 
-    p = sub.add_parser("schema", help="JSON Schema of each config kind")
+    p = sub.add_parser(
+        "schema",
+        help="JSON Schema of each config kind",
+        description="Print (or write) the JSON Schema of each config kind, for "
+        "editors that validate and autocomplete YAML.",
+    )
     p.add_argument("kind", nargs="?", help="one kind (default: all)")
     p.add_argument("--out", help="write KIND.schema.json files into this folder")
     p.set_defaults(func=_cmd_schema)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from peacegame.config_kinds import kind_mismatch
 from peacegame.errors import ConfigError, UserError, suggest
 from peacegame.protocol import ProtocolConfig
 from peacegame.resources import resolve_config
@@ -123,6 +124,9 @@ def load_match_config(
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping of match fields", file=path)
+    mismatch = kind_mismatch(data, path, "match")
+    if mismatch is not None:
+        raise mismatch
     for assignment in overrides or []:
         data = apply_override(data, assignment)
     config = validate(MatchConfig, data, file=path)

@@ -3,22 +3,14 @@
 The person plays one actor of a match config; every other actor plays its
 configured policy. Proposals are built by editing issue levels (never by
 typing an index among thousands of outcomes). Input is read line by line, so a
-session can be scripted through stdin::
-
-    yes accept | peacegame play baseline --as ukraine
-
-Commands at a proposal:
-    ISSUE=LEVEL (or ``set ISSUE LEVEL``)  change one issue of the draft
-    show      the draft, its utility to you and who must consent
-    best      load your best outcome          offer  load the last offer
-    suggest   load what a linear concession strategy would propose now
-    propose   put the draft on the table
-Commands at a vote: ``accept`` (``a``) or ``reject`` (``r``).
-Always: ``help``, ``quit``.
+session can be scripted through stdin, for example
+``yes accept | peacegame play baseline --as ukraine``. The commands are listed
+in :data:`HELP` (``play --help`` and ``help`` print them).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -37,11 +29,39 @@ from peacegame.policies.base import PolicyView
 from peacegame.policies.scripted import Linear
 from peacegame.scenario import CompiledScenario, load_compiled
 
-HELP = __doc__.split("Commands at a proposal:")[1].strip()
+HELP = """\
+When you propose:
+  ISSUE=LEVEL         change one issue of the draft, e.g. troops=25k
+                      (spaces around '=' and any letter case are fine; several
+                      edits on one line: troops=25k zone=rear)
+  set ISSUE LEVEL     the same (set troops 25k zone rear also works)
+  show                the draft, its worth to you and who must consent
+  best                load your best outcome
+  offer               load the last offer on the table
+  suggest             load what a linear concession strategy would propose now
+  propose             put the draft on the table
+When you vote:
+  accept (a, yes)     accept the offer; offers worth less to you than your
+                      no-deal value ask you to confirm
+  reject (r, no)      reject it
+Always:
+  help (h, ?)         this list
+  quit (q, exit)      leave the game (exit code 0)"""
+"""The commands of ``play``, as plain text."""
+
+_QUIT = ("quit", "q", "exit")
+_ACCEPT = ("accept", "a", "yes", "y")
+_REJECT = ("reject", "r", "no", "n")
+_HELP = ("help", "h", "?")
+_ASSIGNMENT = re.compile(r"([^\s=,;]+)\s*=\s*([^\s=,;]+)")
 
 
 class QuitGameError(Exception):
-    """The player typed ``quit`` or the input ended."""
+    """The input ended before the episode did."""
+
+
+class PlayerQuitError(Exception):
+    """The player typed ``quit``."""
 
 
 class HumanPolicy:
@@ -60,6 +80,7 @@ class HumanPolicy:
         self.view: PolicyView | None = None
         self.draft: dict[str, str] = {}
         self.scenario: CompiledScenario | None = None
+        self.proposer: str | None = None
 
     def bind(self, scenario: CompiledScenario) -> None:
         """Give the policy the scenario, to decode and encode outcomes."""
@@ -87,8 +108,8 @@ class HumanPolicy:
         line = line.strip()
         if self.echo:
             self.say(line)
-        if line in ("quit", "q", "exit"):
-            raise QuitGameError("quit")
+        if line.lower() in _QUIT:
+            raise PlayerQuitError("quit")
         return line
 
     def _utility(self, outcome: int) -> float:
@@ -115,15 +136,28 @@ class HumanPolicy:
     def _vote(self, offer: int, round_index: int) -> int:
         view = self.view
         assert view is not None
-        self.say(f"\nround {round_index}: on the table: {self._describe(offer)}")
-        self.say(f"your no-deal value is {view.no_deal:.3f}")
+        by = f"{self.proposer} proposes" if self.proposer else "on the table"
+        self.say(f"\nround {round_index}: {by}: {self._describe(offer)}")
+        worth = self._utility(offer) * view.discount**round_index
+        self.say(
+            f"accepted now it pays you {worth:.3f}; your no-deal value is "
+            f"{view.no_deal:.3f}"
+        )
+        confirming = False
         while True:
             line = self._read("vote [accept/reject] > ").lower()
-            if line in ("accept", "a", "yes", "y"):
-                return view.accept_action
-            if line in ("reject", "r", "no", "n"):
+            if line in _ACCEPT:
+                if worth >= view.no_deal or confirming:
+                    return view.accept_action
+                self.say(
+                    f"warning: this offer pays you {worth:.3f}, less than your "
+                    f"no-deal value {view.no_deal:.3f}; type 'accept' again to "
+                    "accept it anyway, or 'reject'"
+                )
+                confirming = True
+            elif line in _REJECT:
                 return view.reject_action
-            if line in ("help", "h", "?"):
+            elif line in _HELP:
                 self.say(HELP)
             else:
                 self.say("expected 'accept' or 'reject' (or 'help')")
@@ -136,15 +170,15 @@ class HumanPolicy:
         while True:
             line = self._read("propose > ")
             command, _, rest = line.partition(" ")
-            if "=" in line and " " not in line.strip():
-                issue, _, level = line.partition("=")
-                self._set(issue, level)
+            command = command.lower()
+            if "=" in line:
+                self._edit(_parse_assignments(line))
             elif command == "set":
                 parts = rest.split()
-                if len(parts) != 2:
-                    self.say("usage: set ISSUE LEVEL")
+                if not parts or len(parts) % 2:
+                    self.say("usage: set ISSUE LEVEL [ISSUE LEVEL ...]")
                     continue
-                self._set(*parts)
+                self._edit(list(zip(parts[::2], parts[1::2], strict=True)))
             elif command == "show":
                 self._show_draft()
             elif command == "best":
@@ -165,25 +199,38 @@ class HumanPolicy:
                     return scenario.encode(self.draft)
                 except ValueError:
                     self.say("that combination is not feasible; change an issue")
-            elif command in ("help", "h", "?"):
+            elif command in _HELP:
                 self.say(HELP)
-            elif command in ("accept", "a", "reject", "r"):
+            elif command in _ACCEPT + _REJECT:
                 self.say("you are proposing, not voting: edit the draft, then propose")
             else:
                 self.say(f"unknown command {line!r}; type 'help'")
 
-    def _set(self, issue: str, level: str) -> None:
+    def _edit(self, edits: list[tuple[str, str]] | None) -> None:
+        """Apply several ``(issue, level)`` edits at once, or none if one is bad."""
         scenario = self.scenario
         assert scenario is not None
-        names = {i.name: i for i in scenario.issues}
-        if issue not in names:
-            self.say(f"unknown issue {issue!r}; issues: {', '.join(names)}")
+        if not edits:
+            self.say("expected ISSUE=LEVEL, e.g. troops=25k; type 'help'")
             return
-        if level not in names[issue].levels:
-            levels = " | ".join(names[issue].levels)
-            self.say(f"unknown level {level!r} of {issue}; levels: {levels}")
-            return
-        self.draft[issue] = level
+        issues = {i.name.lower(): i for i in scenario.issues}
+        chosen: dict[str, str] = {}
+        for issue_name, level_name in edits:
+            issue = issues.get(issue_name.lower())
+            if issue is None:
+                names = ", ".join(i.name for i in scenario.issues)
+                self.say(f"unknown issue {issue_name!r}; issues: {names}")
+                return
+            levels = {lv.lower(): lv for lv in issue.levels}
+            level = levels.get(level_name.lower())
+            if level is None:
+                shown = " | ".join(issue.levels)
+                self.say(
+                    f"unknown level {level_name!r} of {issue.name}; levels: {shown}"
+                )
+                return
+            chosen[issue.name] = level
+        self.draft.update(chosen)
         self._show_draft()
 
     def _show_draft(self) -> None:
@@ -259,10 +306,15 @@ def play(
             if env.terminations[agent] or env.truncations[agent]:
                 break
             action = policies[agent].act(env.observe(agent), env.infos[agent])
+            if 0 <= int(action) < scenario.n_outcomes:
+                human.proposer = agent
             env.step(action)
             shown = _show_rounds(env, scenario, human, shown)
     except QuitGameError as stop:
         raise UserError(f"game stopped: {stop}") from None
+    except PlayerQuitError:
+        human.say("\nyou left the game; nothing was agreed.")
+        return {"agreement": False, "end_reason": "quit"}
     info = env.infos[actor]
     i = scenario.actor_index(actor)
     if info.get("agreement"):
@@ -277,6 +329,18 @@ def play(
         f"(no-deal value {scenario.no_deal[i]:.3f})"
     )
     return info
+
+
+def _parse_assignments(line: str) -> list[tuple[str, str]] | None:
+    """``troops = 25k, zone=rear`` -> ``[("troops", "25k"), ("zone", "rear")]``.
+
+    Returns None when the line holds anything but assignments.
+    """
+    pairs = _ASSIGNMENT.findall(line)
+    rest = _ASSIGNMENT.sub(" ", line)
+    if not pairs or rest.replace(",", " ").replace(";", " ").strip():
+        return None
+    return [(issue, level) for issue, level in pairs]
 
 
 def _show_rounds(

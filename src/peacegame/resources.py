@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from peacegame.errors import UserError
+from peacegame.errors import UserError, suggest
 
 DEFAULT_SCENARIO = "ukraine-2025"
 DEFAULT_MATCH = "baseline"
@@ -25,16 +25,44 @@ def data_root() -> Path:
     )
 
 
+KIND_LABELS = {
+    "scenarios": "scenario",
+    "matches": "match config",
+    "tournaments": "tournament config",
+    "train": "training config",
+}
+"""How messages name the config folders."""
+
+
+def shipped_names(kind: str) -> list[str]:
+    """The names of the shipped configs of ``kind`` (``textbook/rubinstein``...).
+
+    Args:
+        kind: The config folder under ``configs/``: ``scenarios``, ``matches``...
+
+    """
+    try:
+        folder = data_root() / "configs" / kind
+    except UserError:
+        return []
+    return sorted(
+        p.relative_to(folder).with_suffix("").as_posix() for p in folder.rglob("*.yaml")
+    )
+
+
 def resolve_config(name_or_path: str | Path | None, kind: str) -> Path:
     """Resolve a config given as a path or as a shipped name.
 
     Args:
-        name_or_path: A file path, or the stem of a shipped config such as
-            ``ukraine-2025`` or ``hardline``; None gives the default of ``kind``.
+        name_or_path: A file path, or the name of a shipped config such as
+            ``ukraine-2025``, ``hardline`` or ``textbook/rubinstein`` (its path
+            below ``configs/<kind>/`` without ``.yaml``); None gives the
+            default of ``kind``.
         kind: The config folder under ``configs/``: ``scenarios``, ``matches``...
 
     Raises:
-        UserError: If neither a file nor a shipped config of that name exists.
+        UserError: If neither a file nor a shipped config of that name exists;
+            the message lists the shipped names of that kind and the closest.
 
     """
     if name_or_path is None:
@@ -44,7 +72,27 @@ def resolve_config(name_or_path: str | Path | None, kind: str) -> Path:
         return path
     if path.exists():
         raise UserError("expected a YAML file, found a folder", file=path)
-    shipped = data_root() / "configs" / kind / f"{path.name.removesuffix('.yaml')}.yaml"
-    if path.parent == Path(".") and shipped.is_file():
-        return shipped
-    raise UserError("no such file", file=path)
+    name = path.as_posix().removesuffix(".yaml")
+    names = shipped_names(kind)
+    if not path.is_absolute() and ".." not in path.parts and name in names:
+        return data_root() / "configs" / kind / f"{name}.yaml"
+    label = KIND_LABELS.get(kind, kind)
+    others = [
+        KIND_LABELS.get(other, other)
+        for other in KIND_LABELS
+        if other != kind and name in shipped_names(other)
+    ]
+    elsewhere = (
+        f"; {name!r} is the name of a shipped {others[0]}, not of a {label}"
+        if others
+        else ""
+    )
+    plural = "scenarios" if kind == "scenarios" else f"{label}s"
+    listed = f"; shipped {plural}: {', '.join(names)}" if names else ""
+    raise UserError(
+        f"no such file, and no shipped {label} of that name"
+        f"{'' if others else suggest(name, names)}{elsewhere}{listed}; give a "
+        "file path or one of "
+        "these names",
+        file=path,
+    )

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from peacegame.config_kinds import kind_mismatch
 from peacegame.errors import ConfigError, suggest
 from peacegame.scenario.model import (
     Actor,
@@ -195,6 +196,9 @@ def _read_with_extends(
             f"expected a mapping of scenario fields, got {type(data).__name__}",
             file=path,
         )
+    mismatch = kind_mismatch(data, path, "scenario")
+    if mismatch is not None:
+        raise mismatch
     data = _absolutise_actor_paths(data, path.parent)
     own: list[OverrideLayer] = []
     if data.get("overrides") is not None:
@@ -516,6 +520,7 @@ def check_references(loaded: LoadedScenario) -> None:
                 )
         if rule.when is not None:
             _check_condition(rule.when, issues, known_refs, src, f"consent[{i}].when")
+    _check_questions(spec, actor_ids, src)
     total = sum(a.recognition for a in loaded.actors)
     if abs(total - 1.0) > 1e-6:
         raise ConfigError(
@@ -524,6 +529,45 @@ def check_references(loaded: LoadedScenario) -> None:
             file=src,
             field="actors[*].recognition",
         )
+
+
+def _check_questions(spec: Scenario, actor_ids: list[str], src: str) -> None:
+    """The questions name actors and features the scenario has."""
+    features = [f.name for f in spec.features]
+    for i, question in enumerate(spec.questions.counterfactuals):
+        where = f"questions.counterfactuals[{i}]"
+        if question.focus not in actor_ids:
+            raise ConfigError(
+                f"unknown actor {question.focus!r}"
+                f"{suggest(question.focus, actor_ids)}; expected one of {actor_ids}",
+                file=src,
+                field=where + ".focus",
+            )
+        if question.feature is not None and question.feature not in features:
+            raise ConfigError(
+                f"unknown feature {question.feature!r}"
+                f"{suggest(question.feature, features)}; expected one of "
+                f"the scenario's features {features}",
+                file=src,
+                field=where + ".feature",
+            )
+    names = [q.name for q in spec.questions.counterfactuals]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ConfigError(
+            f"duplicate question names {dup}; give each question its own name",
+            file=src,
+            field="questions.counterfactuals",
+        )
+    for i, pair in enumerate(spec.questions.plot_pairs):
+        for actor_id in pair:
+            if actor_id not in actor_ids:
+                raise ConfigError(
+                    f"unknown actor {actor_id!r}{suggest(actor_id, actor_ids)}; "
+                    f"expected one of {actor_ids}",
+                    file=src,
+                    field=f"questions.plot_pairs[{i}]",
+                )
 
 
 def _issue(issues: dict[str, Any], name: str, file: str, field: str) -> Any:

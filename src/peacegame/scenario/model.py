@@ -407,6 +407,72 @@ class TheoryDeclaration(Strict):
     description: str | None = None
 
 
+class CounterfactualQuestion(Strict):
+    """A counterfactual question the scenario asks of itself.
+
+    ``peacegame compare A B`` answers it from the two scenarios: how many
+    outcomes the ``focus`` actor accepts (utility at least its no-deal value)
+    in each, and, with a ``feature``, how many of them have the feature above 0
+    (for example outcomes with Chinese troops). Flags of ``compare``
+    (``--question``, ``--focus``, ``--feature``) override it.
+
+    Attributes:
+        name: An identifier, for ``compare --question NAME``.
+        text: The question in words (default: built from the other fields).
+        focus: The actor whose acceptance set is examined.
+        feature: A feature of the scenario; outcomes where it is above 0 are
+            the ones "with" it. Optional.
+        label: What the feature marks, in words, as in "outcomes with
+            <label>" (default: the feature name with spaces).
+        noun: What the scenario's outcomes are called in the answer.
+        variant: The scenario to compare with when ``compare`` is given one
+            scenario only: a file relative to this scenario's folder, or a
+            shipped scenario name.
+        description: Free text.
+
+    """
+
+    name: str = Field(pattern=IDENT)
+    text: str | None = None
+    focus: str
+    feature: str | None = None
+    label: str | None = None
+    noun: str = Field(default="outcomes", min_length=1)
+    variant: str | None = None
+    description: str | None = None
+
+    @property
+    def feature_label(self) -> str:
+        """The readable name of the feature (empty without a feature)."""
+        if self.feature is None:
+            return ""
+        return self.label or self.feature.replace("_", " ")
+
+
+class Questions(Strict):
+    """What a scenario asks of itself, as data (no actor name is hard-coded).
+
+    Attributes:
+        counterfactuals: The questions ``peacegame compare`` answers; the first
+            is the default.
+        plot_pairs: Pairs of actor ids ``[x, y]`` whose utilities the
+            projection plots draw against each other (default: the first two
+            actors); ``analyze --pair X,Y`` overrides them.
+
+    """
+
+    counterfactuals: list[CounterfactualQuestion] = Field(default_factory=list)
+    plot_pairs: list[tuple[str, str]] = Field(default_factory=list)
+
+    @field_validator("plot_pairs")
+    @classmethod
+    def _two_actors(cls, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        same = [list(p) for p in pairs if p[0] == p[1]]
+        if same:
+            raise ValueError(f"a plot pair needs two different actors, got {same}")
+        return pairs
+
+
 class Scenario(Strict):
     """A scenario file after ``extends`` and overrides are resolved.
 
@@ -414,12 +480,17 @@ class Scenario(Strict):
         actors: Paths to actor files (relative to the scenario file) or inline
             actor mappings; after loading, always :class:`Actor` objects.
         overrides: Per actor id, a partial actor mapping deep-merged into that
-            actor (lists of named items merge by ``name``).
+            actor (lists of named items merge by ``name``). Each file of an
+            ``extends`` chain keeps its own block, applied after its base's
+            (see :mod:`peacegame.scenario.loader`).
         drop_levels: Per issue, level names whose outcomes are removed (a
             counterfactual without, say, Chinese contingents).
         max_outcomes: Refuse to enumerate a grid larger than this.
         theory: Optional: the textbook model this scenario is (see
             :class:`TheoryDeclaration`); engines ignore it.
+        questions: The scenario's counterfactual questions and plot pairs
+            (see :class:`Questions`); engines ignore them, and they are not
+            part of the scenario hash.
 
     """
 
@@ -435,6 +506,7 @@ class Scenario(Strict):
     drop_levels: dict[str, list[str]] = Field(default_factory=dict)
     max_outcomes: int = Field(default=20_000_000, ge=1)
     theory: TheoryDeclaration | None = None
+    questions: Questions = Field(default_factory=Questions)
 
 
 SCHEMA_KINDS: dict[str, type[BaseModel]] = {"scenario": Scenario, "actor": Actor}
