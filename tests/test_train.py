@@ -365,8 +365,42 @@ def test_train_command_checkpoints_and_resumes(train_files, capsys):
         for row in (run / "learning_curve.csv").read_text().splitlines()[1:]
     ]
     assert steps == sorted(steps) and steps[-1] == 2048 and len(set(steps)) == 8
-    with pytest.raises(UserError, match="differs from the run's in \\['seed'\\]"):
+    with pytest.raises(UserError, match="differs from the recorded run in seed"):
         cli("train", str(train_files), "--resume", "--quiet", "--set", "seed=9")
+
+
+def test_train_resume_alone_finishes_the_recorded_length(train_files, capsys):
+    """``train --resume --out DIR`` continues the recorded run (issue 16, item 1).
+
+    The run is planned with an override; the hint needs no flag, never lowers
+    the planned timesteps, and a lower explicit count than trained is refused.
+    """
+    run = train_files.parent / "run"
+    data = yaml.safe_load(train_files.read_text())
+    train_files.write_text(yaml.safe_dump(dict(data, total_timesteps=512)))
+    args = ("--quiet", "--set", "total_timesteps=1024")
+    assert cli("train", str(train_files), *args) == 0
+    assert json.loads((run / "run.json").read_text())["overrides"] == [
+        "total_timesteps=1024"
+    ]
+    # As if interrupted after the first checkpoint.
+    for name in ("ppo_1024_steps.zip", "ppo_1024_steps.json"):
+        (run / "checkpoints" / name).unlink()
+    (run / "model.zip").unlink()
+    (run / "model.json").unlink()
+    with pytest.raises(UserError, match="512 timesteps are already trained"):
+        cli("train", "--resume", "--out", str(run), "--set", "total_timesteps=256")
+    with pytest.raises(UserError, match="exclude each other"):
+        cli("train", "--resume", "--overwrite", "--out", str(run))
+    assert cli("train", "--resume", "--out", str(run), "--quiet") == 0
+    assert json.loads((run / "model.json").read_text())["timesteps"] == 1024
+    assert json.loads((run / "run.json").read_text())["config"]["total_timesteps"] == (
+        1024
+    )
+    # The config file with its own (smaller) length: still the recorded 1024.
+    (run / "checkpoints" / "ppo_1024_steps.zip").unlink()
+    assert cli("train", str(train_files), "--resume", "--quiet") == 0
+    assert json.loads((run / "model.json").read_text())["timesteps"] == 1024
 
 
 def test_evaluate_command_prints_ci_next_to_scripted(train_files, capsys):

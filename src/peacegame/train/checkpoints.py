@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import time
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -128,9 +129,11 @@ def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
     """Create the run folder; refuse to mix a new run into an old one.
 
     Raises:
-        UserError: If the folder has results and neither flag is given, or it
-            cannot be written.
+        UserError: If the folder has results and neither flag is given, both
+            are, or it cannot be written.
     """
+    if resume and overwrite:
+        raise UserError(logs.RESUME_CONFLICT)
     if run_dir.exists() and not run_dir.is_dir():
         logs.ensure_folder(run_dir)  # raises: the output folder is a file
     if (run_dir / RUN_FILE).exists() and not (resume or overwrite):
@@ -196,6 +199,9 @@ def write_run_file(
             "created": now(),
             "config_path": str(config_file) if config_file else None,
             "config": config.model_dump(mode="json"),
+            "config_given": config.model_dump(mode="json", exclude_unset=True),
+            "overrides": list(_RUN_OVERRIDES),
+            "resume_command": resume_command(run_dir),
             "match_path": str(match_file),
             "match": match.model_dump(mode="json"),
             "scenario": {
@@ -216,20 +222,35 @@ def read_run(run_dir: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text())
 
 
+LENGTH_FIELDS = ("total_timesteps", "iterations", "rounds")
+"""The train config fields that set how long a run is (its planned count)."""
+
+_RUN_OVERRIDES: list[str] = []
+
+
+def record_overrides(overrides: list[str]) -> None:
+    """Set the ``--set`` overrides that :func:`write_run_file` records next."""
+    _RUN_OVERRIDES[:] = list(overrides)
+
+
+def resume_command(run_dir: str | Path) -> str:
+    """``peacegame train --resume --out RUN_DIR``: continues the recorded run."""
+    return f"peacegame train --resume --out {shlex.quote(str(run_dir))}"
+
+
 def check_resumable(run_dir: Path, config: dict[str, Any]) -> None:
     """A resumed run must have the same config but for its length and output.
 
     Raises:
-        UserError: Naming the fields that differ.
+        UserError: Naming the fields that differ and the command that
+            continues the recorded run.
     """
     old = read_run(run_dir)
     if old is None:
         return
     # Length, place and resources may change; what is learned may not.
-    ignore = {
-        "total_timesteps",
-        "iterations",
-        "rounds",
+    ignore = (
+        *LENGTH_FIELDS,
         "output",
         "description",
         "num_env_runners",
@@ -238,19 +259,89 @@ def check_resumable(run_dir: Path, config: dict[str, Any]) -> None:
         "sample_timeout_s",
         "vec_env",
         "torch_threads",
-    }
-    previous = old.get("config", {})
-    keys = sorted(
-        k
-        for k in set(config) | set(previous)
-        if k not in ignore and previous.get(k) != config.get(k)
     )
-    if keys:
+    differences = logs.config_differences(old.get("config", {}), config, ignore)
+    if differences:
         raise UserError(
-            f"cannot resume: the train config differs from the run's in {keys}; "
-            "use --overwrite to start again",
+            "cannot resume: the train config differs from the recorded run in "
+            f"{logs.describe_differences(differences)}; to continue the recorded "
+            f"run as it was, use: {resume_command(run_dir)} (or start a new run "
+            "with another --out)",
             file=run_dir / RUN_FILE,
         )
+
+
+def resolve_resume(
+    path: str | Path | None, overrides: list[str], *, out: str | None, resume: bool
+) -> tuple[Any, Path | None, list[str]]:
+    """The train config to run: the file's, or the recorded one on resume.
+
+    With ``resume`` and a run folder that has a ``run.json``, the recorded run
+    continues: without ``path`` its effective config is read from ``run.json``;
+    with ``path`` the file is read with the recorded overrides first. Either
+    way the length fields (:data:`LENGTH_FIELDS`) keep their recorded values
+    unless ``overrides`` set them.
+
+    Args:
+        path: The train config file or shipped name; None to resume ``out``.
+        overrides: ``key=value`` overrides given now (``--set``).
+        out: ``--out``.
+        resume: ``--resume``.
+
+    Returns:
+        The config, its file (None if there is none), and every override
+        applied (recorded in ``run.json``).
+
+    Raises:
+        UserError: On a bad config, or nothing to resume.
+    """
+    from peacegame.match_config import apply_override
+    from peacegame.train.config import load_train_config, parse_train_config
+
+    new = list(overrides) + ([f"output={out}"] if out else [])
+    if path is None:
+        if not resume:
+            raise UserError(
+                "no train config given; name one (file or shipped name), or pass "
+                "--resume --out RUN_FOLDER to continue a run"
+            )
+        if out is None:
+            raise UserError(
+                "--resume without a config needs --out RUN_FOLDER: the run folder "
+                "to continue"
+            )
+        run_dir = Path(out)
+    else:
+        config, config_file = load_train_config(path, new)
+        run_dir = config.run_dir()
+    old = read_run(run_dir) if resume else None
+    if old is None:
+        if path is None:
+            raise UserError(
+                "nothing to resume: no run.json in the run folder; start the run "
+                f"with: peacegame train CONFIG --out {shlex.quote(str(run_dir))}",
+                file=run_dir,
+            )
+        return config, config_file, new
+    applied = logs.merge_overrides(list(old.get("overrides") or []), new)
+    recorded_path = old.get("config_path")
+    if path is not None:
+        config, config_file = load_train_config(path, applied)
+    else:
+        data = old.get("config_given", old.get("config"))
+        for assignment in new:
+            data = apply_override(data, assignment)
+        config_file = Path(recorded_path) if recorded_path else None
+        config = parse_train_config(data, run_dir / RUN_FILE)
+    given = {logs.override_key(o) for o in new}
+    keep = {
+        k: v
+        for k, v in (old.get("config") or {}).items()
+        if k in LENGTH_FIELDS and k not in given and hasattr(config, k)
+    }
+    if keep:
+        config = config.model_copy(update=keep)
+    return config, config_file, applied
 
 
 def truncate_curve(path: Path, timesteps: int) -> None:
@@ -278,6 +369,9 @@ __all__ = [
     "RUN_FILE",
     "actor_metadata",
     "check_resumable",
+    "record_overrides",
+    "resolve_resume",
+    "resume_command",
     "latest_checkpoint",
     "library_versions",
     "list_checkpoints",

@@ -16,18 +16,25 @@ from peacegame.errors import UserError
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from peacegame.train.config import load_train_config
+    from peacegame.logs import RESUME_CONFLICT
+    from peacegame.train.checkpoints import (
+        record_overrides,
+        resolve_resume,
+        resume_command,
+    )
 
-    overrides = list(args.set or [])
-    if args.out:
-        overrides.append(f"output={args.out}")
-    config, config_file = load_train_config(args.config, overrides)
+    if args.resume and args.overwrite:
+        raise UserError(RESUME_CONFLICT)
+    if args.sweep and args.resume:
+        raise UserError("--resume does not apply to --sweep")
+    config, config_file, overrides = resolve_resume(
+        args.config, list(args.set or []), out=args.out, resume=args.resume
+    )
+    record_overrides([o for o in overrides if not o.startswith("output=")])
     progress = not args.quiet
     if args.sweep:
         from peacegame.train.sweep import run_sweep
 
-        if args.resume:
-            raise UserError("--resume does not apply to --sweep")
         result = run_sweep(config, config_file, args.sweep, progress=progress)
         print(result.summary())
         return 0
@@ -44,7 +51,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
             progress=progress,
         )
         print(result.summary())
-        return 130 if result.interrupted else 0
+        if result.interrupted:
+            print(
+                f"interrupted; continue with: {resume_command(config.run_dir())}",
+                file=sys.stderr,
+            )
+            return 130
+        return 0
     from peacegame.train.rllib_train import train_rllib
 
     result = train_rllib(
@@ -61,6 +74,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _train_maskable_ppo(
     config: Any, config_file: Path, args: argparse.Namespace, progress: bool
 ) -> int:
+    from peacegame.train.checkpoints import resume_command
     from peacegame.train.config import match_path
     from peacegame.train.evaluate import plot_run_curve
     from peacegame.train.sb3_train import train_maskable_ppo
@@ -76,8 +90,8 @@ def _train_maskable_ppo(
     png = plot_run_curve(run_dir)
     if result.interrupted:
         print(
-            f"interrupted at {result.timesteps} timesteps; continue with: "
-            f"peacegame train {args.config} --resume",
+            f"interrupted at {result.timesteps} of {config.total_timesteps} "
+            f"timesteps; continue with: {resume_command(run_dir)}",
             file=sys.stderr,
         )
         return 130
@@ -144,9 +158,16 @@ def add_train_commands(subparsers: Any) -> None:
             "PPO for all actors. With --sweep, run a Ray Tune sweep over it."
         ),
     )
-    p.add_argument("config", metavar="CONFIG", help="train config file or name")
     p.add_argument(
-        "--resume", action="store_true", help="continue from the last checkpoint"
+        "config",
+        metavar="CONFIG",
+        nargs="?",
+        help="train config file or name (optional with --resume --out DIR)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run folder as recorded, from its last checkpoint",
     )
     p.add_argument(
         "--overwrite", action="store_true", help="replace the run folder's results"

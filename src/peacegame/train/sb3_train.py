@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from peacegame.logs import resolve_planned
 from peacegame.match_config import MatchConfig, check_policies_cover_actors
 from peacegame.policies.learned import write_metadata
 from peacegame.scenario import load_compiled
@@ -37,10 +38,11 @@ from peacegame.train.checkpoints import (
     FINAL_MODEL,
     actor_metadata,
     check_resumable,
-    latest_checkpoint,
     library_versions,
+    list_checkpoints,
     now,
     prepare_run_dir,
+    read_run,
     truncate_curve,
     write_run_file,
 )
@@ -427,9 +429,24 @@ def train_maskable_ppo(
     resume_from = None
     if resume:
         check_resumable(run_dir, config_data)
-        resume_from = latest_checkpoint(run_dir / CHECKPOINTS)
+        found = list_checkpoints(run_dir / CHECKPOINTS)
+        resume_from = found[-1][1] if found else None
         if resume_from is None:
             print("no checkpoint to resume from: starting afresh", file=sys.stderr)
+        recorded = (read_run(run_dir) or {}).get("config", {})
+        if "total_timesteps" in recorded:
+            # Never lower the planned count silently (module doc).
+            _, note = resolve_planned(
+                int(recorded["total_timesteps"]),
+                config.total_timesteps,
+                found[-1][0] if found else 0,
+                unit="timesteps",
+                flag="--set total_timesteps=",
+                file=run_dir / CHECKPOINTS,
+                done_word="trained",
+            )
+            if note:
+                print(f"note: {note}", file=sys.stderr)
     if resume_from is None:
         truncate_curve(run_dir / CURVE, 0)
     write_run_file(
