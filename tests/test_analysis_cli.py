@@ -17,30 +17,11 @@ from peacegame.errors import UserError
 RUN = Path(__file__).parent / "data" / "analysis" / "run_small"
 
 
-def _cli_has_analysis() -> bool:
-    from peacegame.cli import build_parser
-
-    for action in build_parser()._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return "analyze" in action.choices
-    return False
-
-
 def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
-    """Run through ``peacegame.cli.main`` once it is wired, else an equivalent."""
-    if _cli_has_analysis():
-        from peacegame.cli import main
+    """Run through ``peacegame.cli.main``: the real wiring, so a regression fails."""
+    from peacegame.cli import main
 
-        code = main(argv)
-    else:
-        parser = argparse.ArgumentParser(prog="peacegame")
-        add_commands(parser.add_subparsers(dest="command", required=True))
-        args = parser.parse_args(argv)
-        try:
-            code = args.func(args)
-        except UserError as exc:
-            print(f"error: {exc.one_line()}", file=sys.stderr)
-            code = 2
+    code = main(argv)
     out, err = capsys.readouterr()
     return code, out, err
 

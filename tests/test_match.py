@@ -322,15 +322,21 @@ def test_output_folder_is_a_file(tmp_path, capsys):
     assert "the output folder is a file" in capsys.readouterr().err
 
 
-def test_unwritable_folder(tmp_path, capsys):
-    if os.geteuid() == 0:
-        pytest.skip("root can write anywhere")
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    code = main(["run", str(BASELINE), "--out", str(locked / "run"), "--quiet"])
+@pytest.mark.parametrize("where", ["parent-is-a-file", "proc"])
+def test_unwritable_folder(tmp_path, capsys, where):
+    # Both fail for root too (CI runs as root): a regular file where a parent
+    # folder should be, and /proc, where nobody may create a folder.
+    if where == "proc":
+        out = Path("/proc") / f"peacegame-{os.getpid()}" / "run"
+    else:
+        (tmp_path / "plain").write_text("x")
+        out = tmp_path / "plain" / "run"
+    code = main(["run", str(BASELINE), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
     assert code == 2
-    assert "cannot write" in capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert "cannot write to the output folder" in err and str(out) in err
+    assert not out.exists()
 
 
 def test_set_override_changes_the_config(tmp_path):

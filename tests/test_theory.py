@@ -499,8 +499,7 @@ def test_cli_wiring(capsys: pytest.CaptureFixture[str]) -> None:
     from peacegame.cli import build_parser, main
 
     choices = build_parser()._subparsers._group_actions[0].choices  # noqa: SLF001
-    if "theory" not in choices:
-        pytest.skip("peacegame.cli does not wire the theory command yet")
+    assert "theory" in choices
     assert main(["theory", str(TEXTBOOK / "nash-demand.yaml")]) == 0
     assert "0.7000" in capsys.readouterr().out
     assert main(["theory", str(ROOT / "configs/scenarios/ukraine-2025.yaml")]) == 2
