@@ -1,5 +1,5 @@
-"""Scenario comparison on hand-built scenarios with known zones, and the China
-counterfactual on the shipped scenarios."""
+"""Scenario comparison on hand-built scenarios with known zones, and the
+counterfactual question the shipped Ukraine scenario declares."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ import yaml
 
 from peacegame.analysis import compare
 from peacegame.analysis.compare import (
-    china_answer,
     compare_inputs,
     compare_scenarios,
     comparison_json,
+    counterfactual_answer,
+    declared_questions,
     format_comparison,
     scenario_facts,
 )
@@ -69,6 +70,19 @@ BASE = {
         },
     ],
     "consent": [{"actors": ["russia", "ukraine"]}],
+    "questions": {
+        "counterfactuals": [
+            {
+                "name": "contingent",
+                "text": "Does a Chinese contingent enlarge the set of forces "
+                "Russia accepts?",
+                "focus": "russia",
+                "feature": "chinese_troops",
+                "label": "Chinese troops",
+                "noun": "forces",
+            }
+        ]
+    },
 }
 
 
@@ -103,11 +117,14 @@ def tiny_no_china():
 
 
 def test_facts_of_a_hand_built_scenario(tiny):
-    f = scenario_facts(tiny)
+    assert scenario_facts(tiny)["contingent"] is None  # no question given
+    f = scenario_facts(tiny, declared_questions(tiny)[0])
+    assert f["focus"] == {"actor": "russia", "name": "Russia", "accepts": 3}
     assert (f["n_outcomes"], f["grid_size"], f["zone_size"]) == (4, 4, 2)
     assert f["accepts"] == {"russia": 3, "ukraine": 3}
     assert f["contingent"] == {
         "feature": "chinese_troops",
+        "label": "Chinese troops",
         "outcomes": 2,
         "outcomes_without": 2,
         "zone": 1,
@@ -173,12 +190,13 @@ def test_compare_two_hand_built_scenarios(tiny, tiny_no_china):
 
 
 def test_answer_needs_the_feature_and_the_actor(tiny):
-    data = variant("no_feature", features=[])
+    data = variant("no_feature", features=[], questions={})
     plain = scenario_from_dict(data)
     assert compare_scenarios(plain, plain)["answer"] is None
-    f = scenario_facts(tiny, focus="nobody")
-    assert f["contingent"]["focus"] is None
-    assert china_answer(f, f) is None
+    question = declared_questions(tiny)[0].model_copy(update={"focus": "nobody"})
+    f = scenario_facts(tiny, question)
+    assert f["focus"] is None and f["contingent"]["focus"] is None
+    assert counterfactual_answer(f, f, question) is None
 
 
 def test_china_counterfactual_on_the_shipped_scenarios():

@@ -26,6 +26,7 @@ from peacegame.analysis.plots import (  # noqa: E402
     plot_projection,
     plot_rounds,
     plot_utilities,
+    projection_pair,
     run_plots,
 )
 from peacegame.analysis.report import SECTIONS, write_report  # noqa: E402
@@ -115,7 +116,11 @@ def test_concession_table_and_plot(run):
 
 
 def test_plot_projection(run, solution):
-    fig = plot_projection(run.scenario, solution, run.episodes)
+    # The run's scenario (ukraine-2025) declares its plot pair as data.
+    assert run.loaded.spec.questions.plot_pairs == [("russia", "ukraine")]
+    pair = projection_pair(run.scenario, run.loaded.spec.questions.plot_pairs)
+    assert pair == ("russia", "ukraine")
+    fig = plot_projection(run.scenario, solution, run.episodes, pair)
     (ax,) = fig.axes
     assert ax.get_title() == "Russia vs Ukraine: outcomes in utility space"
     assert (ax.get_xlabel(), ax.get_ylabel()) == (
@@ -184,6 +189,31 @@ def test_run_plots_files_and_skips(tmp_path, run):
     skipped = run_plots(no_events)
     assert "concession_curves.png" not in skipped.figures
     assert any("no events" in n for n in skipped.notes)
+
+
+def test_plot_pairs_come_from_the_scenario_or_the_caller(run):
+    import dataclasses
+
+    sc = run.scenario
+    # Without declared pairs: the first two actors, whatever they are called.
+    assert projection_pair(sc) == (sc.actors[0], sc.actors[1])
+    assert projection_pair(sc, [("nobody", "eu")]) == (sc.actors[0], sc.actors[1])
+    spec = run.loaded.spec
+    questions = spec.questions.model_copy(
+        update={"plot_pairs": [("us", "eu"), ("china", "ukraine")]}
+    )
+    loaded = dataclasses.replace(
+        run.loaded, spec=spec.model_copy(update={"questions": questions})
+    )
+    declared = dataclasses.replace(run, loaded=loaded)
+    names = [n for n in run_plots(declared).figures if n.startswith("projection")]
+    assert names == ["projection_us_eu.png", "projection_china_ukraine.png"]
+    names = [
+        n
+        for n in run_plots(declared, pairs=[("eu", "russia")]).figures
+        if n.startswith("projection")
+    ]
+    assert names == ["projection_eu_russia.png"]
 
 
 # ------------------------------------------------------------------ report

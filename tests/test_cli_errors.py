@@ -145,8 +145,9 @@ def test_every_command_has_a_description():
 
 
 def test_console_script_prints_no_traceback(tmp_path):
+    match = "configs/matches/no-china.yaml"
     proc = subprocess.run(
-        [sys.executable, "-m", "peacegame.cli", "solve", "configs/matches/no-china.yaml"],
+        [sys.executable, "-m", "peacegame.cli", "solve", match],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -71,13 +71,41 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if not machine:
             print(file=out)
         for run in runs:
-            plots = run_plots(run)
+            plots = run_plots(run, pairs=parse_pairs(args.pair, run))
             paths = plots.save(run.path)
             names = ", ".join(p.name for p in paths)
             print(f"plots written into {run.path}: {names}", file=out)
             for note in plots.notes:
                 print(f"note: {run.label}: {note}", file=out)
     return 0
+
+
+def parse_pairs(values: list[str] | None, run: Run) -> list[tuple[str, str]]:
+    """``--pair X,Y`` flags as actor pairs of ``run``.
+
+    Raises:
+        UserError: For a malformed pair or an actor the run does not have.
+
+    """
+    from peacegame.errors import suggest
+
+    pairs = []
+    for value in values or []:
+        parts = [p.strip() for p in value.replace(":", ",").split(",")]
+        if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
+            raise UserError(
+                f"--pair {value}: expected two different actors as X,Y, for "
+                f"example --pair {','.join(run.actors[:2])}"
+            )
+        for actor in parts:
+            if actor not in run.actors:
+                raise UserError(
+                    f"--pair {value}: unknown actor {actor!r}"
+                    f"{suggest(actor, run.actors)}; the run's actors are "
+                    f"{list(run.actors)}"
+                )
+        pairs.append((parts[0], parts[1]))
+    return pairs
 
 
 def write_run_plots(run_dir: str | Path) -> list[Path]:
@@ -132,7 +160,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     if args.episodes is not None and args.episodes < 1:
         raise UserError(f"--episodes {args.episodes}: expected a positive number")
-    doc = compare_inputs(args.a, args.b, episodes=args.episodes)
+    doc = compare_inputs(
+        args.a,
+        args.b,
+        episodes=args.episodes,
+        question=args.question,
+        focus=args.focus,
+        feature=args.feature,
+    )
     if args.json:
         print(json.dumps(comparison_json(doc), indent=2))
         for note in doc["notes"]:
@@ -159,6 +194,13 @@ def add_commands(subparsers: Any) -> None:
     fmt.add_argument("--csv", action="store_true", help="CSV, one row per run")
     fmt.add_argument("--json", action="store_true", help="JSON document")
     p.add_argument("--no-plots", action="store_true", help="do not write PNG plots")
+    p.add_argument(
+        "--pair",
+        action="append",
+        metavar="X,Y",
+        help="two actors to project against each other (repeatable; default: "
+        "the scenario's questions.plot_pairs, else its first two actors)",
+    )
     p.set_defaults(func=cmd_analyze)
 
     p = subparsers.add_parser(
@@ -178,11 +220,32 @@ def add_commands(subparsers: Any) -> None:
         "compare",
         help="two scenarios or match configs side by side",
         description="Zone of agreement, binding red lines and solution points "
-        "of two scenarios (files or shipped names); with two match configs, "
-        "also matches run with the same seeds.",
+        "of two scenarios (files or shipped names), and the answer to the "
+        "counterfactual question the scenario declares (questions: in the "
+        "scenario file); with two match configs, also matches run with the "
+        "same seeds.",
     )
     p.add_argument("a", metavar="A", help="scenario or match config")
-    p.add_argument("b", metavar="B", help="scenario or match config")
+    p.add_argument(
+        "b",
+        metavar="B",
+        nargs="?",
+        help="scenario or match config (default: the variant that A's question names)",
+    )
+    p.add_argument(
+        "--question",
+        metavar="NAME",
+        help="the declared question to answer (default: the first of A's "
+        "questions.counterfactuals)",
+    )
+    p.add_argument(
+        "--focus", metavar="ACTOR", help="override the question's focus actor"
+    )
+    p.add_argument(
+        "--feature",
+        metavar="FEATURE",
+        help="override the question's feature (outcomes where it is above 0)",
+    )
     p.add_argument(
         "--episodes",
         type=int,

@@ -17,9 +17,15 @@ Definitions:
   zone`` those that cross it and are in the zone nonetheless (a soft penalty
   too small to push the actor below d). The row ``(all red lines)`` drops every
   red line of every actor at once.
-- **Chinese troops**: outcomes whose feature ``chinese_troops`` is above 0.
-  The comparison asks the article's question: how many outcomes the focus
-  actor (``russia``) accepts, and how many of them have Chinese troops.
+- **The question**: a scenario declares its counterfactual questions as data
+  (``questions.counterfactuals`` in the scenario file, see
+  :class:`~peacegame.scenario.model.CounterfactualQuestion`): a focus actor,
+  optionally a feature whose outcomes above 0 are the ones "with" it, and a
+  variant to compare with. The comparison answers the first question of A (or
+  of B), or the one ``--question`` names; ``--focus`` and ``--feature``
+  override its parts. It counts the outcomes the focus actor accepts in each
+  scenario and, with a feature, how many of them have the feature. Nothing
+  here names an actor or a feature of a particular scenario.
 
 When both inputs are match configs (YAML with ``policies``), their scenarios are
 compared as above, and both matches are played in memory with the same seeds
@@ -37,7 +43,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from peacegame.describe import POINT_LABELS, table
-from peacegame.errors import UserError
+from peacegame.errors import UserError, suggest
+from peacegame.scenario.model import CounterfactualQuestion
 
 if TYPE_CHECKING:
     from peacegame.scenario.compiled import CompiledScenario
@@ -45,10 +52,6 @@ if TYPE_CHECKING:
 
 COMPARED_POINTS = ("nash", "kalai_smorodinsky", "utilitarian")
 """The solution points shown side by side."""
-FOCUS_ACTOR = "russia"
-"""The actor whose acceptance set the comparison examines by default."""
-CONTINGENT_FEATURE = "chinese_troops"
-"""The feature that marks outcomes with Chinese troops."""
 
 
 def _without_red_lines(
@@ -133,12 +136,27 @@ def _point(scenario: CompiledScenario, k: int | None) -> dict[str, Any] | None:
     }
 
 
-def scenario_facts(loaded: LoadedScenario, focus: str = FOCUS_ACTOR) -> dict[str, Any]:
+def question_text(question: CounterfactualQuestion, actor_name: str) -> str:
+    """The question in words: its own ``text``, else one built from its parts."""
+    if question.text:
+        return question.text
+    if question.feature is not None:
+        return (
+            f"Does allowing {question.feature_label} enlarge the set of "
+            f"{question.noun} {actor_name} accepts?"
+        )
+    return f"How does the set of {question.noun} {actor_name} accepts change?"
+
+
+def scenario_facts(
+    loaded: LoadedScenario, question: CounterfactualQuestion | None = None
+) -> dict[str, Any]:
     """Everything the comparison shows about one scenario, JSON-ready.
 
     Args:
         loaded: The loaded scenario.
-        focus: The actor whose acceptance set is broken down by Chinese troops.
+        question: The counterfactual question (see :func:`resolve_question`);
+            None: no focus actor and no contingent feature.
 
     """
     from peacegame.scenario import compile_scenario
@@ -163,25 +181,35 @@ def scenario_facts(loaded: LoadedScenario, focus: str = FOCUS_ACTOR) -> dict[str
         "accepts": {a: int(accepts[i].sum()) for i, a in enumerate(sc.actors)},
         "points": {key: _point(sc, sol.points[key]) for key in COMPARED_POINTS},
         "red_lines": red_line_table(loaded, sc, sol.zone),
+        "focus": None,
         "contingent": None,
     }
-    if CONTINGENT_FEATURE in sc.features:
-        china = sc.features[CONTINGENT_FEATURE] > 0
+    if question is None:
+        return facts
+    focus = question.focus
+    acc = accepts[sc.actor_index(focus)] if focus in sc.actors else None
+    if acc is not None:
+        facts["focus"] = {
+            "actor": focus,
+            "name": sc.actor_names[sc.actor_index(focus)],
+            "accepts": int(acc.sum()),
+        }
+    feature = question.feature
+    if feature is not None and feature in sc.features:
+        marked = sc.features[feature] > 0
         block: dict[str, Any] = {
-            "feature": CONTINGENT_FEATURE,
-            "outcomes": int(china.sum()),
-            "outcomes_without": int((~china).sum()),
-            "zone": int((china & sol.zone).sum()),
+            "feature": feature,
+            "label": question.feature_label,
+            "outcomes": int(marked.sum()),
+            "outcomes_without": int((~marked).sum()),
+            "zone": int((marked & sol.zone).sum()),
             "focus": None,
         }
-        if focus in sc.actors:
-            acc = accepts[sc.actor_index(focus)]
+        if acc is not None:
             block["focus"] = {
-                "actor": focus,
-                "name": sc.actor_names[sc.actor_index(focus)],
-                "accepts": int(acc.sum()),
-                "accepts_with": int((acc & china).sum()),
-                "accepts_without": int((acc & ~china).sum()),
+                **facts["focus"],
+                "accepts_with": int((acc & marked).sum()),
+                "accepts_without": int((acc & ~marked).sum()),
             }
         facts["contingent"] = block
     return facts
@@ -191,49 +219,72 @@ def _pct(part: int, whole: int) -> str:
     return "-" if whole == 0 else f"{100 * part / whole:.1f}%"
 
 
-def china_answer(a: dict[str, Any], b: dict[str, Any]) -> str | None:
-    """The article's question answered in words from two scenarios' facts.
+def counterfactual_answer(
+    a: dict[str, Any], b: dict[str, Any], question: CounterfactualQuestion | None
+) -> str | None:
+    """The question answered in words from two scenarios' facts.
 
-    Does a Chinese contingent enlarge the set of forces the focus actor accepts?
-    Returns None when neither scenario has the ``chinese_troops`` feature or
-    the focus actor.
+    Returns None without a question, or when neither scenario has its focus
+    actor (or, for a question with a feature, when either lacks the feature).
     """
+    if question is None:
+        return None
+    fa, fb = a.get("focus"), b.get("focus")
+    if not fa or not fb:
+        return None
+    actor, noun = fa.get("name", fa["actor"]), question.noun
+    lines = [question_text(question, actor)]
+    if question.feature is None:
+        lines += [
+            f"  {a['name']}: {actor} accepts {fa['accepts']:,} of "
+            f"{a['n_outcomes']:,} {noun}.",
+            f"  {b['name']}: {actor} accepts {fb['accepts']:,} of "
+            f"{b['n_outcomes']:,} {noun}.",
+            f"  Zone of agreement: {a['zone_size']:,} vs {b['zone_size']:,}.",
+        ]
+        more = fa["accepts"] - fb["accepts"]
+        zone_more = a["zone_size"] - b["zone_size"]
+        lines.append(
+            f"  From {b['name']} to {a['name']}, the {noun} {actor} accepts go "
+            f"from {fb['accepts']:,} to {fa['accepts']:,} ({more:+,}, "
+            f"{_rel(more, fb['accepts'])}) and the zone of agreement from "
+            f"{b['zone_size']:,} to {a['zone_size']:,} ({zone_more:+,}, "
+            f"{_rel(zone_more, b['zone_size'])})."
+        )
+        return "\n".join(lines)
     ca, cb = a.get("contingent"), b.get("contingent")
     if not ca or not cb or not ca["focus"] or not cb["focus"]:
         return None
-    fa, fb = ca["focus"], cb["focus"]
-    actor = fa.get("name", fa["actor"])
-    lines = [
-        f"Does a Chinese contingent enlarge the set of forces {actor} accepts?",
-        f"  {a['name']}: {actor} accepts {fa['accepts']:,} of {a['n_outcomes']:,} "
-        f"outcomes; {fa['accepts_with']:,} of them have Chinese troops "
-        f"({fa['accepts_with']:,} of {ca['outcomes']:,} Chinese-troop outcomes = "
-        f"{_pct(fa['accepts_with'], ca['outcomes'])}; "
-        f"{fa['accepts_without']:,} of {ca['outcomes_without']:,} others = "
-        f"{_pct(fa['accepts_without'], ca['outcomes_without'])}).",
-        f"  {b['name']}: {actor} accepts {fb['accepts']:,} of {b['n_outcomes']:,} "
-        f"outcomes; {fb['accepts_with']:,} of them have Chinese troops.",
-        f"  Zone of agreement: {a['zone_size']:,} ({ca['zone']:,} with Chinese "
-        f"troops) vs {b['zone_size']:,} ({cb['zone']:,} with Chinese troops).",
+    label = ca["label"]
+    wa, wb = ca["focus"], cb["focus"]
+    lines += [
+        f"  {a['name']}: {actor} accepts {wa['accepts']:,} of {a['n_outcomes']:,} "
+        f"{noun}; {wa['accepts_with']:,} of them have {label} "
+        f"({wa['accepts_with']:,} of {ca['outcomes']:,} {noun} with {label} = "
+        f"{_pct(wa['accepts_with'], ca['outcomes'])}; "
+        f"{wa['accepts_without']:,} of {ca['outcomes_without']:,} others = "
+        f"{_pct(wa['accepts_without'], ca['outcomes_without'])}).",
+        f"  {b['name']}: {actor} accepts {wb['accepts']:,} of {b['n_outcomes']:,} "
+        f"{noun}; {wb['accepts_with']:,} of them have {label}.",
+        f"  Zone of agreement: {a['zone_size']:,} ({ca['zone']:,} with {label}) "
+        f"vs {b['zone_size']:,} ({cb['zone']:,} with {label}).",
     ]
-    more, zone_more = fa["accepts"] - fb["accepts"], a["zone_size"] - b["zone_size"]
+    with_side = without_side = None
     if ca["outcomes"] and not cb["outcomes"]:
-        verdict = "Yes" if fa["accepts_with"] > 0 else "No"
-        lines.append(
-            f"  {verdict}: allowing Chinese troops changes the forces {actor} "
-            f"accepts from {fb['accepts']:,} to {fa['accepts']:,} "
-            f"({more:+,}, {_rel(more, fb['accepts'])}) and the zone of agreement "
-            f"from {b['zone_size']:,} to {a['zone_size']:,} ({zone_more:+,}, "
-            f"{_rel(zone_more, b['zone_size'])})."
-        )
+        with_side, without_side = a, b
     elif cb["outcomes"] and not ca["outcomes"]:
-        verdict = "Yes" if fb["accepts_with"] > 0 else "No"
+        with_side, without_side = b, a
+    if with_side is not None and without_side is not None:
+        before = without_side["focus"]["accepts"]
+        after = with_side["focus"]["accepts"]
+        zone_before, zone_after = without_side["zone_size"], with_side["zone_size"]
+        more, zone_more = after - before, zone_after - zone_before
+        verdict = "Yes" if more > 0 else "No"
         lines.append(
-            f"  {verdict}: allowing Chinese troops changes the forces {actor} "
-            f"accepts from {fa['accepts']:,} to {fb['accepts']:,} "
-            f"({-more:+,}, {_rel(-more, fa['accepts'])}) and the zone of agreement "
-            f"from {a['zone_size']:,} to {b['zone_size']:,} ({-zone_more:+,}, "
-            f"{_rel(-zone_more, a['zone_size'])})."
+            f"  {verdict}: allowing {label} changes the {noun} {actor} accepts "
+            f"from {before:,} to {after:,} ({more:+,}, {_rel(more, before)}) "
+            f"and the zone of agreement from {zone_before:,} to {zone_after:,} "
+            f"({zone_more:+,}, {_rel(zone_more, zone_before)})."
         )
     return "\n".join(lines)
 
@@ -242,21 +293,111 @@ def _rel(diff: int, base: int) -> str:
     return "n/a" if base == 0 else f"{100 * diff / base:+.0f}%"
 
 
+def declared_questions(loaded: LoadedScenario) -> list[CounterfactualQuestion]:
+    """The counterfactual questions a scenario declares (``questions:``)."""
+    return list(loaded.spec.questions.counterfactuals)
+
+
+def resolve_question(
+    a: LoadedScenario,
+    b: LoadedScenario | None = None,
+    name: str | None = None,
+    focus: str | None = None,
+    feature: str | None = None,
+) -> CounterfactualQuestion | None:
+    """The question a comparison answers: declared, chosen, or from the flags.
+
+    Args:
+        a: Scenario A; its questions come first.
+        b: Scenario B, if any; its questions are used when A has none.
+        name: ``--question``: the name of a declared question.
+        focus: ``--focus``: overrides the question's focus actor.
+        feature: ``--feature``: overrides the question's feature.
+
+    Returns:
+        The question, or None when no scenario declares one and no flag asks.
+
+    Raises:
+        UserError: For a question, actor or feature that neither scenario has;
+            the message names the flag and the names allowed.
+
+    """
+    scenarios = [s for s in (a, b) if s is not None]
+    declared = [q for s in scenarios for q in declared_questions(s)]
+    if name is not None:
+        chosen = next((q for q in declared if q.name == name), None)
+        if chosen is None:
+            names = list(dict.fromkeys(q.name for q in declared))
+            raise UserError(
+                f"--question {name}: no question of that name"
+                f"{suggest(name, names)}; the scenarios declare "
+                f"{names or 'no questions'} (in 'questions.counterfactuals')"
+            )
+    else:
+        chosen = declared[0] if declared else None
+    if focus is None and feature is None:
+        return chosen
+    actors = list(dict.fromkeys(x.id for s in scenarios for x in s.actors))
+    features = list(dict.fromkeys(f.name for s in scenarios for f in s.spec.features))
+    if focus is not None and focus not in actors:
+        raise UserError(
+            f"--focus {focus}: unknown actor{suggest(focus, actors)}; expected one "
+            f"of {actors}"
+        )
+    if feature is not None and feature not in features:
+        raise UserError(
+            f"--feature {feature}: unknown feature{suggest(feature, features)}; "
+            f"expected one of {features}"
+        )
+    if chosen is None:
+        if focus is None:
+            raise UserError(
+                f"--feature {feature}: the scenarios declare no question, so there "
+                "is no focus actor; add --focus ACTOR"
+            )
+        return CounterfactualQuestion(name="command_line", focus=focus, feature=feature)
+    update: dict[str, Any] = {"text": None}
+    if focus is not None:
+        update["focus"] = focus
+    if feature is not None:
+        update.update(feature=feature, label=None)
+    return chosen.model_copy(update=update)
+
+
 def compare_scenarios(
-    a: LoadedScenario, b: LoadedScenario, focus: str = FOCUS_ACTOR
+    a: LoadedScenario,
+    b: LoadedScenario,
+    question: CounterfactualQuestion | None = None,
+    *,
+    name: str | None = None,
+    focus: str | None = None,
+    feature: str | None = None,
 ) -> dict[str, Any]:
     """Compare two loaded scenarios; return the JSON-ready comparison.
 
+    Args:
+        a: Scenario A.
+        b: Scenario B.
+        question: The question to answer; default :func:`resolve_question`
+            with ``name``, ``focus`` and ``feature``.
+        name: See :func:`resolve_question`.
+        focus: See :func:`resolve_question`.
+        feature: See :func:`resolve_question`.
+
     Returns:
-        ``{"a": facts, "b": facts, "answer": text or None, "matches": None,
-        "notes": []}`` with facts from :func:`scenario_facts`.
+        ``{"a": facts, "b": facts, "question": dict or None, "answer": text or
+        None, "matches": None, "notes": []}`` with facts from
+        :func:`scenario_facts`.
 
     """
-    fa, fb = scenario_facts(a, focus), scenario_facts(b, focus)
+    if question is None:
+        question = resolve_question(a, b, name, focus, feature)
+    fa, fb = scenario_facts(a, question), scenario_facts(b, question)
     return {
         "a": fa,
         "b": fb,
-        "answer": china_answer(fa, fb),
+        "question": question.model_dump(exclude_none=True) if question else None,
+        "answer": counterfactual_answer(fa, fb, question),
         "matches": None,
         "notes": [],
     }
@@ -303,9 +444,10 @@ def format_comparison(doc: dict[str, Any]) -> str:
         )
     ca, cb = a.get("contingent"), b.get("contingent")
     if ca or cb:
+        label = (ca or cb)["label"]
         rows.append(
             [
-                "outcomes with Chinese troops",
+                f"outcomes with {label}",
                 *[f"{c['outcomes']:,}" if c else "-" for c in (ca, cb)],
             ]
         )
@@ -316,7 +458,7 @@ def format_comparison(doc: dict[str, Any]) -> str:
             ]
         )
         if (ca and ca["focus"]) or (cb and cb["focus"]):
-            focus = (ca or cb)["focus"]["actor"]
+            focus = (ca if ca and ca["focus"] else cb)["focus"]["actor"]
             rows.append(
                 [
                     f"  of them {focus} accepts",
@@ -456,7 +598,7 @@ def resolve_input(name: str) -> tuple[LoadedScenario, Path | None]:
         UserError: If the file is neither, or its scenario cannot be loaded.
 
     """
-    from peacegame.resources import DEFAULT_SCENARIO, resolve_config
+    from peacegame.resources import DEFAULT_SCENARIO, resolve_config, shipped_names
     from peacegame.scenario import load_scenario
     from peacegame.yamlio import read_yaml
 
@@ -466,8 +608,12 @@ def resolve_input(name: str) -> tuple[LoadedScenario, Path | None]:
         try:
             path = resolve_config(name, "matches")
         except UserError:
+            scenarios, matches = shipped_names("scenarios"), shipped_names("matches")
             raise UserError(
-                "no such file, and no shipped scenario or match config of that name",
+                "no such file, and no shipped scenario or match config of that "
+                f"name{suggest(name, [*scenarios, *matches])}; shipped scenarios: "
+                f"{', '.join(scenarios)}; shipped match configs: "
+                f"{', '.join(matches)}",
                 file=name,
             ) from None
     data = read_yaml(path)
@@ -483,22 +629,75 @@ def resolve_input(name: str) -> tuple[LoadedScenario, Path | None]:
     return load_scenario(path), None
 
 
+def variant_input(loaded: LoadedScenario, question: str | None = None) -> str:
+    """The scenario a question of ``loaded`` compares with (its ``variant``).
+
+    The variant is a file relative to the scenario's folder, or a shipped
+    scenario name.
+
+    Raises:
+        UserError: When the scenario declares no such variant, or it names
+            no file and no shipped scenario.
+
+    """
+    from peacegame.resources import resolve_config
+
+    declared = declared_questions(loaded)
+    chosen = [q for q in declared if question is None or q.name == question]
+    with_variant = [q for q in chosen if q.variant]
+    if not with_variant:
+        raise UserError(
+            "compare needs B: the scenario declares no question with a 'variant' "
+            "to compare with; give B (a scenario or a match config), or add "
+            "'variant' to a question",
+            file=loaded.path,
+            field="questions.counterfactuals",
+        )
+    q = with_variant[0]
+    index = declared.index(q)
+    folder = Path(loaded.path).parent
+    for candidate in (folder / str(q.variant), folder / f"{q.variant}.yaml"):
+        if candidate.is_file():
+            return str(candidate)
+    try:
+        return str(resolve_config(str(q.variant), "scenarios"))
+    except UserError as exc:
+        raise UserError(
+            f"variant {q.variant!r}: {exc.message}",
+            file=loaded.path,
+            field=f"questions.counterfactuals[{index}].variant",
+        ) from None
+
+
 def compare_inputs(
-    a: str, b: str, episodes: int | None = None, focus: str = FOCUS_ACTOR
+    a: str,
+    b: str | None = None,
+    episodes: int | None = None,
+    *,
+    question: str | None = None,
+    focus: str | None = None,
+    feature: str | None = None,
 ) -> dict[str, Any]:
     """Compare two inputs (scenarios or match configs) given on the command line.
 
     Args:
         a: Scenario or match config A (file or shipped name).
-        b: Scenario or match config B.
+        b: Scenario or match config B; default: the variant A's question
+            names (see :func:`variant_input`).
         episodes: Episodes per match when both are match configs (default:
             each config's own count).
-        focus: The actor whose acceptance set is examined.
+        question: The name of a declared question (default: the first).
+        focus: Overrides the question's focus actor.
+        feature: Overrides the question's feature.
 
     """
     loaded_a, match_a = resolve_input(a)
+    if b is None:
+        b = variant_input(loaded_a, question)
     loaded_b, match_b = resolve_input(b)
-    doc = compare_scenarios(loaded_a, loaded_b, focus)
+    doc = compare_scenarios(
+        loaded_a, loaded_b, name=question, focus=focus, feature=feature
+    )
     if match_a is not None and match_b is not None:
         doc["matches"] = compare_matches(match_a, match_b, episodes)
         if doc["matches"] is None:

@@ -18,7 +18,10 @@ file                            content
                                 the log's ``events``)
 ``projection_<x>_<y>.png``      two actors' utilities: all feasible outcomes,
                                 the zone of agreement, the Pareto frontier,
-                                the Nash point and the agreements reached
+                                the Nash point and the agreements reached; one
+                                per pair of the scenario's
+                                ``questions.plot_pairs`` (default: its first
+                                two actors; ``analyze --pair X,Y`` overrides)
 ``rounds_to_agreement.png``     histogram of the rounds played until agreement
 ==============================  ==============================================
 """
@@ -46,8 +49,6 @@ DPI = 110
 """Resolution of the PNG files."""
 MAX_BACKGROUND_POINTS = 200_000
 """Feasible outcomes drawn in a projection at most (a random sample beyond)."""
-DEFAULT_PAIR = ("russia", "ukraine")
-"""The two actors of the default projection, when the scenario has them."""
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -331,13 +332,42 @@ def plot_concession(
     return fig
 
 
-def projection_pair(scenario: CompiledScenario) -> tuple[str, str]:
-    """The default pair of actors to project: Russia and Ukraine, else the first two."""
-    if all(a in scenario.actors for a in DEFAULT_PAIR):
-        return DEFAULT_PAIR
+def projection_pair(
+    scenario: CompiledScenario, declared: Sequence[Sequence[str]] = ()
+) -> tuple[str, str]:
+    """The default pair of actors to project.
+
+    Args:
+        scenario: The compiled scenario.
+        declared: The scenario's ``questions.plot_pairs``; the first pair whose
+            actors the scenario has wins.
+
+    Returns:
+        That pair, else the scenario's first two actors.
+
+    """
+    return projection_pairs(scenario, declared)[0]
+
+
+def projection_pairs(
+    scenario: CompiledScenario, declared: Sequence[Sequence[str]] = ()
+) -> list[tuple[str, str]]:
+    """Every declared pair the scenario can draw, else its first two actors.
+
+    Raises:
+        ValueError: If the scenario has fewer than two actors.
+
+    """
+    pairs = [
+        (str(x), str(y))
+        for x, y in declared
+        if x in scenario.actors and y in scenario.actors and x != y
+    ]
+    if pairs:
+        return pairs
     if scenario.n_actors < 2:
         raise ValueError("a projection needs at least two actors")
-    return scenario.actors[0], scenario.actors[1]
+    return [(scenario.actors[0], scenario.actors[1])]
 
 
 def plot_projection(
@@ -353,7 +383,7 @@ def plot_projection(
         solution: Its solution (zone, frontier, Nash point).
         episodes: An episode table; its agreements are drawn with a marker
             whose area grows with the count.
-        pair: ``(x_actor, y_actor)``; default :func:`projection_pair`.
+        pair: ``(x_actor, y_actor)``; default: the first two actors.
 
     """
     x_actor, y_actor = pair if pair is not None else projection_pair(scenario)
@@ -546,7 +576,9 @@ def run_plots(
     Args:
         run: The loaded run.
         solution: The scenario's solution, if already computed.
-        pairs: Actor pairs to project (default: :func:`projection_pair`).
+        pairs: Actor pairs to project (default: the scenario's
+            ``questions.plot_pairs``, else its first two actors; see
+            :func:`projection_pairs`).
 
     """
     from peacegame.solutions import solve
@@ -588,7 +620,8 @@ def run_plots(
         )
     if sc is not None:
         solution = solution if solution is not None else solve(sc)
-        for x, y in pairs or [projection_pair(sc)]:
+        declared = run.loaded.spec.questions.plot_pairs if run.loaded else []
+        for x, y in pairs or projection_pairs(sc, declared):
             out.figures[f"projection_{x}_{y}.png"] = (
                 plot_projection(sc, solution, run.episodes, (x, y)),
                 f"{run.actor_name(x)} against {run.actor_name(y)}: every feasible "

@@ -2,8 +2,10 @@
 
 A scenario file names the issues (ordered levels with numeric attributes),
 derived features, feasibility rules, the actors (files under ``agents/`` or
-inline) and the consent rules. An actor file holds weighted utility terms, red
-lines, a no-deal value, a discount and a recognition probability.
+inline), the consent rules and, optionally, the questions the scenario asks of
+itself (counterfactuals and plot pairs, see :class:`Questions`). An actor file
+holds weighted utility terms, red lines, a no-deal value, a discount and a
+recognition probability. The language is documented in ``docs/scenarios.md``.
 
 Conditions are one small declarative language used by feasibility rules, red
 lines and consent rules::
