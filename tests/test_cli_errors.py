@@ -157,3 +157,18 @@ def test_console_script_prints_no_traceback(tmp_path):
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert Path(ROOT / "configs/scenarios/no-china.yaml").is_file()
+
+
+def test_match_descriptions_agree_with_their_settings():
+    """A description that names the information setting names the one it sets."""
+    from peacegame.match_config import load_match_config
+
+    checked = 0
+    for path in sorted((CONFIGS / "matches").rglob("*.yaml")):
+        config, _ = load_match_config(path)
+        text = " ".join((config.description or "").lower().split())
+        setting = config.protocol.information
+        other = "private" if setting == "public" else "public"
+        assert f"{other} information" not in text, path
+        checked += f"{setting} information" in text
+    assert checked >= 1
