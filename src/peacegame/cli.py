@@ -170,9 +170,11 @@ class _PlayParser(argparse.ArgumentParser):
     """The ``play`` parser: its help lists the actors of the default match."""
 
     def format_help(self) -> str:
-        """Return the help text, with the actors one can play."""
+        """Return the help text, with the commands and the actors one can play."""
+        from peacegame.play import HELP  # imported here: it loads the env
+
         base = super().format_help()
-        return base.rstrip("\n") + "\n\n" + _play_actors() + "\n"
+        return f"{base.rstrip()}\n\ncommands:\n{HELP}\n\n{_play_actors()}\n"
 
 
 def _play_actors() -> str:
@@ -293,16 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_commands(sub)
     add_theory_commands(sub)
 
-    from peacegame.play import HELP as PLAY_COMMANDS
-
     p = sub.add_parser(
         "play",
         help="negotiate in the terminal as one actor",
         description="Negotiate in the terminal as one actor of a match config; "
         "every other actor plays its configured policy. Input is read line by "
         "line, so a session can be scripted through stdin.",
-        epilog="commands:\n" + PLAY_COMMANDS,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.__class__ = _PlayParser
     p.add_argument("config", metavar="CONFIG", help="match config file or name")
@@ -314,7 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the actor you play (see 'actors' below)",
     )
     p.add_argument("--episode", type=int, default=0, help="episode (seed) to play")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. protocol.max_rounds=10 (repeatable)",
+    )
     p.add_argument("--echo", action="store_true", help="echo input lines")
     p.set_defaults(func=_cmd_play)
 
