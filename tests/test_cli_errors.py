@@ -86,6 +86,19 @@ def test_no_such_file_lists_the_shipped_names_and_the_closest(capsys):
     assert "'baseline' is the name of a shipped match config" in line
 
 
+def test_a_match_naming_a_missing_scenario_lists_the_shipped_ones(tmp_path, capsys):
+    match = tmp_path / "m.yaml"
+    match.write_text(
+        yaml.safe_dump(
+            {"name": "m", "scenario": "no_china", "policies": {"russia": "random"}}
+        )
+    )
+    line = _error(["run", str(match), "--out", str(tmp_path / "o")], capsys)
+    assert line.startswith(f"error: {match}: scenario: no scenario file")
+    assert "(did you mean 'no-china'?)" in line
+    assert "shipped scenarios: hardline, no-china" in line
+
+
 def test_shipped_names_in_subfolders_resolve(capsys):
     assert main(["solve", "textbook/rubinstein"]) == 0
     assert "Scenario rubinstein" in capsys.readouterr().out

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from peacegame.config_kinds import kind_mismatch
 from peacegame.errors import ConfigError, UserError, suggest
 from peacegame.protocol import ProtocolConfig
-from peacegame.resources import resolve_config
+from peacegame.resources import resolve_config, shipped_names
 from peacegame.yamlio import read_yaml, validate
 
 
@@ -141,8 +141,12 @@ def scenario_path(config: MatchConfig, config_file: Path) -> Path:
     try:
         return resolve_config(config.scenario, "scenarios")
     except UserError:
+        names = shipped_names("scenarios")
         raise ConfigError(
-            f"no scenario file {relative} and no shipped scenario {config.scenario!r}",
+            f"no scenario file {relative} and no shipped scenario "
+            f"{config.scenario!r}{suggest(config.scenario, names)}; shipped "
+            f"scenarios: {', '.join(names)}; give a path relative to this file "
+            "or one of these names",
             file=config_file,
             field="scenario",
         ) from None
