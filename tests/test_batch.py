@@ -1,26 +1,28 @@
-"""The batch engine reproduces the env path exactly (records, RNG, arithmetic)."""
+"""The batch runner and the env path play the same episodes (records, seeds)."""
 
 from __future__ import annotations
 
-from fractions import Fraction
+import os
+import subprocess
+import sys
+from typing import Any
 
 import numpy as np
 import pytest
-from gymnasium.utils import seeding
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from peacegame.batch import BatchEngine, UnsupportedError, run_episodes, supports
-from peacegame.batch.arith import fma_add, probe_estimate_kind, two_product
-from peacegame.batch.rng import PCG64Streams, episode_seeds, generate_uint64
-from peacegame.batch.strategies import prefix_best_positions
-from peacegame.env import NegotiationEnv
+from peacegame.engine import episode_seeds
+from peacegame.engine.strategies import public_picks
 from peacegame.errors import ConfigError
 from peacegame.match import EpisodePlayer, OutcomeMetrics, episode_seed
 from peacegame.match_config import MatchConfig
-from peacegame.policies import make_policy, make_view
-from peacegame.protocol import ProtocolConfig
-from peacegame.scenario import load_compiled
+from peacegame.scenario import compile_dict, load_compiled
 
 from conftest import ROOT
+from scenario_strategies import scenario_dicts
 
 THREE = ROOT / "tests" / "data" / "three_actors.yaml"
 
@@ -121,12 +123,9 @@ def test_every_strategy_matches_env(
     assert_same_records(default_scenario, cfg, metrics_cache, range(12))
 
 
-def test_private_ties_follow_the_policies_blas_arithmetic(
-    default_scenario, metrics_cache
-):
-    # Linear proposers under private information: the frequency model's ties are
-    # broken by the last bit of the BLAS sum (an FMA chain here, see arith.py);
-    # on this machine a multiply-then-add twin gets one of these episodes wrong.
+def test_private_ties_match_env(default_scenario, metrics_cache):
+    # Linear proposers under private information: the frequency model's ties
+    # depend on the last bit of the estimates, summed in issue order.
     cfg = config(
         default_scenario,
         ["linear"] * 5,
@@ -273,83 +272,184 @@ def test_nash_mediator_under_private_information_fails_like_the_env(default_scen
 
 
 # ---------------------------------------------------------------- randomness
-def test_episode_seeds_match_the_match_runner():
+_M64 = 2**64 - 1
+
+
+def _splitmix(z: int) -> int:
+    z = (z + 0x9E3779B97F4A7C15) & _M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
+
+def test_episode_seeds_are_the_documented_hash_of_base_and_episode():
     ids = np.array([0, 1, 2, 7, 2**32 - 1, 2**32, 2**40 + 3, 123456789])
     for base in (0, 5, 2025, 2**32 + 1, 2**63 - 1):
-        assert episode_seeds(base, ids).tolist() == [
-            episode_seed(base, int(i)) for i in ids
-        ]
+        expected = [(_splitmix(_splitmix(base) ^ _splitmix(int(i))) >> 1) for i in ids]
+        assert episode_seeds(base, ids).tolist() == expected
+        # Any subset, in any order, gets the same seeds.
+        assert [episode_seed(base, int(i)) for i in ids[::-1]] == expected[::-1]
+    with pytest.raises(ValueError, match="base seed"):
+        episode_seeds(-1, ids)
+    with pytest.raises(ValueError, match="base seed"):
+        episode_seeds(2**64, ids)
 
 
-def test_streams_match_numpy_generators():
-    seeds = np.array(
-        [episode_seed(9, i) for i in range(40)] + [0, 1, 2**32 - 1, 2**32],
-        np.uint64,
-    )
-    rows = np.arange(seeds.size)
-    env_streams = PCG64Streams.from_entropy([seeds])
-    generators = [seeding.np_random(int(s))[0] for s in seeds]
-    for k in range(12):
-        pick = rows[k % 3 :: 1 + k % 2]  # advance only some streams
-        expected = [generators[r].random() for r in pick]
-        assert env_streams.random(pick).tolist() == expected
-    for actor in (0, 3):
-        streams = PCG64Streams.from_entropy([seeds, np.full(seeds.size, actor)])
-        generators = [np.random.default_rng([int(s), actor]) for s in seeds]
-        for k, high in enumerate([2, 3843, 3, 2**31 + 11, 5, 1]):
-            pick = rows[k % 4 :: 1 + k % 3]
-            expected = [int(generators[r].integers(high)) for r in pick]
-            assert streams.integers(pick, high).tolist() == expected
+def test_episode_seeds_accept_base_seeds_above_2_63():
+    base = 2**64 - 1
+    expected = _splitmix(_splitmix(base) ^ _splitmix(3)) >> 1
+    assert episode_seed(base, 3) == expected
 
 
-def test_seed_sequence_with_long_entropy():
-    values = [np.array([3, 2**40, 7], np.uint64) for _ in range(6)]
-    words = generate_uint64(values, 3)
-    for row in range(3):
-        entropy = [int(v[row]) for v in values]
-        expected = np.random.SeedSequence(entropy).generate_state(3, np.uint64)
-        assert words[row].tolist() == expected.tolist()
-
-
-# ---------------------------------------------------------------- arithmetic
-def test_emulated_fma_is_correctly_rounded():
-    rng = np.random.default_rng(0)
-    for n_issues in (3, 5, 6, 7):
-        w = 1.0 / n_issues
-        t = np.minimum(rng.integers(0, 40, 3000) / rng.integers(1, 40, 3000), 1.0)
-        acc = np.round(rng.random(3000) * 96) / 96
-        hi, lo = two_product(w, t)
-        got = fma_add(acc, hi, lo)
-        for i in range(0, 3000, 7):
-            exact = Fraction(w) * Fraction(float(t[i])) + Fraction(float(acc[i]))
-            assert got[i] == float(exact)
-
-
-def test_probe_finds_the_policies_arithmetic(default_scenario, three):
-    for scenario in (default_scenario, three):
-        env = NegotiationEnv(
-            scenario=scenario, protocol=ProtocolConfig(information="private")
-        )
-        agent = scenario.actors[0]
-        policy = make_policy("linear")
-        policy.reset(agent, make_view(env.protocol, agent, env.record), None)
-        assert probe_estimate_kind(policy) in ("fma", "muladd")
-
-
-def test_prefix_best_positions_is_the_policies_argmax():
+def test_public_pick_is_the_last_best_of_every_prefix():
+    """Among the first c outcomes: the largest acceptability, ties to the later."""
     rng = np.random.default_rng(1)
     for _ in range(20):
-        score = rng.integers(0, 4, 50).astype(float)
-        score[rng.random(50) < 0.1] = np.inf
-        table = prefix_best_positions(score)
-        for count in range(0, 51):
-            candidates = np.arange(max(count, 1))[::-1]
+        n_actors, n_outcomes = 3, 50
+        utility = rng.integers(0, 4, (n_actors, n_outcomes)).astype(float) / 4
+        required = (rng.random((n_outcomes, n_actors)) < 0.7).astype(np.uint8)
+        no_deal = np.zeros(n_actors)
+        order = rng.permutation(n_outcomes)
+        picks = public_picks(order, required, utility, no_deal, 0)
+        others = required.T.astype(bool).copy()
+        others[0] = False
+        score = np.where(others, utility, np.inf).min(axis=0)
+        for count in range(1, n_outcomes + 1):
+            candidates = order[:count][::-1]
             expected = candidates[int(np.argmax(score[candidates]))]
-            assert table[count] == expected
+            assert picks[count] == expected
+        assert picks[0] == picks[1]
 
 
-def test_social_welfare_sum_matches_row_sums():
-    rng = np.random.default_rng(2)
-    for n in (2, 3, 5, 8, 9):
-        rewards = rng.random((500, n))
-        assert rewards.sum(axis=1).tolist() == [row.sum() for row in rewards]
+# ------------------------------------------------- random scenarios (property)
+SPECS = [
+    "boulware",
+    "linear",
+    "conceder",
+    {"policy": "time_dependent", "e": 0.7},
+    "tit_for_tat",
+    {"policy": "tit_for_tat", "niceness": 0.05},
+    {"policy": "hardliner", "level": 0.4},
+    {"policy": "hardliner", "threshold": 0.5},
+    "random",
+    "nash_mediator",
+]
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    data=scenario_dicts(),
+    choices=st.data(),
+    max_rounds=st.integers(1, 8),
+    proposer=st.sampled_from(["rotating", "random"]),
+    breakdown=st.sampled_from([0.0, 0.1]),
+    information=st.sampled_from(["public", "private"]),
+    custom_order=st.booleans(),
+    seed=st.integers(0, 2**32),
+)
+def test_random_scenarios_protocols_and_policies_match_env(
+    data, choices, max_rounds, proposer, breakdown, information, custom_order, seed
+):
+    scenario = compile_dict(data)
+    actors = list(scenario.actors)
+    specs = SPECS if information == "public" else SPECS[:-1]
+    policies = [choices.draw(st.sampled_from(specs)) for _ in actors]
+    protocol: dict[str, Any] = {
+        "max_rounds": max_rounds,
+        "proposer": proposer,
+        "breakdown_prob": breakdown,
+        "information": information,
+    }
+    if custom_order:
+        protocol["order"] = choices.draw(st.permutations(actors))
+    cfg = config(scenario, policies, seed=seed, **protocol)
+    metrics = OutcomeMetrics.of(scenario)
+    player = EpisodePlayer(cfg, scenario, metrics)
+    expected = [player.play(i) for i in range(6)]
+    got = run_episodes(cfg, scenario, range(6), metrics, batch_size=4)
+    assert got == expected
+    for want, have in zip(expected, got, strict=True):
+        assert list(have) == list(want)
+
+
+def test_custom_order_and_proposals_without_voters_match_env(metrics_cache):
+    """a0 alone must consent to l0 outcomes: its proposals there need no vote."""
+    scenario = compile_dict(
+        {
+            "name": "solo",
+            "issues": [{"name": "i0", "levels": ["l0", "l1", "l2"]}],
+            "actors": [
+                {
+                    "id": f"a{a}",
+                    "no_deal": 0.2,
+                    "discount": 0.9,
+                    "recognition": 1 / 3,
+                    "terms": [{"weight": 1, "issue": "i0", "values": values}],
+                }
+                for a, values in enumerate([[1, 0.5, 0], [0, 1, 0.5], [0.5, 0, 1]])
+            ],
+            "consent": [
+                {"actors": ["a0"]},
+                {"actors": ["a1", "a2"], "when": {"issue": "i0", "in": ["l1", "l2"]}},
+            ],
+        }
+    )
+    for order in (["a2", "a1", "a0"], ["a1", "a0", "a2"]):
+        for policies in (["linear", "random", "tit_for_tat"], ["random"] * 3):
+            cfg = config(scenario, policies, seed=5, order=order, max_rounds=6)
+            records = assert_same_records(scenario, cfg, metrics_cache, range(30))
+            solo = [
+                r
+                for r in records
+                if r["agreement"]
+                and r["proposer"] == "a0"
+                and r["decoded"] == {"i0": "l0"}
+            ]
+            assert solo and all(r["events"][-1]["votes"] == {} for r in solo)
+
+
+# ----------------------------------------------------- CPU-independent bytes
+def test_private_match_bytes_do_not_depend_on_the_blas_core(tmp_path):
+    """batch and env, under two OpenBLAS core types: the same episodes.jsonl."""
+    data = yaml.safe_load((ROOT / "configs" / "matches" / "baseline.yaml").read_text())
+    data["scenario"] = str(ROOT / "configs" / "scenarios" / "ukraine-2025.yaml")
+    data["protocol"]["information"] = "private"
+    data["policies"]["china"] = {"policy": "conceder"}
+    data["policies"]["russia"] = {"policy": "linear"}
+    data["episodes"] = 40
+    path = tmp_path / "private.yaml"
+    path.write_text(yaml.safe_dump(data))
+    outputs = {}
+    for core in ("SANDYBRIDGE", "HASWELL"):
+        for engine in ("batch", "env"):
+            out = tmp_path / f"{engine}-{core}"
+            env = {**os.environ, "OPENBLAS_CORETYPE": core, "OMP_NUM_THREADS": "1"}
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "peacegame.cli",
+                    "run",
+                    str(path),
+                    "--engine",
+                    engine,
+                    "--out",
+                    str(out),
+                    "--quiet",
+                    "--no-plots",
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert result.returncode == 0, result.stderr
+            outputs[engine, core] = (out / "episodes.jsonl").read_bytes()
+    first = outputs["batch", "SANDYBRIDGE"]
+    assert first.count(b"\n") == 40
+    assert b'"end": "agreement"' in first or b'"end":"agreement"' in first
+    assert all(blob == first for blob in outputs.values())

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pettingzoo.utils import wrappers
 
+from peacegame.engine.rules import C_PHASE, C_PROPOSER
 from peacegame.env import (
     ENV_ID,
     NegotiationEnv,
@@ -22,7 +23,7 @@ from peacegame.env import (
     register_envs,
 )
 from peacegame.env import env as aec_env
-from peacegame.protocol import ProtocolConfig
+from peacegame.protocol import PHASES, ProtocolConfig
 from peacegame.scenario import compile_dict, load_compiled
 
 from scenario_strategies import scenario_dicts
@@ -421,7 +422,7 @@ def test_parallel_illegal_actions(default_scenario: Any) -> None:
         env.step({**waits, "russia": 1, "mars": wait})
     # Idle actors may leave their WAIT out.
     observations, *_ = env.step({"russia": 1548})
-    assert env.game.phase == "vote"
+    assert PHASES[env.state[0, C_PHASE]] == "vote"
 
     env = parallel_env(scenario=default_scenario, illegal_action="penalize")
     env.reset(seed=0)
@@ -528,13 +529,14 @@ def test_truncation_counts_rounds_in_aec_and_steps_in_parallel() -> None:
     wait = scenario.n_outcomes + 2
     steps = 0
     while env.agents:
-        phase = env.game.phase
+        phase = PHASES[env.state[0, C_PHASE]]
         actions = dict.fromkeys(env.agents, wait)
         if phase == "propose":
-            actions[env.possible_agents[env.game.proposer]] = 0
+            actions[env.possible_agents[env.state[0, C_PROPOSER]]] = 0
         else:
-            for voter in env.protocol.voter_order(env.game):
-                actions[env.possible_agents[voter]] = reject
+            for voter in env.possible_agents:
+                if env.action_mask(voter)[reject]:
+                    actions[voter] = reject
         _, rewards, terminations, truncations, infos = env.step(actions)
         steps += 1
     assert steps == 3

@@ -44,7 +44,7 @@ def test_run_writes_a_complete_folder(tmp_path, capsys):
     assert summary["episodes"] == 30
     scenario = load_compiled()
     for r in records:
-        assert r["schema_version"] == 1
+        assert r["schema_version"] == 2
         assert 1 <= r["rounds"] <= 30 and r["events"]
         if r["agreement"]:
             k = r["outcome"]

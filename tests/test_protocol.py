@@ -1,4 +1,4 @@
-"""The protocol state machine: hand-computed games, RNG order, properties."""
+"""The rules kernel: hand-computed games, the documented draws, properties."""
 
 from __future__ import annotations
 
@@ -12,23 +12,69 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from peacegame.protocol import (
-    DONE,
-    PROPOSE,
-    ROLE_IDLE,
-    ROLE_PROPOSER,
-    ROLE_VOTER,
-    VOTE,
-    IllegalActionError,
-    Protocol,
-    ProtocolConfig,
-    discount_powers,
+from peacegame.engine import Episodes, IllegalActionError, ProtocolConfig, Rules
+from peacegame.engine.config import (
+    AGREEMENT,
+    BREAKDOWN,
+    DEADLINE,
+    END_REASONS,
+    ENDED,
+    ILLEGAL,
+    NO_VOTE,
+    PROPOSING,
+    RUNNING,
+    VOTING,
 )
+from peacegame.engine.record import PublicRecord
+from peacegame.engine.rules import (
+    C_END,
+    C_OFFER,
+    C_PENDING,
+    C_PHASE,
+    C_PROPOSER,
+    C_ROUND,
+    C_ROUNDS_DONE,
+    MOVE_NONE,
+    MOVE_PROPOSE,
+    MOVE_VOTE,
+    col_last_votes,
+    col_voters,
+    col_votes,
+    is_legal,
+    move_kind,
+)
+from peacegame.engine.tables import MASK_NONE, MASK_PROPOSE, MASK_VOTE, MASK_WAIT
+from peacegame.protocol import discount_powers
 from peacegame.scenario import compile_dict, load_compiled
 
 THREE_ACTORS = Path(__file__).parent / "data" / "three_actors.yaml"
 
+# ------------------------------------------------- the documented hash (spec)
+_M64 = 2**64 - 1
 
+
+def splitmix(z: int) -> int:
+    """SplitMix64's finaliser, written from the paper (Python integers)."""
+    z = (z + 0x9E3779B97F4A7C15) & _M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
+
+def unit(key: int, round_index: int, purpose: int) -> float:
+    """mix(seed, round, purpose) as a 53-bit float on [0, 1)."""
+    bits = splitmix(splitmix(key & _M64) ^ ((round_index << 32) | purpose))
+    return (bits >> 11) / 2**53
+
+
+def expected_random_proposer(scenario: Any, key: int, round_index: int) -> int:
+    cdf = np.cumsum(np.asarray(scenario.recognition, np.float64))
+    cdf /= cdf[-1]
+    u = unit(key, round_index, 0)
+    return min(int(np.searchsorted(cdf, u, side="right")), scenario.n_actors - 1)
+
+
+# ----------------------------------------------------------------- scenarios
 def two_actor_scenario(consent: list[dict[str, Any]] | None = None) -> Any:
     """Actors a and b split one issue; utilities (1, .5, 0) and (0, .5, 1)."""
     return compile_dict(
@@ -68,8 +114,48 @@ def ukraine(default_scenario: Any) -> Any:
     return default_scenario
 
 
-def rng(seed: int = 0) -> np.random.Generator:
-    return np.random.default_rng(seed)
+class Game:
+    """One kernel slot with every actor driven from the test."""
+
+    def __init__(self, scenario: Any, config: ProtocolConfig | None = None, key=0):
+        self.rules = Rules(scenario, config)
+        self.episodes = Episodes(self.rules, [None] * self.rules.n_actors, 1)
+        self.episodes.start(np.array([0]), np.array([key]))
+        self.n = self.rules.n_actors
+
+    @property
+    def row(self) -> np.ndarray:
+        return self.episodes.state[0]
+
+    @property
+    def rewards(self) -> np.ndarray:
+        return self.episodes.rewards[0]
+
+    def __getitem__(self, column: int) -> int:
+        return int(self.row[column])
+
+    def apply(self, actor: int, action: int) -> None:
+        assert self.episodes.apply(0, actor, action), (actor, action)
+
+    def voters(self) -> list[int]:
+        start = col_voters(self.n)
+        return np.flatnonzero(self.row[start : start + self.n]).tolist()
+
+    def votes(self) -> list[int]:
+        start = col_votes(self.n)
+        return self.row[start : start + self.n].tolist()
+
+    def last_votes(self) -> list[int]:
+        start = col_last_votes(self.n)
+        return self.row[start : start + self.n].tolist()
+
+    def record(self) -> PublicRecord:
+        return PublicRecord(self.n, self.rules.max_rounds, self.episodes.state, 0)
+
+    def reject_round(self, offer: int = 0) -> None:
+        self.apply(self[C_PROPOSER], offer)
+        for voter in self.voters():
+            self.apply(voter, self.rules.reject_action)
 
 
 # --------------------------------------------------------------------- config
@@ -106,115 +192,139 @@ def test_config_rejects(bad: dict[str, Any]) -> None:
 
 def test_order_must_be_a_permutation(two_actors: Any) -> None:
     with pytest.raises(ValueError, match="permutation"):
-        Protocol(two_actors, ProtocolConfig(order=["a"]))
+        Rules(two_actors, ProtocolConfig(order=["a"]))
     with pytest.raises(ValueError, match="permutation"):
-        Protocol(two_actors, ProtocolConfig(order=["a", "c"]))
-    protocol = Protocol(two_actors, ProtocolConfig(order=["b", "a"]))
-    assert protocol.order == (1, 0)
-    assert protocol.reset(rng()).proposer == 1
+        Rules(two_actors, ProtocolConfig(order=["a", "c"]))
+    game = Game(two_actors, ProtocolConfig(order=["b", "a"]))
+    assert game.rules.order == (1, 0)
+    assert game[C_PROPOSER] == 1
 
 
 def test_action_numbering(two_actors: Any) -> None:
-    protocol = Protocol(two_actors)
-    assert protocol.n_outcomes == 3
-    assert (protocol.accept_action, protocol.reject_action) == (3, 4)
-    assert protocol.wait_action == 5
-    assert protocol.n_actions == 6
+    rules = Rules(two_actors)
+    assert rules.n_outcomes == 3
+    assert (rules.accept_action, rules.reject_action) == (3, 4)
+    assert rules.wait_action == 5
+    assert rules.n_actions == 6
 
 
 # --------------------------------------------------------- hand-computed games
 def test_first_proposal_accepted_pays_the_utilities(two_actors: Any) -> None:
-    protocol = Protocol(two_actors)
-    state = protocol.reset(rng())
-    assert (state.round, state.phase, state.proposer) == (0, PROPOSE, 0)
-    protocol.apply(state, 0, 1, rng())  # a proposes "even"
-    assert state.phase == VOTE
-    assert state.voters.tolist() == [False, True]
-    protocol.apply(state, 1, protocol.accept_action, rng())
-    assert state.phase == DONE
-    assert state.agreement and state.end_reason == "agreement"
-    assert state.outcome == 1
-    assert state.rewards.dtype == np.float64
-    assert state.rewards.tolist() == [0.5, 0.5]
+    game = Game(two_actors)
+    assert (game[C_ROUND], game[C_PHASE], game[C_PROPOSER]) == (0, PROPOSING, 0)
+    assert game[C_END] == RUNNING
+    game.apply(0, 1)  # a proposes "even"
+    assert game[C_PHASE] == VOTING
+    assert game.voters() == [1]
+    assert game[C_OFFER] == 1 and game[C_PENDING] == 1
+    game.apply(1, game.rules.accept_action)
+    assert game[C_PHASE] == ENDED
+    assert game[C_END] == AGREEMENT and END_REASONS[AGREEMENT] == "agreement"
+    assert game[C_OFFER] == 1 and game[C_ROUNDS_DONE] == 1
+    assert game.rewards.dtype == np.float64
+    assert game.rewards.tolist() == [0.5, 0.5]
 
 
 def test_deadline_pays_the_no_deal_values(two_actors: Any) -> None:
-    protocol = Protocol(two_actors, ProtocolConfig(max_rounds=2))
-    state = protocol.reset(rng())
-    protocol.apply(state, 0, 0, rng())  # a: a_wins
-    protocol.apply(state, 1, protocol.reject_action, rng())
-    assert (state.round, state.phase, state.proposer) == (1, PROPOSE, 1)
-    protocol.apply(state, 1, 2, rng())  # b: b_wins
-    protocol.apply(state, 0, protocol.reject_action, rng())
-    assert state.phase == DONE
-    assert not state.agreement
-    assert state.end_reason == "deadline"
-    assert state.outcome == -1
-    assert state.round == 1
-    assert state.rewards.tolist() == [0.25, 0.375]
+    game = Game(two_actors, ProtocolConfig(max_rounds=2))
+    game.apply(0, 0)  # a: a_wins
+    game.apply(1, game.rules.reject_action)
+    assert (game[C_ROUND], game[C_PHASE], game[C_PROPOSER]) == (1, PROPOSING, 1)
+    assert game.rewards.tolist() == [0.0, 0.0]  # nothing until the end
+    game.apply(1, 2)  # b: b_wins
+    game.apply(0, game.rules.reject_action)
+    assert game[C_PHASE] == ENDED
+    assert game[C_END] == DEADLINE
+    assert game[C_ROUND] == 1 and game[C_ROUNDS_DONE] == 2
+    assert game.rewards.tolist() == [0.25, 0.375]
 
 
 def test_agreement_in_round_three_is_discounted(two_actors: Any) -> None:
-    protocol = Protocol(two_actors)
-    state = protocol.reset(rng())
+    game = Game(two_actors)
     for round_index in range(3):
         proposer = round_index % 2
-        assert (state.round, state.proposer) == (round_index, proposer)
-        protocol.apply(state, proposer, 2 * proposer, rng())  # own best outcome
-        protocol.apply(state, 1 - proposer, protocol.reject_action, rng())
-    assert (state.round, state.proposer) == (3, 1)  # rotating: b again
-    protocol.apply(state, 1, 1, rng())  # even split
-    protocol.apply(state, 0, protocol.accept_action, rng())
-    assert state.agreement
-    assert state.round == 3
-    assert state.rewards.tolist() == [0.9**3 * 0.5, 0.8**3 * 0.5]
-    assert state.rewards.tolist() == pytest.approx([0.3645, 0.256], abs=1e-15)
+        assert (game[C_ROUND], game[C_PROPOSER]) == (round_index, proposer)
+        game.apply(proposer, 2 * proposer)  # own best outcome
+        game.apply(1 - proposer, game.rules.reject_action)
+    assert (game[C_ROUND], game[C_PROPOSER]) == (3, 1)  # rotating: b again
+    game.apply(1, 1)  # even split
+    game.apply(0, game.rules.accept_action)
+    assert game[C_END] == AGREEMENT
+    assert game[C_ROUND] == 3
+    assert game.rewards.tolist() == [0.9**3 * 0.5, 0.8**3 * 0.5]
+    assert game.rewards.tolist() == pytest.approx([0.3645, 0.256], abs=1e-15)
 
 
-def test_history_and_last_votes_after_rejections(two_actors: Any) -> None:
-    protocol = Protocol(two_actors, ProtocolConfig(history_length=3))
-    state = protocol.reset(rng())
-    assert state.history.tolist() == [-1, -1, -1]
-    protocol.apply(state, 0, 0, rng())
-    protocol.apply(state, 1, protocol.reject_action, rng())
-    assert state.history.tolist() == [0, -1, -1]
-    assert state.last_votes.tolist() == [-1, 0]
-    assert state.votes.tolist() == [-1, -1]  # the new round has no votes yet
-    protocol.apply(state, 1, 2, rng())
-    protocol.apply(state, 0, protocol.reject_action, rng())
-    assert state.history.tolist() == [2, 0, -1]
-    assert state.last_votes.tolist() == [0, -1]
+def test_record_and_last_votes_after_rejections(two_actors: Any) -> None:
+    game = Game(two_actors, ProtocolConfig(history_length=3))
+    record = game.record()
+    assert record.rounds_done == 0
+    assert record.offers.tolist()[:2] == [-1, -1]
+    game.apply(0, 0)
+    game.apply(1, game.rules.reject_action)
+    assert record.rounds_done == 1
+    assert record.offers[0] == 0 and record.proposers[0] == 0
+    assert record.votes[0].tolist() == [NO_VOTE, 0]
+    assert game.last_votes() == [NO_VOTE, 0]
+    assert game.votes() == [NO_VOTE, NO_VOTE]  # the new round has no votes yet
+    game.apply(1, 2)
+    game.apply(0, game.rules.reject_action)
+    assert record.offers[:2].tolist() == [0, 2]
+    assert record.proposers[:2].tolist() == [0, 1]
+    assert game.last_votes() == [0, NO_VOTE]
+    assert record.events(game.rules.actors) == [
+        {"round": 0, "proposer": "a", "offer": 0, "votes": {"b": "reject"}},
+        {"round": 1, "proposer": "b", "offer": 2, "votes": {"a": "reject"}},
+    ]
+
+
+def test_history_in_the_observation(two_actors: Any) -> None:
+    """The observation's history holds past offers' utility to me, latest first."""
+    game = Game(two_actors, ProtocolConfig(history_length=3))
+    obs = np.zeros((2, game.rules.observation_size), np.float32)
+    field = game.rules.fields["history"]
+    game.episodes.encode(0, obs)
+    assert obs[0, field].tolist() == [-1, -1, -1]
+    game.reject_round(0)
+    game.apply(1, 2)
+    game.apply(0, game.rules.reject_action)
+    game.episodes.encode(0, obs)
+    assert obs[0, field].tolist() == [0.0, 1.0, -1]  # b_wins, then a_wins, to a
+    assert obs[1, field].tolist() == [1.0, 0.0, -1]
 
 
 def test_offer_needing_only_the_proposer_is_agreed_at_once() -> None:
     scenario = two_actor_scenario(consent=[{"actors": ["a"]}])
-    protocol = Protocol(scenario)
-    state = protocol.reset(rng())
-    protocol.apply(state, 0, 0, rng())  # a needs nobody else
-    assert state.phase == DONE and state.agreement
-    assert state.rewards.tolist() == [1.0, 0.0]
-    assert state.last_votes.tolist() == [-1, -1]
+    game = Game(scenario)
+    game.apply(0, 0)  # a needs nobody else
+    assert game[C_PHASE] == ENDED and game[C_END] == AGREEMENT
+    assert game.rewards.tolist() == [1.0, 0.0]
+    assert game.last_votes() == [NO_VOTE, NO_VOTE]
     # When b proposes, a must vote.
-    state = Protocol(scenario, ProtocolConfig(order=["b", "a"])).reset(rng())
-    protocol.apply(state, 1, 2, rng())
-    assert state.phase == VOTE
-    assert protocol.voter_order(state) == (0,)
+    game = Game(scenario, ProtocolConfig(order=["b", "a"]))
+    game.apply(1, 2)
+    assert game[C_PHASE] == VOTING
+    assert game.voters() == [0]
 
 
 def test_voters_are_the_required_actors_but_the_proposer() -> None:
     scenario = load_compiled(THREE_ACTORS)
-    protocol = Protocol(scenario)
-    for outcome in range(scenario.n_outcomes):
-        for proposer in range(3):
-            state = protocol.reset(rng())
-            state.proposer = proposer
-            protocol.propose(state, outcome, rng())
+    ids = list(scenario.actors)
+    for proposer in range(3):
+        order = ids[proposer:] + ids[:proposer]
+        for outcome in range(scenario.n_outcomes):
+            game = Game(scenario, ProtocolConfig(order=order))
+            assert game[C_PROPOSER] == proposer
+            game.apply(proposer, outcome)
             expected = [
                 i for i in range(3) if scenario.required[i, outcome] and i != proposer
             ]
-            assert list(protocol.voter_order(state)) == expected
-            assert np.flatnonzero(state.voters).tolist() == expected
-            assert state.pending == len(expected)
+            assert game.voters() == expected
+            if expected:
+                assert game[C_PENDING] == len(expected)
+                assert game[C_PHASE] == VOTING
+            else:
+                assert game[C_END] == AGREEMENT
 
 
 def test_consent_china_never_votes_without_chinese_troops_or_unsc(
@@ -224,48 +334,54 @@ def test_consent_china_never_votes_without_chinese_troops_or_unsc(
     never votes. (With command coalition_un_endorsed, un_commanded or
     two_tier the scenario's security_council rule gives China a P5 vote even
     without troops, so "no Chinese troops" alone is not enough.)"""
-    protocol = Protocol(ukraine)
     china = ukraine.actor_index("china")
+    ids = list(ukraine.actors)
     command = [issue.name for issue in ukraine.issues].index("command")
     coalition = ukraine.issues[command].levels.index("coalition")
     no_troops = ukraine.features["chinese_troops"] == 0
     plain = no_troops & (ukraine.levels[:, command] == coalition)
     assert plain.sum() > 100
-    for outcome in np.flatnonzero(plain):
-        for proposer in range(ukraine.n_actors):
-            if proposer == china:
-                continue
-            state = protocol.reset(rng())
-            state.proposer = proposer
-            protocol.propose(state, int(outcome), rng())
-            assert china not in protocol.voter_order(state)
-            assert protocol.role(state, china) == ROLE_IDLE
+    for proposer in range(ukraine.n_actors):
+        if proposer == china:
+            continue
+        game = Game(ukraine, ProtocolConfig(order=ids[proposer:] + ids[:proposer]))
+        for outcome in np.flatnonzero(plain):
+            game.episodes.start(np.array([0]), np.array([0]))
+            game.apply(proposer, int(outcome))
+            assert china not in game.voters()
+            assert move_kind(game.episodes.state, game.rules.ints, 0, china) == (
+                MOVE_NONE
+            )
     # With Chinese troops China always votes (unless it proposes).
+    game = Game(ukraine)  # russia proposes
     for outcome in np.flatnonzero(~no_troops)[:200]:
-        state = protocol.reset(rng())  # russia proposes
-        protocol.propose(state, int(outcome), rng())
-        assert china in protocol.voter_order(state)
+        game.episodes.start(np.array([0]), np.array([0]))
+        game.apply(0, int(outcome))
+        assert china in game.voters()
 
 
-def test_roles_and_masks(two_actors: Any) -> None:
-    protocol = Protocol(two_actors)
-    state = protocol.reset(rng())
-    assert protocol.role(state, 0) == ROLE_PROPOSER
-    assert protocol.role(state, 1) == ROLE_IDLE
-    assert protocol.legal_mask(state, 0) is protocol.propose_mask
-    assert protocol.legal_mask(state, 1) is protocol.empty_mask
-    assert protocol.legal_mask(state, 1, allow_wait=True) is protocol.wait_mask
-    protocol.propose(state, 1, rng())
-    assert protocol.role(state, 0) == ROLE_PROPOSER
-    assert protocol.role(state, 1) == ROLE_VOTER
-    assert protocol.legal_mask(state, 1) is protocol.vote_mask
-    assert protocol.legal_mask(state, 0, allow_wait=True) is protocol.wait_mask
-    for mask in (protocol.propose_mask, protocol.vote_mask, protocol.wait_mask):
+def test_moves_and_masks(two_actors: Any) -> None:
+    game = Game(two_actors)
+    rules, state, ints = game.rules, game.episodes.state, game.rules.ints
+    assert move_kind(state, ints, 0, 0) == MOVE_PROPOSE
+    assert move_kind(state, ints, 0, 1) == MOVE_NONE
+    assert rules.mask_row(state, 0, 0, False) == MASK_PROPOSE
+    assert rules.mask_row(state, 0, 1, False) == MASK_NONE
+    assert rules.mask_row(state, 0, 1, True) == MASK_WAIT
+    game.apply(0, 1)
+    assert move_kind(state, ints, 0, 0) == MOVE_NONE  # the proposal counts
+    assert move_kind(state, ints, 0, 1) == MOVE_VOTE
+    assert rules.mask_row(state, 0, 1, False) == MASK_VOTE
+    assert rules.mask_row(state, 0, 0, True) == MASK_WAIT
+    for mask in (rules.propose_mask, rules.vote_mask, rules.wait_mask):
         assert not mask.flags.writeable
         assert mask.dtype == np.int8
-    assert protocol.propose_mask.tolist() == [1, 1, 1, 0, 0, 0]
-    assert protocol.vote_mask.tolist() == [0, 0, 0, 1, 1, 0]
-    assert protocol.wait_mask.tolist() == [0, 0, 0, 0, 0, 1]
+    assert rules.propose_mask.tolist() == [1, 1, 1, 0, 0, 0]
+    assert rules.vote_mask.tolist() == [0, 0, 0, 1, 1, 0]
+    assert rules.wait_mask.tolist() == [0, 0, 0, 0, 0, 1]
+    assert rules.empty_mask.tolist() == [0] * 6
+    game.apply(1, rules.accept_action)
+    assert rules.mask_row(state, 0, 1, True) == MASK_NONE  # ended: nothing
 
 
 @pytest.mark.parametrize(
@@ -278,58 +394,61 @@ def test_roles_and_masks(two_actors: Any) -> None:
         ([(0, 1)], 0, 3, "not this actor's move"),
     ],
 )
-def test_illegal_actions_raise_naming_actor_action_phase(
+def test_illegal_actions_are_refused_naming_actor_action_phase(
     two_actors: Any,
     phase_actions: list[tuple[int, int]],
     actor: int,
     action: int,
     message: str,
 ) -> None:
-    protocol = Protocol(two_actors)
-    state = protocol.reset(rng())
+    game = Game(two_actors)
     for who, what in phase_actions:
-        protocol.apply(state, who, what, rng())
-    with pytest.raises(IllegalActionError, match=message) as error:
-        protocol.apply(state, actor, action, rng())
-    assert isinstance(error.value, ValueError)
-    assert error.value.actor == ("a", "b")[actor]
-    assert error.value.phase == state.phase
-    assert repr(("a", "b")[actor]) in str(error.value)
+        game.apply(who, what)
+    before = game.row.copy()
+    assert not game.episodes.apply(0, actor, action)
+    assert np.array_equal(game.row, before)  # nothing changed
+    error = game.rules.illegal_action_error(game.episodes.state, 0, actor, action)
+    assert isinstance(error, IllegalActionError)
+    assert isinstance(error, ValueError)
+    assert message in str(error)
+    assert error.actor == ("a", "b")[actor]
+    assert error.phase == ("propose", "vote")[game[C_PHASE]]
+    assert repr(("a", "b")[actor]) in str(error)
 
 
 def test_wait_is_legal_only_when_allowed_and_idle(two_actors: Any) -> None:
-    protocol = Protocol(two_actors)
-    state = protocol.reset(rng())
-    assert not protocol.is_legal(state, 1, protocol.wait_action)
-    assert protocol.is_legal(state, 1, protocol.wait_action, allow_wait=True)
-    assert not protocol.is_legal(state, 0, protocol.wait_action, allow_wait=True)
-    before = state.copy()
-    protocol.apply(state, 1, protocol.wait_action, rng(), allow_wait=True)
-    assert state.phase == before.phase and state.offer == before.offer
+    game = Game(two_actors)
+    state, ints, wait = game.episodes.state, game.rules.ints, game.rules.wait_action
+    assert not is_legal(state, ints, 0, 1, wait, False)
+    assert is_legal(state, ints, 0, 1, wait, True)
+    assert not is_legal(state, ints, 0, 0, wait, True)
+    before = game.row.copy()
+    assert not game.episodes.apply(0, 1, wait)  # WAIT changes nothing
+    assert np.array_equal(game.row, before)
 
 
 def test_end_illegal_penalizes_the_offenders_only(two_actors: Any) -> None:
-    protocol = Protocol(two_actors, ProtocolConfig(illegal_penalty=-2.5))
-    state = protocol.reset(rng())
-    protocol.end_illegal(state, [1])
-    assert state.phase == DONE
-    assert state.end_reason == "illegal"
-    assert not state.agreement
-    assert state.rewards.tolist() == [0.0, -2.5]
+    game = Game(two_actors, ProtocolConfig(illegal_penalty=-2.5))
+    game.episodes.end_illegal(0, [1])
+    assert game[C_PHASE] == ENDED
+    assert game[C_END] == ILLEGAL
+    assert game.rewards.tolist() == [0.0, -2.5]
 
 
-def test_state_copy_is_independent(two_actors: Any) -> None:
-    protocol = Protocol(two_actors)
-    state = protocol.reset(rng())
-    protocol.propose(state, 1, rng())
-    snapshot = state.copy()
-    protocol.vote(state, 1, False, rng())
-    assert snapshot.phase == VOTE and snapshot.round == 0
-    assert snapshot.votes.tolist() == [-1, -1]
-    assert state.round == 1
-    # The copy plays on by itself.
-    protocol.vote(snapshot, 1, True, rng())
-    assert snapshot.agreement and not state.agreement
+def test_a_copied_state_row_plays_on_by_itself(two_actors: Any) -> None:
+    rules = Rules(two_actors)
+    episodes = Episodes(rules, [None, None], 2)
+    episodes.start(np.array([0]), np.array([9]))
+    assert episodes.apply(0, 0, 1)
+    episodes.state[1] = episodes.state[0]  # snapshot into slot 1
+    assert episodes.apply(0, 1, rules.reject_action)
+    assert episodes.state[1, C_PHASE] == VOTING and episodes.state[1, C_ROUND] == 0
+    assert episodes.state[0, C_ROUND] == 1
+    assert episodes.apply(1, 1, rules.accept_action)
+    assert episodes.state[1, C_END] == AGREEMENT
+    assert episodes.state[0, C_END] == RUNNING
+    assert episodes.rewards[1].tolist() == [0.5, 0.5]
+    assert episodes.rewards[0].tolist() == [0.0, 0.0]
 
 
 def test_discount_powers_table() -> None:
@@ -341,70 +460,107 @@ def test_discount_powers_table() -> None:
 
 
 # ---------------------------------------------------------------- randomness
-def test_random_proposer_equals_numpy_choice(ukraine: Any) -> None:
-    protocol = Protocol(ukraine, ProtocolConfig(proposer="random"))
-    for seed in range(300):
-        ours, numpys = rng(seed), rng(seed)
-        for _ in range(5):
-            expected = numpys.choice(ukraine.n_actors, p=ukraine.recognition)
-            assert protocol.draw_proposer(ours) == expected
-        assert ours.random() == numpys.random()  # same number of draws
+def test_random_proposers_follow_the_documented_hash(ukraine: Any) -> None:
+    config = ProtocolConfig(proposer="random", max_rounds=6)
+    game = Game(ukraine, config)
+    for key in [*range(200), 2**40 + 7, 2**63 - 1]:
+        game.episodes.start(np.array([0]), np.array([key]))
+        for r in range(config.max_rounds):
+            assert game[C_ROUND] == r
+            assert game[C_PROPOSER] == expected_random_proposer(ukraine, key, r)
+            if r + 1 < config.max_rounds:
+                game.reject_round()
+
+
+def test_random_proposers_follow_the_recognition_probabilities(ukraine: Any) -> None:
+    rules = Rules(ukraine, ProtocolConfig(proposer="random"))
+    episodes = Episodes(rules, [None] * ukraine.n_actors, 20_000)
+    episodes.start(np.arange(20_000), np.arange(20_000) * 7919 + 3)
+    counts = np.bincount(episodes.state[:, C_PROPOSER], minlength=ukraine.n_actors)
+    p = np.asarray(ukraine.recognition, np.float64)
+    p /= p.sum()
+    sigma = np.sqrt(20_000 * p * (1 - p))
+    assert np.all(np.abs(counts - 20_000 * p) < 5 * sigma + 1)
 
 
 def test_zero_recognition_is_never_drawn() -> None:
     scenario = dataclasses.replace(
         load_compiled(THREE_ACTORS), recognition=np.array([0.5, 0.0, 0.5])
     )
-    protocol = Protocol(scenario, ProtocolConfig(proposer="random"))
-    generator = rng(1)
-    draws = {protocol.draw_proposer(generator) for _ in range(500)}
-    assert draws == {0, 2}
+    rules = Rules(scenario, ProtocolConfig(proposer="random"))
+    episodes = Episodes(rules, [None] * 3, 500)
+    episodes.start(np.arange(500), np.arange(500))
+    assert set(episodes.state[:, C_PROPOSER].tolist()) == {0, 2}
 
 
-def test_draw_order_is_pinned(ukraine: Any) -> None:
-    """reset: proposer draw; each failed round: breakdown draw, proposer draw."""
+def test_breakdown_and_proposer_draws_are_pinned(ukraine: Any) -> None:
+    """After a failed round r: the breakdown draw (r, purpose 1); then round
+    r + 1's proposer (r + 1, purpose 0)."""
     breakdown = 0.2
     config = ProtocolConfig(proposer="random", breakdown_prob=breakdown, max_rounds=50)
-    protocol = Protocol(ukraine, config)
-    recognition = ukraine.recognition
-    for seed in range(50):
-        generator, replica = rng(seed), rng(seed)
-        state = protocol.reset(generator)
-        assert state.proposer == replica.choice(5, p=recognition)
-        while state.phase != DONE:
-            protocol.propose(state, 0, generator)  # every actor must consent
-            for voter in protocol.voter_order(state):
-                protocol.vote(state, voter, False, generator)
-            if state.phase == DONE:
-                if state.end_reason == "breakdown":
-                    assert replica.random() < breakdown
+    game = Game(ukraine, config)
+    ends = set()
+    for key in range(60):
+        game.episodes.start(np.array([0]), np.array([key]))
+        assert game[C_PROPOSER] == expected_random_proposer(ukraine, key, 0)
+        while game[C_PHASE] != ENDED:
+            r = game[C_ROUND]
+            game.reject_round(0)  # every actor must consent to outcome 0
+            if game[C_PHASE] == ENDED:
+                if game[C_END] == BREAKDOWN:
+                    assert unit(key, r, 1) < breakdown
                 else:
-                    assert state.round + 1 == config.max_rounds
+                    assert game[C_END] == DEADLINE
+                    assert r + 1 == config.max_rounds
+                ends.add(game[C_END])
                 break
-            assert not replica.random() < breakdown
-            assert state.proposer == replica.choice(5, p=recognition)
-        assert generator.random() == replica.random()
+            assert not unit(key, r, 1) < breakdown
+            assert game[C_PROPOSER] == expected_random_proposer(ukraine, key, r + 1)
+    assert BREAKDOWN in ends
 
 
-def test_rotating_without_breakdown_draws_nothing(two_actors: Any) -> None:
-    protocol = Protocol(two_actors, ProtocolConfig(max_rounds=4))
-    generator = rng(7)
-    state = protocol.reset(generator)
-    while state.phase != DONE:
-        protocol.propose(state, 0, generator)
-        for voter in protocol.voter_order(state):
-            protocol.vote(state, voter, False, generator)
-    assert generator.random() == rng(7).random()
+def test_no_breakdown_draw_before_the_deadline_check(two_actors: Any) -> None:
+    """A rejected last round is a deadline even if the breakdown draw would hit."""
+    config = ProtocolConfig(max_rounds=1, breakdown_prob=0.999999)
+    game = Game(two_actors, config, key=3)
+    game.reject_round(0)
+    assert game[C_END] == DEADLINE
+
+
+def test_rotating_proposers_do_not_depend_on_the_key() -> None:
+    scenario = load_compiled(THREE_ACTORS)
+    config = ProtocolConfig(max_rounds=7, order=["z", "x", "y"])
+    for key in (0, 7, 2**62):
+        game = Game(scenario, config, key=key)
+        seen = []
+        while game[C_PHASE] != ENDED:
+            seen.append(game[C_PROPOSER])
+            game.reject_round(scenario.n_outcomes - 1)
+        assert seen == [2, 0, 1, 2, 0, 1, 2]
+        assert game[C_END] == DEADLINE
 
 
 def test_breakdown_ends_with_no_deal(two_actors: Any) -> None:
-    protocol = Protocol(two_actors, ProtocolConfig(breakdown_prob=0.999999))
-    state = protocol.reset(rng(3))
-    protocol.propose(state, 0, rng(3))
-    protocol.vote(state, 1, False, rng(3))
-    assert state.end_reason == "breakdown"
-    assert state.round == 0
-    assert state.rewards.tolist() == [0.25, 0.375]
+    game = Game(two_actors, ProtocolConfig(breakdown_prob=0.999999), key=3)
+    assert unit(3, 0, 1) < 0.999999
+    game.apply(0, 0)
+    game.apply(1, game.rules.reject_action)
+    assert game[C_END] == BREAKDOWN
+    assert game[C_ROUND] == 0
+    assert game.rewards.tolist() == [0.25, 0.375]
+
+
+def test_breakdown_frequency(two_actors: Any) -> None:
+    p = 0.3
+    rules = Rules(two_actors, ProtocolConfig(breakdown_prob=p))
+    size = 5000
+    episodes = Episodes(rules, [None, None], size)
+    episodes.start(np.arange(size), np.arange(size) + 10**6)
+    for slot in range(size):
+        assert episodes.apply(slot, 0, 0)
+        assert episodes.apply(slot, 1, rules.reject_action)
+    broke = int((episodes.state[:, C_END] == BREAKDOWN).sum())
+    assert abs(broke - p * size) < 5 * np.sqrt(size * p * (1 - p))
 
 
 # ------------------------------------------------------------------ property
@@ -419,7 +575,7 @@ def small_scenarios(draw: st.DrawFn) -> Any:
         }
         for j in range(draw(st.integers(1, 3)))
     ]
-    unit = st.floats(0, 1, allow_nan=False)
+    unit_floats = st.floats(0, 1, allow_nan=False)
     weights = [draw(st.integers(1, 10)) for _ in range(n_actors)]
     actors = []
     for a in range(n_actors):
@@ -427,7 +583,7 @@ def small_scenarios(draw: st.DrawFn) -> Any:
             {
                 "weight": draw(st.integers(1, 5)),
                 "issue": issue["name"],
-                "values": [draw(unit) for _ in issue["levels"]],
+                "values": [draw(unit_floats) for _ in issue["levels"]],
             }
             for issue in issues
         ]
@@ -435,7 +591,7 @@ def small_scenarios(draw: st.DrawFn) -> Any:
             {
                 "id": f"actor{a}",
                 "name": f"Actor {a}",
-                "no_deal": draw(unit),
+                "no_deal": draw(unit_floats),
                 "discount": draw(st.floats(0.5, 1.0)),
                 "recognition": weights[a] / sum(weights),
                 "terms": terms,
@@ -457,56 +613,95 @@ def small_scenarios(draw: st.DrawFn) -> Any:
     )
 
 
-configs = st.builds(
-    ProtocolConfig,
+@settings(max_examples=60, deadline=None)
+@given(
+    scenario=small_scenarios(),
     max_rounds=st.integers(1, 6),
     proposer=st.sampled_from(["rotating", "random"]),
-    breakdown_prob=st.sampled_from([0.0, 0.3]),
+    breakdown=st.sampled_from([0.0, 0.3]),
     history_length=st.integers(0, 3),
+    shuffle=st.randoms(use_true_random=False),
+    key=st.integers(0, 2**63 - 1),
+    policy_seed=st.integers(0, 2**32 - 1),
 )
-
-
-@settings(max_examples=60, deadline=None)
-@given(scenario=small_scenarios(), config=configs, seed=st.integers(0, 2**32 - 1))
 def test_random_legal_play_respects_the_rules(
-    scenario: Any, config: ProtocolConfig, seed: int
+    scenario: Any,
+    max_rounds: int,
+    proposer: str,
+    breakdown: float,
+    history_length: int,
+    shuffle: Any,
+    key: int,
+    policy_seed: int,
 ) -> None:
-    protocol = Protocol(scenario, config)
-    generator = np.random.default_rng(seed)
-    policy = np.random.default_rng(seed + 1)
-    state = protocol.reset(generator)
-    steps = 0
-    while state.phase != DONE:
-        movers = (
-            [state.proposer]
-            if state.phase == PROPOSE
-            else list(protocol.voter_order(state))
-        )
-        assert movers
-        for actor in movers:
-            mask = protocol.legal_mask(state, actor)
-            legal = np.flatnonzero(mask)
-            assert legal.size >= 1
-            action = int(policy.choice(legal))
-            assert protocol.is_legal(state, actor, action)
-            protocol.apply(state, actor, action, generator)
-        assert state.round < config.max_rounds
-        steps += 1
-        assert steps <= 2 * config.max_rounds
-    rewards = state.rewards
+    order = list(scenario.actors)
+    shuffle.shuffle(order)
+    config = ProtocolConfig(
+        max_rounds=max_rounds,
+        proposer=proposer,
+        breakdown_prob=breakdown,
+        history_length=history_length,
+        order=order,
+    )
+    game = Game(scenario, config, key=key)
+    rules, n = game.rules, scenario.n_actors
+    rotation = [scenario.actors.index(a) for a in order]
+    policy = np.random.default_rng(policy_seed)
     utility = scenario.utility.astype(np.float64)
     no_deal = scenario.no_deal.astype(np.float64)
+    state, ints = game.episodes.state, rules.ints
+    steps = 0
+    while game[C_PHASE] != ENDED:
+        r = game[C_ROUND]
+        assert r < max_rounds
+        if proposer == "rotating":
+            assert game[C_PROPOSER] == rotation[r % n]
+        else:
+            assert game[C_PROPOSER] == expected_random_proposer(scenario, key, r)
+        movers = [i for i in range(n) if move_kind(state, ints, 0, i) != MOVE_NONE]
+        assert movers == [game[C_PROPOSER]]
+        outcome = int(policy.integers(scenario.n_outcomes))
+        game.apply(movers[0], outcome)
+        expected_voters = [
+            i for i in range(n) if scenario.required[i, outcome] and i != movers[0]
+        ]
+        accepted = True
+        if game[C_PHASE] == VOTING:
+            assert game.voters() == expected_voters
+            for voter in expected_voters:
+                legal = np.flatnonzero(
+                    rules.masks[rules.mask_row(state, 0, voter, False)]
+                )
+                assert legal.tolist() == [rules.accept_action, rules.reject_action]
+                action = int(policy.choice(legal))
+                accepted &= action == rules.accept_action
+                game.apply(voter, action)
+        else:
+            assert expected_voters == []
+        steps += 1
+        assert steps <= max_rounds
+        if accepted:
+            assert game[C_END] == AGREEMENT and game[C_ROUND] == r
+            expected = [
+                float(scenario.discount[i]) ** r * float(utility[i, outcome])
+                for i in range(n)
+            ]
+            assert game.rewards.tolist() == expected
+        elif r + 1 == max_rounds:
+            assert game[C_END] == DEADLINE
+        elif breakdown > 0 and unit(key, r, 1) < breakdown:
+            assert game[C_END] == BREAKDOWN and game[C_ROUND] == r
+        else:
+            assert game[C_PHASE] == PROPOSING and game[C_ROUND] == r + 1
+    rewards = game.rewards
     lowest = np.minimum(
         no_deal,
-        discount_powers(scenario.discount, config.max_rounds)[-1] * utility.min(axis=1),
+        discount_powers(scenario.discount, max_rounds)[-1] * utility.min(axis=1),
     )
     highest = np.maximum(no_deal, utility.max(axis=1))
     assert np.all(rewards >= lowest - 1e-12)
     assert np.all(rewards <= highest + 1e-12)
     assert np.all(rewards <= 1.0)
-    if state.agreement:
-        expected = scenario.discount**state.round * utility[:, state.outcome]
-        np.testing.assert_allclose(rewards, expected, rtol=1e-12)
-    else:
-        assert state.end_reason in {"deadline", "breakdown"}
+    if game[C_END] != AGREEMENT:
+        assert game[C_END] in {DEADLINE, BREAKDOWN}
         assert rewards.tolist() == no_deal.tolist()

@@ -158,7 +158,7 @@ def test_rllib_trains_two_modules_next_to_a_scripted_one(files, local_ray):
         env = player.env
         from peacegame.policies import make_view
 
-        policy.reset("y", make_view(env.protocol, "y", env.record), None)
+        policy.reset("y", make_view(env.rules, "y", env.record), None)
 
     # --resume continues from the last algorithm checkpoint.
     more, file = load_train_config(

@@ -10,8 +10,9 @@ from gymnasium import spaces
 from gymnasium.utils.env_checker import data_equivalence
 from gymnasium.vector import AutoresetMode, VectorEnv
 
+from peacegame.engine import episode_seed
 from peacegame.env import NegotiationEnv
-from peacegame.match import episode_seed
+from peacegame.errors import ConfigError
 from peacegame.policies import make_policy, make_view
 from peacegame.scenario import load_compiled
 from peacegame.vector_env import NegotiationVectorEnv, sb3_vec_env, vector_env
@@ -154,21 +155,26 @@ def test_illegal_actions(default_scenario):
     assert info["final_info"]["end_reason"][0] == "illegal"
 
 
-def replay_in_aec_env(scenario, protocol, learner, opponents, seed, episode, rule):
-    """The learner's observations and reward of one episode in the AEC env."""
+def replay_in_aec_env(scenario, protocol, learner, opponents, seed, episode, actions):
+    """One episode in the AEC env: opponents as policy objects, learner replayed.
+
+    Returns what the learner saw at each of its moves, its final observation,
+    its reward and the episode's final info.
+    """
     env = NegotiationEnv(
         scenario=scenario, protocol=protocol, max_cycles=protocol.max_rounds + 1
     )
-    env.reset(seed=episode_seed(seed, episode))
+    key = episode_seed(seed, episode)
+    env.reset(seed=key)
     policies = {a: make_policy(spec) for a, spec in opponents.items()}
     for actor, policy in policies.items():
         policy.reset(
             actor,
-            make_view(env.protocol, actor, env.record),
-            np.random.default_rng(
-                [episode_seed(seed, episode), scenario.actor_index(actor)]
-            ),
+            make_view(env.rules, actor, env.record),
+            np.random.default_rng([key, scenario.actor_index(actor)]),
         )
+    me = scenario.actor_index(learner)
+    replay = iter(actions)
     seen = []
     while True:
         agent = env.agent_selection
@@ -177,51 +183,29 @@ def replay_in_aec_env(scenario, protocol, learner, opponents, seed, episode, rul
         observation = env.observe(agent)
         if agent == learner:
             seen.append(observation["observation"])
-            env.step(rule(episode, observation["observation"]))
+            action = next(replay, None)
+            assert action is not None, f"episode {episode}: the AEC env asks more"
+            assert observation["action_mask"][action] == 1
+            env.step(action)
         else:
             env.step(policies[agent].act(observation, env.infos[agent]))
-    final = env.table.rows[scenario.actor_index(learner)].copy()
-    return seen, final, float(env.game.rewards[scenario.actor_index(learner)])
+    assert next(replay, None) is None, f"episode {episode}: moves left over"
+    info = env.infos[learner]
+    return {
+        "seen": seen,
+        "final": env.observations[me].copy(),
+        "reward": float(env.episodes.rewards[0, me]),
+        "agreement": info.get("agreement"),
+        "end_reason": info.get("end_reason"),
+        "round": info.get("round"),
+    }
 
 
-@pytest.mark.parametrize(
-    ("which", "learner", "opponents", "protocol"),
-    [
-        (
-            "default",
-            "ukraine",
-            OPPONENTS,
-            {"max_rounds": 12, "proposer": "random", "information": "public"},
-        ),
-        (
-            "default",
-            "russia",
-            {"china": "linear", "ukraine": "boulware", "us": "random", "eu": "linear"},
-            {"max_rounds": 10, "breakdown_prob": 0.05, "information": "private"},
-        ),
-        (
-            "three",
-            "z",
-            {"x": "linear", "y": "random"},
-            {"max_rounds": 6, "proposer": "random"},
-        ),
-    ],
-)
-def test_same_episodes_as_the_aec_env(
-    default_scenario, three, which, learner, opponents, protocol
-):
-    scenario = default_scenario if which == "default" else three
-    seed, n_envs = 7, 5
-    venv = vector_env(
-        n_envs,
-        scenario=scenario,
-        learner=learner,
-        opponents=opponents,
-        protocol=protocol,
-        seed=seed,
-    )
+def play_vector_env(venv, scenario, steps):
+    """Traces of the vector env's episodes under a deterministic learner rule."""
     fields = venv.observation_fields
     accept = scenario.n_outcomes
+    n_envs = venv.num_envs
 
     def rule(episode, observation):
         if observation[fields["phase"]][0] == 1.0:  # propose
@@ -231,46 +215,204 @@ def test_same_episodes_as_the_aec_env(
 
     obs, _ = venv.reset()
     current = venv.episode_ids.copy()
-    traces = {int(e): {"seen": [o.copy()]} for e, o in zip(current, obs, strict=True)}
-    for _ in range(60):
+    traces = {
+        int(e): {"seen": [o.copy()], "actions": []}
+        for e, o in zip(current, obs, strict=True)
+    }
+    for _ in range(steps):
         actions = np.array([rule(int(e), o) for e, o in zip(current, obs, strict=True)])
+        masks = venv.action_masks()
+        assert masks[np.arange(n_envs), actions].all()
         obs, rewards, terminated, _, info = venv.step(actions)
         for k in range(n_envs):
+            trace = traces[int(current[k])]
+            trace["actions"].append(int(actions[k]))
             if terminated[k]:
-                trace = traces[int(current[k])]
-                trace["reward"] = rewards[k]
+                final = info["final_info"]
+                trace["reward"] = float(rewards[k])
                 trace["final"] = info["final_obs"][k]
-                traces[int(venv.episode_ids[k])] = {"seen": [obs[k].copy()]}
+                trace["agreement"] = bool(final["agreement"][k])
+                trace["end_reason"] = final["end_reason"][k]
+                trace["round"] = int(final["round"][k])
+                assert final["episode"][k] == current[k]
+                traces[int(venv.episode_ids[k])] = {
+                    "seen": [obs[k].copy()],
+                    "actions": [],
+                }
             else:
-                traces[int(current[k])]["seen"].append(obs[k].copy())
+                trace["seen"].append(obs[k].copy())
         current = venv.episode_ids.copy()
+    return traces
+
+
+def same_episode(aec, trace):
+    """Whether an AEC replay equals a vector env trace, bit for bit."""
+    return (
+        len(aec["seen"]) == len(trace["seen"])
+        and all(
+            np.array_equal(a, b)
+            for a, b in zip(aec["seen"], trace["seen"], strict=False)
+        )
+        and np.array_equal(aec["final"], trace["final"])
+        and all(aec[k] == trace[k] for k in ("reward", "agreement", "end_reason"))
+        and aec["round"] == trace["round"]
+    )
+
+
+CASES = [
+    (
+        "default",
+        "ukraine",
+        OPPONENTS,
+        {"max_rounds": 12, "proposer": "random", "information": "public"},
+    ),
+    (
+        "default",
+        "russia",
+        {"china": "linear", "ukraine": "boulware", "us": "random", "eu": "hardliner"},
+        {"max_rounds": 10, "breakdown_prob": 0.05, "information": "private"},
+    ),
+    (
+        "default",
+        "us",
+        {
+            "russia": "tit_for_tat",
+            "china": "nash_mediator",
+            "ukraine": "conceder",
+            "eu": "random",
+        },
+        {
+            "max_rounds": 8,
+            "information": "public",
+            "order": ["eu", "us", "china", "russia", "ukraine"],
+            "history_length": 5,
+        },
+    ),
+    (
+        "three",
+        "z",
+        {"x": "linear", "y": "random"},
+        {"max_rounds": 6, "proposer": "random"},
+    ),
+    (
+        "three",
+        "x",
+        {"y": "tit_for_tat", "z": "boulware"},
+        {"max_rounds": 7, "breakdown_prob": 0.1, "history_length": 0},
+    ),
+]
+
+
+@pytest.mark.parametrize(("which", "learner", "opponents", "protocol"), CASES)
+@pytest.mark.parametrize("seed", [7, 2**40 + 3])
+def test_same_episodes_as_the_aec_env(
+    default_scenario, three, which, learner, opponents, protocol, seed
+):
+    scenario = default_scenario if which == "default" else three
+    venv = vector_env(
+        5,
+        scenario=scenario,
+        learner=learner,
+        opponents=opponents,
+        protocol=protocol,
+        seed=seed,
+    )
+    traces = play_vector_env(venv, scenario, 60)
     finished = {e: t for e, t in traces.items() if "reward" in t}
     assert len(finished) >= 10
-    config = venv.game.config
+    config = venv.config
     for episode, trace in finished.items():
-        seen, final, reward = replay_in_aec_env(
-            scenario, config, learner, opponents, seed, episode, rule
+        aec = replay_in_aec_env(
+            scenario, config, learner, opponents, seed, episode, trace["actions"]
         )
-        assert len(seen) == len(trace["seen"])
-        for a, b in zip(seen, trace["seen"], strict=True):
-            assert np.array_equal(a, b)
-        assert np.array_equal(final, trace["final"])
-        assert reward == trace["reward"]
+        assert same_episode(aec, trace), episode
     # Episodes the vector env skipped gave the learner no move in the AEC env.
-    played = set(traces)
-    for episode in range(max(played)):
-        if episode not in played:
-            seen, _, _ = replay_in_aec_env(
-                scenario, config, learner, opponents, seed, episode, rule
+    for episode in range(max(traces)):
+        if episode not in traces:
+            aec = replay_in_aec_env(
+                scenario, config, learner, opponents, seed, episode, []
             )
-            assert seen == []
+            assert aec["seen"] == []
+
+
+def test_the_equality_check_can_fail(default_scenario):
+    """Other opponents or other seeds in the AEC replay give other episodes."""
+    learner, opponents, protocol = CASES[1][1:]
+    venv = vector_env(
+        4,
+        scenario=default_scenario,
+        learner=learner,
+        opponents=opponents,
+        protocol=protocol,
+        seed=3,
+    )
+    traces = {e: t for e, t in play_vector_env(venv, default_scenario, 40).items()}
+    finished = {e: t for e, t in traces.items() if "reward" in t}
+    config = venv.config
+    other = {**opponents, "china": "conceder", "eu": "linear"}
+
+    def differs(opponents, seed):
+        for episode, trace in finished.items():
+            try:
+                aec = replay_in_aec_env(
+                    default_scenario,
+                    config,
+                    learner,
+                    opponents,
+                    seed,
+                    episode,
+                    trace["actions"],
+                )
+            except AssertionError:  # the replay itself went another way
+                return True
+            if not same_episode(aec, trace):
+                return True
+        return False
+
+    assert not differs(opponents, 3)
+    assert differs(other, 3)
+    assert differs(opponents, 4)
+
+
+def test_masks_are_the_kernels_mask_rows(default_scenario):
+    venv = vector_env(
+        8,
+        scenario=default_scenario,
+        learner="china",
+        opponents=OPPONENTS,
+        protocol={"max_rounds": 6, "proposer": "random"},
+    )
+    venv.reset(seed=1)
+    rules = venv.rules
+    rng = np.random.default_rng(1)
+    kinds = set()
+    for _ in range(30):
+        masks = venv.action_masks()
+        for k in range(venv.num_envs):
+            row = rules.mask_row(venv.state, k, venv.learner_index, False)
+            kinds.add(row)
+            assert np.array_equal(masks[k], rules.masks[row].astype(bool))
+        venv.step(masked_random_actions(masks, rng))
+    assert len(kinds) == 2  # proposals and votes
+
+
+def test_opponents_must_be_scripted(default_scenario):
+    with pytest.raises(ConfigError, match="needs protocol.information: public"):
+        vector_env(
+            2,
+            scenario=default_scenario,
+            learner="ukraine",
+            opponents={"china": "nash_mediator"},
+            protocol={"information": "private"},
+        )
 
 
 def test_match_config_and_defaults():
     venv = vector_env(2, match="baseline", learner="ukraine")
     assert isinstance(venv, NegotiationVectorEnv)
-    assert venv.game.config.information == "public"
-    assert venv.game.base_seed == 2025  # the match's seed
+    assert venv.config.information == "public"
+    assert venv.rules.config.information == "public"
+    assert venv.base_seed == 2025  # the match's seed
     with pytest.raises(KeyError):
         vector_env(2, learner="nobody")
 

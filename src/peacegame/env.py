@@ -12,10 +12,12 @@
 
 Actors bargain over a multi-issue outcome (by default the composition of a
 peacekeeping force for Ukraine, `configs/scenarios/ukraine-2025.yaml`). The rules
-live in `peacegame.protocol`; this module is a thin adapter that serves them as a
-PettingZoo AEC env (`raw_env`, `env()` with PettingZoo's usual wrappers) and as a
-native parallel env (`parallel_env()`). Both drive the same `Protocol`, so they
-produce identical episodes from the same seed and the same per-actor policies.
+live in the compiled kernel `peacegame.engine`; this module is a thin adapter
+that serves one episode slot of it as a PettingZoo AEC env (`raw_env`, `env()`
+with PettingZoo's own wrappers) and as a native parallel env (`parallel_env()`),
+the way `tictactoe` sits on its `Board`. Every step is one call into the kernel,
+so both envs, the vector env and the batch runner produce identical episodes
+from the same seed and the same per-actor policies.
 
 ### Rounds
 
@@ -59,9 +61,8 @@ WAIT out.
 
 ### Observation space
 
-`observation` is a float32 vector; with `n` actors, `L` issue levels in all and
-`h = history_length` it holds, in order (the fields that change together are
-adjacent, so a proposal rewrites one block):
+`observation` is a float32 vector, encoded by `peacegame.engine.observe`; with
+`n` actors, `L` issue levels in all and `h = history_length` it holds, in order:
 
 | field              | size | values                                              |
 |--------------------|------|-----------------------------------------------------|
@@ -112,9 +113,17 @@ field as a keyword (`max_rounds=20`, `proposer="rotating"`, `order=None`,
 `breakdown_prob=0.0`, `information="private"`, `illegal_action="raise"`,
 `illegal_penalty=-1.0`, `history_length=3`), which override `protocol`.
 
+### Randomness
+
+`reset(seed=s)` keys the episode with `s`: the proposer and breakdown draws,
+and a random policy's moves, are hashes of (s, round, purpose)
+(`peacegame.engine.randomness`). `reset()` without a seed draws the key from
+the env's generator, seeded by the last explicit seed.
+
 ### Version history
 
-* v0: initial release.
+* v0: initial release. The kernel rewrite (log schema 2) kept the spaces and
+  the rules, and changed the random draws to counter-based ones.
 """
 
 from __future__ import annotations
@@ -130,16 +139,34 @@ from gymnasium.utils import seeding
 from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils import wrappers
 
-from peacegame.protocol import (
-    DONE,
+from peacegame.engine.config import (
+    END_REASONS,
+    ENDED,
     PHASES,
-    PROPOSE,
-    VOTE,
-    Protocol,
+    PROPOSING,
+    VOTING,
     ProtocolConfig,
-    ProtocolState,
 )
-from peacegame.record import PublicRecord
+from peacegame.engine.episodes import Episodes
+from peacegame.engine.record import PublicRecord
+from peacegame.engine.rules import (
+    C_END,
+    C_OFFER,
+    C_PHASE,
+    C_PROPOSER,
+    C_ROUND,
+    col_last_votes,
+    col_voters,
+)
+from peacegame.engine.tables import Rules
+from peacegame.engine.turns import (
+    ENDED_EPISODE,
+    ILLEGAL_ACTION,
+    MISSING,
+    NOT_AN_ACTION,
+    aec_step,
+    parallel_step,
+)
 from peacegame.scenario.compiled import CompiledScenario
 
 __all__ = [
@@ -163,8 +190,6 @@ METADATA: dict[str, Any] = {
     "render_modes": ["ansi", "human"],
     "is_parallelizable": True,
 }
-
-_PHASE_CODE = {phase: code for code, phase in enumerate(PHASES)}
 
 
 def _load_scenario(scenario: CompiledScenario | str | Path | None) -> CompiledScenario:
@@ -207,238 +232,87 @@ def _action_index(action: Any) -> int | None:
         return None
 
 
-class ActionSpace(spaces.Discrete):
-    """``Discrete(n)`` whose ``contains`` answers Python ints without numpy.
-
-    ``AssertOutOfBoundsWrapper`` calls ``contains`` on every step; gymnasium's
-    version converts the action to ``np.int64`` first (about 2 µs, a third of
-    this env's step). Every other input takes gymnasium's path unchanged.
-    """
-
-    def __init__(self, n: int, seed: int | np.random.Generator | None = None) -> None:
-        """Create the space of actions ``0 .. n - 1``."""
-        super().__init__(n, seed=seed)
-        self._size = int(n)
-
-    def contains(self, x: Any) -> bool:
-        """Return whether ``x`` is a valid action."""
-        if type(x) is int:
-            return 0 <= x < self._size
-        return super().contains(x)
-
-
-class ObservationTable:
-    """All actors' observation vectors, kept in one preallocated matrix.
-
-    The env rewrites the matrix only when the state changes in a way an actor
-    can see (a proposal, the end of a round). Each write is a few vectorised
-    assignments of blocks precomputed per outcome (or per proposer and voter
-    set), with no loop over outcomes; ``observe`` copies one row.
-
-    Attributes:
-        fields: Field name -> slice of the observation vector.
-        size: Length of the observation vector.
-        matrix: ``float32[n_actors, size]``, row ``i`` is actor ``i``'s
-            observation.
-        rows: The rows of ``matrix``, as views.
-        low: Lower bounds of the observation vector.
-        high: Upper bounds of the observation vector.
-    """
-
-    def __init__(self, protocol: Protocol) -> None:
-        """Lay out the vector and precompute the per-outcome blocks.
-
-        Args:
-            protocol: The protocol (its scenario and config fix the layout).
-        """
-        scenario = protocol.scenario
-        config = protocol.config
-        n = scenario.n_actors
-        n_outcomes = scenario.n_outcomes
-        public = config.information == "public"
-        level_counts = [issue.n_levels for issue in scenario.issues]
-        sizes = [
-            ("phase", 3),
-            ("round_fraction", 1),
-            ("role", 3),
-            ("proposer", n),
-            ("offer", sum(level_counts)),
-            ("consent", n),
-            ("public_utilities", n if public else 0),
-            ("offer_utility", 1),
-            ("no_deal", 1),
-            ("discount", 1),
-            ("last_votes", n),
-            ("history", config.history_length),
-        ]
-        self.fields: dict[str, slice] = {}
-        start = 0
-        for name, size in sizes:
-            if size or name != "public_utilities":
-                self.fields[name] = slice(start, start + size)
-            start += size
-        self.size = start
-        self._protocol = protocol
-        self._inverse_max_rounds = 1.0 / config.max_rounds
-        fields = self.fields
-
-        no_deal = np.asarray(scenario.no_deal, np.float32)
-        discount = np.asarray(scenario.discount, np.float32)
-        self.low = np.zeros(self.size, np.float32)
-        self.high = np.ones(self.size, np.float32)
-        for name in ("last_votes", "history"):
-            self.low[fields[name]] = -1.0
-        self.low[fields["no_deal"]] = min(0.0, float(no_deal.min()))
-        self.high[fields["no_deal"]] = max(1.0, float(no_deal.max()))
-
-        # Blocks per outcome, with one extra last row for "no offer" (index -1).
-        # Offer block: offer one-hot per issue | consent | [public utilities].
-        utility = np.asarray(scenario.utility, np.float32)
-        offer_start = fields["offer"].start
-        offer_stop = fields["offer_utility"].start
-        offer_blocks = np.zeros((n_outcomes + 1, offer_stop - offer_start), np.float32)
-        outcomes = np.arange(n_outcomes)
-        column = 0
-        for issue, count in enumerate(level_counts):
-            offer_blocks[outcomes, column + scenario.levels[:, issue]] = 1.0
-            column += count
-        consent = slice(fields["consent"].start - offer_start, None)
-        offer_blocks[:n_outcomes, consent][:, :n] = scenario.required.T
-        if public:
-            offer_blocks[:n_outcomes, -n:] = utility.T
-        self._offer_blocks = offer_blocks
-        self._utility_or_zero = np.zeros((n, n_outcomes + 1), np.float32)
-        self._utility_or_zero[:, :n_outcomes] = utility
-        self._utility_or_minus_one = np.full((n, n_outcomes + 1), -1.0, np.float32)
-        self._utility_or_minus_one[:, :n_outcomes] = utility
-        self._phase_rows = np.eye(3, dtype=np.float32)
-        # votes are int8 -1/0/1 (none/reject/accept); index -1 is the last entry.
-        self._vote_values = np.array([-1.0, 1.0, 0.0], np.float32)
-        self._role_blocks: dict[tuple[tuple[int, ...], int], np.ndarray] = {}
-
-        self.matrix = np.zeros((n, self.size), np.float32)
-        self.matrix[:, fields["no_deal"]] = no_deal[:, None]
-        self.matrix[:, fields["discount"]] = discount[:, None]
-        self.rows: list[np.ndarray] = list(self.matrix)
-        matrix = self.matrix
-        self._phase = matrix[:, fields["phase"]]
-        self._round = matrix[:, fields["round_fraction"].start]
-        self._role_and_proposer = matrix[:, fields["role"].start : offer_start]
-        self._offer_block = matrix[:, offer_start:offer_stop]
-        self._offer_utility = matrix[:, offer_stop]
-        self._last_votes = matrix[:, fields["last_votes"]]
-        self._history = matrix[:, fields["history"]]
-
-    def _role_block(self, voters: tuple[int, ...], proposer: int) -> np.ndarray:
-        """Role one-hot and proposer one-hot of every actor, cached."""
-        key = (voters, proposer)
-        block = self._role_blocks.get(key)
-        if block is None:
-            n = len(self.rows)
-            block = np.zeros((n, 3 + n), np.float32)
-            block[:, 2] = 1.0
-            block[list(voters), 1:3] = (1.0, 0.0)
-            block[proposer, 0:3] = (1.0, 0.0, 0.0)
-            block[:, 3 + proposer] = 1.0
-            self._role_blocks[key] = block
-        return block
-
-    def write_offer(self, state: ProtocolState) -> None:
-        """Rewrite what a proposal changes: phase, roles and the offer fields."""
-        offer = state.offer
-        self._phase[:] = self._phase_rows[_PHASE_CODE[state.phase]]
-        self._role_and_proposer[:] = self._role_block(
-            self._protocol.voter_order(state), state.proposer
-        )
-        self._offer_block[:] = self._offer_blocks[offer]
-        self._offer_utility[:] = self._utility_or_zero[:, offer]
-
-    def write(self, state: ProtocolState) -> None:
-        """Rewrite every field that can change."""
-        self.write_offer(state)
-        self._round[:] = state.round * self._inverse_max_rounds
-        self._last_votes[:] = self._vote_values[state.last_votes]
-        if state.history.size:
-            self._history[:] = self._utility_or_minus_one[:, state.history]
-
-
 class _Transcript:
     """A readable record of an episode, kept only when a render mode is set."""
 
-    def __init__(self, protocol: Protocol) -> None:
-        self._protocol = protocol
+    def __init__(self, rules: Rules) -> None:
+        self._rules = rules
         self.lines: list[str] = []
 
     def start(self) -> None:
-        protocol = self._protocol
-        scenario = protocol.scenario
-        config = protocol.config
+        rules = self._rules
+        scenario = rules.scenario
+        config = rules.config
         self.lines = [
             f"{scenario.name}: {scenario.n_actors} actors "
             f"({', '.join(scenario.actors)}), {scenario.n_outcomes} outcomes; "
             f"{config.proposer} proposer, at most {config.max_rounds} rounds"
         ]
 
-    def proposal(self, state: ProtocolState, round_index: int, proposer: int) -> None:
-        protocol = self._protocol
-        actors = protocol.actors
-        offer = state.offer
+    def proposal(self, row: np.ndarray, round_index: int, proposer: int) -> None:
+        rules = self._rules
+        actors = rules.actors
+        offer = int(row[C_OFFER])
         self.lines.append(
             f"Round {round_index}: {actors[proposer]} proposes #{offer}: "
-            f"{protocol.scenario.describe(offer)}"
+            f"{rules.scenario.describe(offer)}"
         )
-        voters = [actors[i] for i in np.flatnonzero(state.voters)]
+        first = col_voters(rules.n_actors)
+        flags = row[first : first + rules.n_actors].tolist()
+        voters = [actors[i] for i, flag in enumerate(flags) if flag]
         if voters:
             self.lines.append(f"  needs the consent of: {', '.join(voters)}")
         else:
             self.lines.append("  needs nobody else's consent")
 
-    def votes(self, state: ProtocolState) -> None:
-        actors = self._protocol.actors
+    def votes(self, row: np.ndarray) -> None:
+        rules = self._rules
+        first = col_last_votes(rules.n_actors)
+        cast_votes = row[first : first + rules.n_actors].tolist()
         cast = [
-            f"{actors[i]} {'ACCEPT' if vote == 1 else 'REJECT'}"
-            for i, vote in enumerate(state.last_votes.tolist())
+            f"{rules.actors[i]} {'ACCEPT' if vote == 1 else 'REJECT'}"
+            for i, vote in enumerate(cast_votes)
             if vote >= 0
         ]
         if cast:
-            verdict = "rejected" if 0 in state.last_votes.tolist() else "accepted"
+            verdict = "rejected" if 0 in cast_votes else "accepted"
             self.lines.append(f"  votes: {', '.join(cast)} -> {verdict}")
 
     def illegal(self, message: str) -> None:
         self.lines.append(f"Illegal action: {message}")
 
-    def end(self, state: ProtocolState, reason: str) -> None:
-        protocol = self._protocol
+    def end(self, row: np.ndarray, rewards: np.ndarray, reason: str) -> None:
+        rules = self._rules
         if reason == "agreement":
+            offer = int(row[C_OFFER])
             self.lines.append(
-                f"Agreement in round {state.round} on #{state.outcome}: "
-                f"{protocol.scenario.describe(state.outcome)}"
+                f"Agreement in round {int(row[C_ROUND])} on #{offer}: "
+                f"{rules.scenario.describe(offer)}"
             )
         elif reason == "deadline":
-            self.lines.append(
-                f"Deadline: no agreement after {protocol.max_rounds} rounds"
-            )
+            self.lines.append(f"Deadline: no agreement after {rules.max_rounds} rounds")
         elif reason == "breakdown":
-            self.lines.append(f"Breakdown: talks collapsed after round {state.round}")
+            self.lines.append(
+                f"Breakdown: talks collapsed after round {int(row[C_ROUND])}"
+            )
         elif reason == "illegal":
             self.lines.append("The episode ends after an illegal action")
         else:
             self.lines.append("Truncated (max_cycles reached)")
-        rewards = (
-            state.rewards if reason != "truncated" else np.zeros(len(state.rewards))
-        )
+        values = rewards.tolist() if reason != "truncated" else [0.0] * len(rewards)
         self.lines.append(
             "Rewards: "
             + ", ".join(
                 f"{actor} {reward:.3f}"
-                for actor, reward in zip(protocol.actors, rewards.tolist(), strict=True)
+                for actor, reward in zip(rules.actors, values, strict=True)
             )
         )
 
-    def text(self, state: ProtocolState | None, to_move: str | None) -> str:
+    def text(self, row: np.ndarray | None, to_move: str | None) -> str:
         lines = list(self.lines)
-        if state is not None and state.phase != DONE and to_move:
-            lines.append(f"(round {state.round}, {state.phase} step: {to_move})")
+        if row is not None and row[C_PHASE] != ENDED and to_move:
+            phase = PHASES[int(row[C_PHASE])]
+            lines.append(f"(round {int(row[C_ROUND])}, {phase} step: {to_move})")
         return "\n".join(lines)
 
 
@@ -466,40 +340,52 @@ class _NegotiationBase:
             raise ValueError(f"max_cycles must be >= 1, got {max_cycles}")
         self.scenario = _load_scenario(scenario)
         self.config = _protocol_config(protocol, protocol_options)
-        self.protocol = Protocol(self.scenario, self.config)
+        self.rules = rules = Rules(self.scenario, self.config)
+        self.protocol = rules
         self.render_mode = render_mode
         self.max_cycles = int(max_cycles)
         self.possible_agents: list[str] = list(self.scenario.actors)
         self.agent_name_mapping = {a: i for i, a in enumerate(self.possible_agents)}
         self._index = self.agent_name_mapping
-        self.table = ObservationTable(self.protocol)
-        self._rows = self.table.rows
-        self.observation_fields = dict(self.table.fields)
-        n_actions = self.protocol.n_actions
+        n = rules.n_actors
+        self.episodes = Episodes(rules, [None] * n, 1)
+        self.state = self.episodes.state
+        self._row = self.state[0]
+        self._tables = (
+            rules.ints,
+            rules.floats,
+            rules.required,
+            rules.utility,
+            rules.payoff_scale,
+            rules.level_columns,
+        )
+        self.record = PublicRecord(n, rules.max_rounds, self.state, 0)
+        self.observations = np.zeros((n, rules.observation_size), np.float32)
+        self._rows = list(self.observations)
+        self.observation_fields = dict(rules.fields)
         self.observation_spaces = {
             agent: spaces.Dict(
                 {
                     "observation": spaces.Box(
-                        low=self.table.low,
-                        high=self.table.high,
-                        shape=(self.table.size,),
+                        low=rules.low,
+                        high=rules.high,
+                        shape=(rules.observation_size,),
                         dtype=np.float32,
                     ),
                     "action_mask": spaces.Box(
-                        low=0, high=1, shape=(n_actions,), dtype=np.int8
+                        low=0, high=1, shape=(rules.n_actions,), dtype=np.int8
                     ),
                 }
             )
             for agent in self.possible_agents
         }
         self.action_spaces = {
-            agent: ActionSpace(n_actions) for agent in self.possible_agents
+            agent: spaces.Discrete(rules.n_actions) for agent in self.possible_agents
         }
         self.np_random: np.random.Generator | None = None
         self.np_random_seed: int | None = None
-        self.game: ProtocolState | None = None
-        self.record = PublicRecord(self.protocol.n_actors, self.config.max_rounds)
-        self._transcript = _Transcript(self.protocol) if render_mode else None
+        self.started = False
+        self._transcript = _Transcript(rules) if render_mode else None
 
     def observation_space(self, agent: str) -> spaces.Space:
         """Return the agent's observation space (the same object every call)."""
@@ -509,23 +395,44 @@ class _NegotiationBase:
         """Return the agent's action space (the same object every call)."""
         return self.action_spaces[agent]
 
-    def _seed(self, seed: int | None) -> np.random.Generator:
+    def _start(self, seed: int | None) -> None:
+        """Key a new episode: ``seed`` itself, or a draw from the env's generator."""
         if seed is not None or self.np_random is None:
             self.np_random, self.np_random_seed = seeding.np_random(seed)
-        return self.np_random
+        if seed is None:
+            key = int(self.np_random.integers(2**63 - 1))
+        else:
+            key = int(seed) % 2**63
+        self.episodes.start(np.zeros(1, np.int64), np.array([key], np.int64))
+        self.episodes.encode(0, self.observations)
+        self.started = True
+        if self._transcript is not None:
+            self._transcript.start()
 
-    def _running_info(self, state: ProtocolState) -> dict[str, Any]:
-        return {"phase": state.phase, "round": state.round, "offer": state.offer}
+    @property
+    def seed_of_episode(self) -> int:
+        """The key (seed) of the current episode's random draws."""
+        return self.record.seed
 
-    def _final_info(self, state: ProtocolState, reason: str) -> dict[str, Any]:
-        outcome = state.outcome if reason != "truncated" else -1
+    def _running_info(self) -> dict[str, Any]:
+        row = self._row
         return {
-            "phase": state.phase,
-            "round": state.round,
-            "offer": state.offer,
+            "phase": PHASES[row[C_PHASE]],
+            "round": int(row[C_ROUND]),
+            "offer": int(row[C_OFFER]),
+        }
+
+    def _final_info(self, reason: str) -> dict[str, Any]:
+        row = self._row
+        agreed = reason == "agreement"
+        outcome = int(row[C_OFFER]) if agreed else -1
+        return {
+            "phase": PHASES[row[C_PHASE]],
+            "round": int(row[C_ROUND]),
+            "offer": int(row[C_OFFER]),
             "outcome": outcome,
             "decoded": self.scenario.decode(outcome) if outcome >= 0 else None,
-            "agreement": bool(state.agreement) and reason != "truncated",
+            "agreement": agreed,
             "end_reason": reason,
         }
 
@@ -543,7 +450,9 @@ class _NegotiationBase:
                 "You are calling render method without specifying any render mode."
             )
             return None
-        text = self._transcript.text(self.game, self._to_move())
+        text = self._transcript.text(
+            self._row if self.started else None, self._to_move()
+        )
         if self.render_mode == "human":
             print(text)
             return None
@@ -559,10 +468,10 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
     Attributes:
         scenario: The compiled scenario.
         config: The protocol configuration.
-        protocol: The rules.
-        game: The protocol state of the current episode.
+        rules: The game's tables (:class:`peacegame.engine.Rules`).
+        state: The engine state of the episode (one slot).
         record: The public record of the episode's completed rounds (offers,
-            proposers, votes), filled as each round ends.
+            proposers, votes), a view of ``state``.
         observation_fields: Observation field name -> slice.
     """
 
@@ -589,31 +498,22 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         """
         super().__init__()
         self._setup(scenario, render_mode, max_cycles, protocol, protocol_options)
-        self._voter_queue: tuple[int, ...] = ()
-        self._queue_position = 0
         self._selected_mask: np.ndarray | None = None
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> None:
         """Start a new episode (fully determined by ``seed`` when given)."""
-        rng = self._seed(seed)
-        self.game = game = self.protocol.reset(rng)
+        self._start(seed)
         agents = list(self.possible_agents)
         self.agents = agents
         self.rewards = dict.fromkeys(agents, 0.0)
         self._cumulative_rewards = dict.fromkeys(agents, 0.0)
         self.terminations = dict.fromkeys(agents, False)
         self.truncations = dict.fromkeys(agents, False)
-        self.infos = dict.fromkeys(agents, self._running_info(game))
-        self.record.reset()
-        self.table.write(game)
-        self.agent_selection = agents[game.proposer]
-        self._selected_mask = self.protocol.propose_mask
-        self._voter_queue = ()
-        self._queue_position = 0
-        if self._transcript is not None:
-            self._transcript.start()
+        self.infos = dict.fromkeys(agents, self._running_info())
+        self.agent_selection = agents[self._row[C_PROPOSER]]
+        self._selected_mask = self.rules.propose_mask
 
     def observe(self, agent: str) -> dict[str, np.ndarray]:
         """Return ``agent``'s observation and action mask."""
@@ -621,19 +521,6 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
             "observation": self._rows[self._index[agent]].copy(),
             "action_mask": self.action_mask(agent),
         }
-
-    def last(
-        self, observe: bool = True
-    ) -> tuple[dict[str, np.ndarray] | None, float, bool, bool, dict[str, Any]]:
-        """Return the selected agent's observation, cumulative reward, flags, info."""
-        agent = self.agent_selection
-        return (
-            self.observe(agent) if observe else None,
-            self._cumulative_rewards[agent],
-            self.terminations[agent],
-            self.truncations[agent],
-            self.infos[agent],
-        )
 
     def action_mask(self, agent: str) -> np.ndarray:
         """Return ``agent``'s action mask (shared, read-only).
@@ -643,10 +530,10 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         """
         if agent == self.agent_selection and self._selected_mask is not None:
             return self._selected_mask
-        return self.protocol.empty_mask
+        return self.rules.empty_mask
 
     def _to_move(self) -> str | None:
-        if self.game is None or not self.agents:
+        if not self.started or not self.agents:
             return None
         return f"{self.agent_selection} to move"
 
@@ -656,83 +543,75 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         if self.terminations[agent] or self.truncations[agent]:
             self._was_dead_step(action)
             return
-        game = self.game
-        protocol = self.protocol
+        row = self._row
         self._cumulative_rewards[agent] = 0.0
         value = action if type(action) is int else _action_index(action)
-        proposer, offer = game.proposer, game.offer
-        if game.phase == VOTE:
-            if value == protocol.accept_action:
-                protocol.vote(game, self._index[agent], True, self.np_random)
-            elif value == protocol.reject_action:
-                protocol.vote(game, self._index[agent], False, self.np_random)
-            else:
-                self._illegal(agent, action)
-                return
-            if game.phase == VOTE:  # more votes to come
-                self._queue_position += 1
-                self.agent_selection = self.possible_agents[
-                    self._voter_queue[self._queue_position]
-                ]
-                return
-        else:
-            if value is None or not 0 <= value < protocol.n_outcomes:
-                self._illegal(agent, action)
-                return
-            round_index, offer = game.round, value
-            protocol.propose(game, value, self.np_random)
-            if self._transcript is not None:
-                self._transcript.proposal(game, round_index, proposer)
-            if game.phase == VOTE:
-                self._voter_queue = voters = protocol.voter_order(game)
-                self._queue_position = 0
-                self.agent_selection = self.possible_agents[voters[0]]
-                self._selected_mask = protocol.vote_mask
-                self.table.write_offer(game)
-                self.infos = dict.fromkeys(self.agents, self._running_info(game))
-                return
-        # The round was resolved: agreement, end of talks, or a new round.
-        self.record.record(proposer, offer, game.last_votes)
-        if self._transcript is not None:
-            self._transcript.votes(game)
-        if game.phase == DONE:
-            self._finish(game.end_reason)
+        if value is None:
+            self._illegal(agent, action)
             return
-        self.table.write(game)
-        if game.round >= self.max_cycles:
+        proposing = row[C_PHASE] == PROPOSING
+        round_index, proposer = int(row[C_ROUND]), int(row[C_PROPOSER])
+        mover = aec_step(
+            self.state,
+            self.episodes.rewards,
+            *self._tables[:5],
+            self._tables[5],
+            self.observations,
+            self._index[agent],
+            value,
+        )
+        if mover == ILLEGAL_ACTION:
+            self._illegal(agent, action)
+            return
+        transcript = self._transcript
+        if proposing and transcript is not None:
+            transcript.proposal(row, round_index, proposer)
+        if row[C_PHASE] == VOTING:
+            self.agent_selection = self.possible_agents[mover]
+            if proposing:
+                self._selected_mask = self.rules.vote_mask
+                self.infos = dict.fromkeys(self.agents, self._running_info())
+            return
+        # The round was resolved: agreement, end of talks, or a new round.
+        if transcript is not None:
+            transcript.votes(row)
+        if mover == ENDED_EPISODE:
+            self._finish(END_REASONS[row[C_END]])
+            return
+        if row[C_ROUND] >= self.max_cycles:
             self._finish("truncated")
             return
-        self.agent_selection = self.possible_agents[game.proposer]
-        self._selected_mask = protocol.propose_mask
-        self.infos = dict.fromkeys(self.agents, self._running_info(game))
+        self.agent_selection = self.possible_agents[mover]
+        self._selected_mask = self.rules.propose_mask
+        self.infos = dict.fromkeys(self.agents, self._running_info())
 
     def _illegal(self, agent: str, action: Any) -> None:
         i = self._index[agent]
-        error = self.protocol.illegal_action_error(self.game, i, action)
+        error = self.rules.illegal_action_error(self.state, 0, i, action)
         if self.config.illegal_action == "raise":
             raise error
         if self._transcript is not None:
             self._transcript.illegal(str(error))
-        self.protocol.end_illegal(self.game, [i])
+        self.episodes.end_illegal(0, [i])
+        self.episodes.encode(0, self.observations)
         self._finish("illegal")
 
     def _finish(self, reason: str) -> None:
-        game = self.game
         self._selected_mask = None
-        self.table.write(game)
+        rewards = self.episodes.rewards[0]
         if reason == "truncated":
             for name in self.agents:
                 self.truncations[name] = True
         else:
-            for name, reward in zip(self.agents, game.rewards.tolist(), strict=True):
+            for name, reward in zip(self.agents, rewards.tolist(), strict=True):
                 self.rewards[name] = reward
                 self._cumulative_rewards[name] += reward
                 self.terminations[name] = True
-        info = self._final_info(game, reason)
+        info = self._final_info(reason)
         for name in self.agents:
             self.infos[name] = dict(info)
         if self._transcript is not None:
-            self._transcript.end(game, reason)
+            self._transcript.end(self._row, rewards, reason)
 
 
 class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
@@ -744,10 +623,10 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
     Attributes:
         scenario: The compiled scenario.
         config: The protocol configuration.
-        protocol: The rules.
-        game: The protocol state of the current episode.
+        rules: The game's tables (:class:`peacegame.engine.Rules`).
+        state: The engine state of the episode (one slot).
         record: The public record of the episode's completed rounds (offers,
-            proposers, votes), filled as each round ends.
+            proposers, votes), a view of ``state``.
         observation_fields: Observation field name -> slice.
     """
 
@@ -775,6 +654,8 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
         self._setup(scenario, render_mode, max_cycles, protocol, protocol_options)
         self.agents: list[str] = []
         self._steps = 0
+        self._actions = np.full(self.rules.n_actors, MISSING, np.int64)
+        self._offenders = np.zeros(self.rules.n_actors, np.uint8)
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
@@ -784,78 +665,44 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
         Returns:
             Observations and infos of every agent.
         """
-        rng = self._seed(seed)
-        self.game = game = self.protocol.reset(rng)
+        self._start(seed)
         self.agents = list(self.possible_agents)
         self._steps = 0
-        self.record.reset()
-        self.table.write(game)
-        if self._transcript is not None:
-            self._transcript.start()
-        info = self._running_info(game)
-        return self._observations(game), {agent: info for agent in self.agents}
+        info = self._running_info()
+        return self._observations(), {agent: info for agent in self.agents}
 
     def action_mask(self, agent: str) -> np.ndarray:
         """Return ``agent``'s current action mask (shared, read-only)."""
-        if self.game is None or agent not in self.agents:
-            return self.protocol.empty_mask
-        return self.protocol.legal_mask(self.game, self._index[agent], allow_wait=True)
+        if not self.started or agent not in self.agents:
+            return self.rules.empty_mask
+        row = self.rules.mask_row(self.state, 0, self._index[agent], True)
+        return self.rules.mask_rows[row]
 
     def _to_move(self) -> str | None:
-        game = self.game
-        if game is None or not self.agents:
+        if not self.started or not self.agents:
             return None
-        if game.phase == PROPOSE:
-            return f"{self.possible_agents[game.proposer]} to propose"
-        names = [self.possible_agents[i] for i in self.protocol.voter_order(game)]
+        row = self._row
+        if row[C_PHASE] == PROPOSING:
+            return f"{self.possible_agents[row[C_PROPOSER]]} to propose"
+        names = [
+            a
+            for i, a in enumerate(self.possible_agents)
+            if self.rules.mask_row(self.state, 0, i, False)
+        ]
         return f"{', '.join(names)} to vote"
 
-    def _observations(self, game: ProtocolState) -> dict[str, dict[str, np.ndarray]]:
-        protocol = self.protocol
-        rows = self.table.rows
-        phase = game.phase
-        if phase == PROPOSE:
-            masks = [protocol.wait_mask] * protocol.n_actors
-            masks[game.proposer] = protocol.propose_mask
-        elif phase == VOTE:
-            masks = [protocol.wait_mask] * protocol.n_actors
-            for voter in protocol.voter_order(game):
-                masks[voter] = protocol.vote_mask
-        else:
-            masks = [protocol.empty_mask] * protocol.n_actors
+    def _observations(self) -> dict[str, dict[str, np.ndarray]]:
+        rules = self.rules
+        rows = self._rows
+        masks = rules.mask_rows
         # No actor leaves before the end, so every step observes all of them.
         return {
-            agent: {"observation": rows[i].copy(), "action_mask": masks[i]}
+            agent: {
+                "observation": rows[i].copy(),
+                "action_mask": masks[rules.mask_row(self.state, 0, i, True)],
+            }
             for i, agent in enumerate(self.possible_agents)
         }
-
-    def _offenders(self, game: ProtocolState, actions: dict[str, Any]) -> list[int]:
-        """Return the indices of actors whose action is illegal, in actor order."""
-        protocol = self.protocol
-        index = self._index
-        wait = protocol.wait_action
-        if game.phase == PROPOSE:
-            movers: tuple[int, ...] = (game.proposer,)
-        else:
-            movers = protocol.voter_order(game)
-        offenders = []
-        for agent, action in actions.items():
-            i = index.get(agent)
-            if i is None:
-                raise ValueError(
-                    f"unknown agent {agent!r} in actions; agents are {self.agents}"
-                )
-            value = _action_index(action)
-            if i in movers:
-                legal = value is not None and protocol.is_legal(game, i, value)
-            else:
-                legal = value == wait
-            if not legal:
-                offenders.append(i)
-        for mover in movers:
-            if self.possible_agents[mover] not in actions:
-                offenders.append(mover)
-        return sorted(offenders)
 
     def step(
         self, actions: dict[str, Any]
@@ -875,59 +722,63 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
             ValueError: On an illegal or missing action (``illegal_action=
                 "raise"``), an unknown agent, or a step after the episode ended.
         """
-        game = self.game
-        if game is None or not self.agents:
+        if not self.started or not self.agents:
             raise ValueError("the episode has ended (or not started): call reset()")
-        protocol = self.protocol
-        rng = self.np_random
-        offenders = self._offenders(game, actions)
-        proposer, offer = game.proposer, game.offer
+        row = self._row
+        index = self._index
+        codes = self._actions
+        codes.fill(MISSING)
+        for agent, action in actions.items():
+            i = index.get(agent)
+            if i is None:
+                raise ValueError(
+                    f"unknown agent {agent!r} in actions; agents are {self.agents}"
+                )
+            value = _action_index(action)
+            codes[i] = NOT_AN_ACTION if value is None or value < 0 else value
+        proposing = row[C_PHASE] == PROPOSING
+        round_index, proposer = int(row[C_ROUND]), int(row[C_PROPOSER])
+        offending = parallel_step(
+            self.state,
+            self.episodes.rewards,
+            *self._tables,
+            self.observations,
+            codes,
+            self._offenders,
+        )
         reason: str | None = None
-        if offenders:
-            first = offenders[0]
-            error = protocol.illegal_action_error(
-                game,
+        transcript = self._transcript
+        if offending:
+            first = int(np.flatnonzero(self._offenders)[0])
+            error = self.rules.illegal_action_error(
+                self.state,
+                0,
                 first,
                 actions.get(self.possible_agents[first], "no action"),
                 allow_wait=True,
             )
             if self.config.illegal_action == "raise":
                 raise error
-            if self._transcript is not None:
-                self._transcript.illegal(str(error))
-            protocol.end_illegal(game, offenders)
+            if transcript is not None:
+                transcript.illegal(str(error))
+            self.episodes.end_illegal(0, np.flatnonzero(self._offenders).tolist())
+            self.episodes.encode(0, self.observations)
             reason = "illegal"
-        elif game.phase == PROPOSE:
-            round_index = game.round
-            offer = operator.index(actions[self.possible_agents[proposer]])
-            protocol.propose(game, offer, rng)
-            if self._transcript is not None:
-                self._transcript.proposal(game, round_index, proposer)
         else:
-            accept = protocol.accept_action
-            for voter in protocol.voter_order(game):
-                protocol.vote(
-                    game, voter, actions[self.possible_agents[voter]] == accept, rng
-                )
+            if proposing and transcript is not None:
+                transcript.proposal(row, round_index, proposer)
+            if row[C_PHASE] != VOTING and transcript is not None:
+                transcript.votes(row)
+            if row[C_PHASE] == ENDED:
+                reason = END_REASONS[row[C_END]]
         self._steps += 1
-
-        if game.phase == VOTE:
-            self.table.write_offer(game)
-        else:
-            if reason is None:  # the round was resolved
-                self.record.record(proposer, offer, game.last_votes)
-                if self._transcript is not None:
-                    self._transcript.votes(game)
-            self.table.write(game)
-            if game.phase == DONE:
-                reason = game.end_reason
         if reason is None and self._steps >= self.max_cycles:
             reason = "truncated"
 
         agents = self.agents
-        observations = self._observations(game)
+        observations = self._observations()
         if reason is None:
-            info = self._running_info(game)
+            info = self._running_info()
             return (
                 observations,
                 dict.fromkeys(agents, 0.0),
@@ -935,21 +786,21 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
                 dict.fromkeys(agents, False),
                 {agent: info for agent in agents},
             )
+        rewards_row = self.episodes.rewards[0]
         if reason == "truncated":
             rewards = dict.fromkeys(agents, 0.0)
             terminations = dict.fromkeys(agents, False)
             truncations = dict.fromkeys(agents, True)
-            masks = protocol.empty_mask
             for observation in observations.values():
-                observation["action_mask"] = masks
+                observation["action_mask"] = self.rules.empty_mask
         else:
-            rewards = dict(zip(agents, game.rewards.tolist(), strict=True))
+            rewards = dict(zip(agents, rewards_row.tolist(), strict=True))
             terminations = dict.fromkeys(agents, True)
             truncations = dict.fromkeys(agents, False)
-        info = self._final_info(game, reason)
+        info = self._final_info(reason)
         infos = {agent: dict(info) for agent in agents}
-        if self._transcript is not None:
-            self._transcript.end(game, reason)
+        if transcript is not None:
+            transcript.end(row, rewards_row, reason)
         self.agents = []
         return observations, rewards, terminations, truncations, infos
 
@@ -958,85 +809,11 @@ raw_env = NegotiationEnv
 """PettingZoo's conventional name for the unwrapped AEC env class."""
 
 
-_STEP_ATTRIBUTES = (
-    "agent_selection",
-    "agents",
-    "rewards",
-    "terminations",
-    "truncations",
-    "infos",
-)
-"""Attributes the AEC loop reads on every step; ``OrderEnforcingWrapper`` guards
-them before ``reset``."""
-
-
-def _forwarded(name: str) -> property:
-    """A read-only property for the wrapped env's attribute ``name`` (C speed)."""
-    return property(operator.attrgetter(f"env.{name}"), doc=f"``env.{name}``.")
-
-
-def _forwarded_after_reset(name: str) -> property:
-    """Like `_forwarded`, raising OrderEnforcingWrapper's error before reset."""
-
-    def read(self: wrappers.OrderEnforcingWrapper) -> Any:
-        if not self._has_reset:
-            raise AttributeError(f"{name} cannot be accessed before reset")
-        return getattr(self.env, name)
-
-    return property(read, doc=f"``env.{name}``, after reset.")
-
-
-class AssertOutOfBoundsWrapper(wrappers.AssertOutOfBoundsWrapper):
-    """PettingZoo's ``AssertOutOfBoundsWrapper``, reading step attributes directly.
-
-    ``BaseWrapper`` reaches the wrapped env's attributes through ``__getattr__``
-    (a failed lookup and a Python call per wrapper and attribute), which made
-    PettingZoo's two wrappers cost three times this env's own step. This
-    subclass and the next read the same attributes through properties and pass
-    ``last()`` straight down; checks, errors and results are unchanged.
-    """
-
-    def last(
-        self, observe: bool = True
-    ) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        """Return the wrapped env's ``last()``."""
-        return self.env.last(observe)
-
-
-class OrderEnforcingWrapper(wrappers.OrderEnforcingWrapper):
-    """PettingZoo's ``OrderEnforcingWrapper``, reading step attributes directly.
-
-    Same checks and errors as the original (an ``AttributeError`` for the step
-    attributes before ``reset``), without a ``__getattr__`` round trip.
-    """
-
-    def last(
-        self, observe: bool = True
-    ) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        """Return the wrapped env's ``last()`` (an error before reset)."""
-        if not self._has_reset:
-            raise AttributeError("agent_selection cannot be accessed before reset")
-        return self.env.last(observe)
-
-    def __str__(self) -> str:
-        """Return the env's name, as the original does."""
-        return str(self.env)
-
-
-for _name in (*_STEP_ATTRIBUTES, "_cumulative_rewards"):
-    setattr(AssertOutOfBoundsWrapper, _name, _forwarded(_name))
-for _name in _STEP_ATTRIBUTES:
-    setattr(OrderEnforcingWrapper, _name, _forwarded_after_reset(_name))
-OrderEnforcingWrapper._cumulative_rewards = _forwarded("_cumulative_rewards")
-del _name
-
-
 def env(**kwargs: Any) -> AECEnv:
-    """Return the AEC env with PettingZoo's usual wrappers.
+    """Return the AEC env with PettingZoo's usual wrappers, unmodified.
 
     The wrappers are PettingZoo's ``AssertOutOfBoundsWrapper`` and
-    ``OrderEnforcingWrapper`` (the subclasses below only read the per-step
-    attributes directly). ``TerminateIllegalWrapper`` is not used: illegal
+    ``OrderEnforcingWrapper``. ``TerminateIllegalWrapper`` is not used: illegal
     actions are handled by the env itself (``illegal_action``).
 
     Args:
@@ -1046,8 +823,8 @@ def env(**kwargs: Any) -> AECEnv:
         The wrapped env.
     """
     wrapped: AECEnv = NegotiationEnv(**kwargs)
-    wrapped = AssertOutOfBoundsWrapper(wrapped)
-    return OrderEnforcingWrapper(wrapped)
+    wrapped = wrappers.AssertOutOfBoundsWrapper(wrapped)
+    return wrappers.OrderEnforcingWrapper(wrapped)
 
 
 def parallel_env(**kwargs: Any) -> NegotiationParallelEnv:

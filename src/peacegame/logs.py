@@ -17,7 +17,12 @@ from typing import Any
 
 from peacegame.errors import UserError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Version of the lines and manifests this peacegame writes (2: the rules
+kernel's counter-based randomness and episode seeds; the fields are those of 1).
+"""
+READABLE_SCHEMA_VERSIONS = (1, 2)
+"""Versions this peacegame reads (analysis); only ``SCHEMA_VERSION`` resumes."""
 MANIFEST = "manifest.json"
 EPISODES = "episodes.jsonl"
 SUMMARY = "summary.json"
@@ -93,10 +98,10 @@ def iter_records(
                 pending = (number, "no final newline")
                 continue
             version = record.get("schema_version")
-            if version != SCHEMA_VERSION:
+            if version not in READABLE_SCHEMA_VERSIONS:
                 raise LogError(
                     f"line {number} has schema_version {version!r}; this peacegame "
-                    f"reads version {SCHEMA_VERSION}",
+                    f"reads versions {list(READABLE_SCHEMA_VERSIONS)}",
                     file=path,
                 )
             status.good_bytes += len(raw)
@@ -246,10 +251,10 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
         data = json.loads(path.read_text())
     except ValueError as exc:
         raise LogError(f"not valid JSON ({exc})", file=path) from None
-    if data.get("schema_version") != SCHEMA_VERSION:
+    if data.get("schema_version") not in READABLE_SCHEMA_VERSIONS:
         raise LogError(
             f"schema_version {data.get('schema_version')!r}; this peacegame reads "
-            f"version {SCHEMA_VERSION}",
+            f"versions {list(READABLE_SCHEMA_VERSIONS)}",
             file=path,
         )
     return data

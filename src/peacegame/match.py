@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from peacegame import __version__
+from peacegame.engine import OutcomeMetrics, episode_record, episode_seed
 from peacegame.env import NegotiationEnv
 from peacegame.errors import ConfigError, UserError
 from peacegame.logs import (
@@ -56,45 +57,7 @@ from peacegame.match_config import (
 )
 from peacegame.policies import make_policy, make_view, policy_label
 from peacegame.scenario import CompiledScenario, load_compiled
-from peacegame.solutions import solve
 from peacegame.yamlio import validate
-
-
-def episode_seed(base_seed: int, episode: int) -> int:
-    """The seed of episode ``episode`` (a 63-bit integer)."""
-    state = np.random.SeedSequence([base_seed, episode]).generate_state(1, np.uint64)
-    return int(state[0] >> np.uint64(1))
-
-
-def _round6(x: float) -> float:
-    return round(float(x), 6)
-
-
-@dataclass(frozen=True)
-class OutcomeMetrics:
-    """Per-outcome quality metrics, computed once per scenario.
-
-    Attributes:
-        in_zone: ``bool[n_outcomes]``, inside the zone of agreement.
-        pareto_distance: ``float64[n_outcomes]``, distance to the frontier.
-        nash_distance: ``float64[n_outcomes]``, distance to the Nash point
-            (NaN if the scenario has none).
-    """
-
-    in_zone: np.ndarray
-    pareto_distance: np.ndarray
-    nash_distance: np.ndarray
-
-    @classmethod
-    def of(cls, scenario: CompiledScenario) -> OutcomeMetrics:
-        """Compute the metrics of every outcome of ``scenario``."""
-        solution = solve(scenario)
-        every = np.arange(scenario.n_outcomes)
-        return cls(
-            in_zone=solution.zone,
-            pareto_distance=solution.frontier_distance(scenario, every),
-            nash_distance=solution.nash_distance(scenario, every),
-        )
 
 
 class EpisodePlayer:
@@ -140,7 +103,7 @@ class EpisodePlayer:
                 )
         self.labels = {a: policy_label(p) for a, p in self.policies.items()}
         self.views = {
-            actor: make_view(self.env.protocol, actor, self.env.record)
+            actor: make_view(self.env.rules, actor, self.env.record)
             for actor in self.actors
         }
 
@@ -173,46 +136,18 @@ class EpisodePlayer:
 
     def record(self, episode: int, seed: int) -> dict[str, Any]:
         """Build the log record of the episode that just ended."""
-        game, scenario, record = self.env.game, self.scenario, self.env.record
-        assert game is not None
-        outcome = int(game.outcome)
-        agreed = bool(game.agreement)
-        actors = self.actors
-        rewards = game.rewards
-        last = record.rounds_done - 1
-        proposer = actors[int(record.proposers[last])] if last >= 0 else None
-        line: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
-            "episode": episode,
-            "seed": seed,
-            "scenario": scenario.name,
-            "scenario_hash": scenario.scenario_hash,
-            "policies": dict(self.labels),
-            "agreement": agreed,
-            "end": game.end_reason,
-            "rounds": int(game.round) + 1,
-            "round": int(game.round),
-            "proposer": proposer,
-            "outcome": outcome if agreed else None,
-            "decoded": scenario.decode(outcome) if agreed else None,
-            "utility": (
-                {a: _round6(scenario.utility[i, outcome]) for i, a in enumerate(actors)}
-                if agreed
-                else None
-            ),
-            "reward": {a: _round6(rewards[i]) for i, a in enumerate(actors)},
-            "social_welfare": _round6(rewards.sum()),
-            "in_zone": bool(self.metrics.in_zone[outcome]) if agreed else None,
-            "pareto_distance": (
-                _round6(self.metrics.pareto_distance[outcome]) if agreed else None
-            ),
-            "nash_distance": None,
-        }
-        if agreed and not np.isnan(self.metrics.nash_distance[outcome]):
-            line["nash_distance"] = _round6(self.metrics.nash_distance[outcome])
-        if self.config.log_events == "rounds":
-            line["events"] = record.events(actors)
-        return line
+        env = self.env
+        return episode_record(
+            env.rules,
+            env.state,
+            0,
+            env.episodes.rewards[0],
+            episode=episode,
+            seed=seed,
+            labels=self.labels,
+            metrics=self.metrics,
+            events=self.config.log_events == "rounds",
+        )
 
 
 # --------------------------------------------------------------------------- #
@@ -390,6 +325,14 @@ def _check_resumable(
     """
     where = run_dir / MANIFEST
     hint = resume_command("run", run_dir)
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise UserError(
+            f"cannot resume: the run was written with schema_version "
+            f"{manifest.get('schema_version')!r} and this peacegame draws episodes "
+            f"for version {SCHEMA_VERSION}; its log stays readable (peacegame "
+            "analyze); start the remaining episodes in a new --out folder",
+            file=where,
+        )
     kind = manifest.get("kind", "match")
     if kind != "match":
         raise UserError(

@@ -192,7 +192,7 @@ class HumanPolicy:
                 self.draft = scenario.decode(int(view.record.offers[last]))
                 self._show_draft()
             elif command == "suggest":
-                self.draft = scenario.decode(self.adviser.propose(round_index))
+                self.draft = scenario.decode(self.adviser.act({}, {}))
                 self._show_draft()
             elif command == "propose":
                 try:
@@ -325,7 +325,7 @@ def play(
     else:
         human.say(f"\nNO AGREEMENT ({info.get('end_reason')}).")
     human.say(
-        f"your reward: {env.game.rewards[i]:.3f} "
+        f"your reward: {env.episodes.rewards[0, i]:.3f} "
         f"(no-deal value {scenario.no_deal[i]:.3f})"
     )
     return info

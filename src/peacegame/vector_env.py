@@ -1,27 +1,31 @@
-"""One learner against scripted opponents: a Gymnasium vector env on the batch engine.
+"""One learner against scripted opponents: a Gymnasium vector env on the kernel.
 
 ``peacegame.vector_env(num_envs=B, match=..., learner=...)`` returns a
-:class:`NegotiationVectorEnv`: B negotiations advancing in lockstep on
-:class:`peacegame.batch.BatchGame`. One actor, the learner, is driven by the
-actions passed to :meth:`~NegotiationVectorEnv.step`. Every other actor is
-played by the vectorised twin of its scripted policy. No sub-env is stepped
-by a Python loop, so single-agent learners such as SB3 are not bound by Python
-stepping.
+:class:`NegotiationVectorEnv`: B negotiations advancing in lockstep in B slots
+of one :class:`peacegame.engine.Episodes`. One actor, the learner, is the
+slots' only external actor (strategy None), driven by the actions passed to
+:meth:`~NegotiationVectorEnv.step`. Every other actor plays the engine
+strategy of its scripted policy (``policy.strategy()``). This module is an
+adapter: legality, turns, the opponents' moves and the observations are the
+kernel's, and a batch step is a few compiled loops over the slots
+(:mod:`peacegame.engine.vector`), so single-agent learners such as SB3 are not
+bound by Python stepping.
 
 Spaces:
 
-* ``single_observation_space`` is the learner's observation vector from the
+* ``single_observation_space`` is the learner's observation vector of the
   PettingZoo env (``Box(float32)``, the same layout, bounds and values as
-  ``peacegame.env`` at the same decision point: see
-  ``NegotiationEnv.observation_fields``). ``observation_space`` is its batch,
-  ``[B, size]``.
+  ``peacegame.env`` at the same decision point, encoded by the same kernel
+  function: see ``NegotiationEnv.observation_fields``). ``observation_space``
+  is its batch, ``[B, size]``.
 * ``single_action_space`` is ``Discrete(n_outcomes + 3)``, the env's actions.
   ``action_space`` is ``MultiDiscrete``.
 * **Masks.** :meth:`~NegotiationVectorEnv.action_masks` returns the learner's
-  legal actions as ``bool[B, n_actions]``, which is what sb3-contrib's
-  MaskablePPO reads. The same array is in ``infos["action_mask"]``. The
-  learner acts only when it has a move, proposing or voting, so every row
-  allows either every proposal or ACCEPT and REJECT. WAIT is never legal.
+  legal actions as ``bool[B, n_actions]`` (rows of ``Rules.masks``), which is
+  what sb3-contrib's MaskablePPO reads. The same array is in
+  ``infos["action_mask"]``. The learner acts only when it has a move,
+  proposing or voting, so every row allows either every proposal or ACCEPT and
+  REJECT. WAIT is never legal.
 
 Episodes and rewards:
 
@@ -34,9 +38,9 @@ Episodes and rewards:
   episode: ``discount ** round * U(outcome)`` on agreement, its no-deal value
   otherwise. ``terminated`` is True then. ``truncated`` is always False,
   because the deadline ends every episode.
-* An illegal action raises ``ValueError`` (``illegal_action: raise``). Under
-  ``penalize`` it ends that sub-env's episode with ``illegal_penalty`` as the
-  reward.
+* An illegal action raises ``IllegalActionError`` (a ``ValueError``;
+  ``illegal_action: raise``) and changes nothing. Under ``penalize`` it ends
+  that sub-env's episode with ``illegal_penalty`` as the reward.
 
 Autoreset: **same step** (``metadata["autoreset_mode"] ==
 AutoresetMode.SAME_STEP``). When a sub-env's episode ends, ``step`` returns
@@ -49,13 +53,15 @@ next episode. The last observation of the finished episode is in
 SB3's ``VecEnv`` follows too (see :func:`sb3_vec_env`).
 
 Seeding: ``reset(seed=s)`` restarts the episode count. Sub-env ``k`` plays
-episode ``k``, and each new episode takes the next id. Episode ``i`` is
-seeded exactly like ``peacegame.match`` episode ``i`` of a match with base seed
-``s``: the env seed is ``episode_seed(s, i)`` and opponent ``a`` uses
-``default_rng([seed, a])``. ``reset()`` without a seed keeps the base seed
-(the ``seed`` argument, else the match's seed) and continues the count, so it
-never replays an episode. ``episode_ids`` holds each sub-env's current
-episode.
+episode ``k``, and each new episode (a skipped one included) takes the next
+id. Episode ``i`` is keyed exactly like ``peacegame.match`` episode ``i`` of a
+match with base seed ``s``: its seed is ``peacegame.engine.episode_seed(s,
+i)``, the seed the AEC env gets in ``reset(seed=...)``, and every random draw
+of the episode (proposers, breakdown, random opponents) is a hash of that seed
+(:mod:`peacegame.engine.randomness`). ``reset()`` without a seed keeps the
+base seed (the ``seed`` argument, else the match's seed) and continues the
+count, so it never replays an episode. ``episode_ids`` holds each sub-env's
+current episode.
 """
 
 from __future__ import annotations
@@ -68,11 +74,27 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from peacegame.batch.game import END_REASONS, ENDED, PROPOSING, VOTING, BatchGame
-from peacegame.env import ObservationTable
+from peacegame.engine import Episodes, Rules, episode_seeds
+from peacegame.engine.config import (
+    AGREEMENT,
+    END_REASONS,
+    ENDED,
+    IllegalActionError,
+    ProtocolConfig,
+)
+from peacegame.engine.rules import (
+    C_END,
+    C_PHASE,
+    C_ROUND,
+    MOVE_NONE,
+    MOVE_PROPOSE,
+    MOVE_VOTE,
+)
+from peacegame.engine.tables import MASK_NONE, MASK_PROPOSE, MASK_VOTE
+from peacegame.engine.vector import advance, observe, step_external
+from peacegame.errors import ConfigError
 from peacegame.match_config import MatchConfig, load_match_config
-from peacegame.policies import make_policy
-from peacegame.protocol import ProtocolConfig
+from peacegame.policies import make_policy, policy_label
 from peacegame.scenario.compiled import CompiledScenario
 
 MAX_SKIPPED_EPISODES = 1000
@@ -81,90 +103,13 @@ MAX_SKIPPED_EPISODES = 1000
 DEFAULT_OPPONENT: dict[str, Any] = {"policy": "linear"}
 """Opponents' policy when no match config names one."""
 
-
-class LearnerObservations:
-    """The learner's observation vectors for many slots, as the env builds them.
-
-    Reproduces ``peacegame.env.ObservationTable`` for one actor, one block of
-    fields at a time, from the batch game's state arrays.
-
-    Args:
-        game: The batch game.
-        actor: The learner's index.
-    """
-
-    def __init__(self, game: BatchGame, actor: int) -> None:
-        scenario = game.scenario
-        table = ObservationTable(game.rules)
-        self.fields = table.fields
-        self.size = table.size
-        self.low = table.low
-        self.high = table.high
-        self.game = game
-        self.actor = actor
-        n = scenario.n_actors
-        n_outcomes = scenario.n_outcomes
-        public = game.config.information == "public"
-        fields = self.fields
-        utility = np.asarray(scenario.utility, np.float32)
-        level_counts = [issue.n_levels for issue in scenario.issues]
-        offer_start = fields["offer"].start
-        offer_stop = fields["offer_utility"].start
-        # Offer block per outcome plus a last all-zero row for "no offer" (-1).
-        blocks = np.zeros((n_outcomes + 1, offer_stop - offer_start), np.float32)
-        column = 0
-        outcomes = np.arange(n_outcomes)
-        for issue, count in enumerate(level_counts):
-            blocks[outcomes, column + scenario.levels[:, issue]] = 1.0
-            column += count
-        consent = fields["consent"].start - offer_start
-        blocks[:n_outcomes, consent : consent + n] = scenario.required.T
-        if public:
-            blocks[:n_outcomes, -n:] = utility.T
-        self.offer_blocks = blocks
-        self.offer_slice = slice(offer_start, offer_stop)
-        self.utility_or_zero = np.append(utility[actor], np.float32(0.0))
-        self.utility_or_minus_one = np.append(utility[actor], np.float32(-1.0))
-        self.vote_values = np.array([-1.0, 1.0, 0.0], np.float32)
-        self.inverse_max_rounds = 1.0 / game.max_rounds
-        self.constant = np.zeros(self.size, np.float32)
-        self.constant[fields["no_deal"]] = np.float32(scenario.no_deal[actor])
-        self.constant[fields["discount"]] = np.float32(scenario.discount[actor])
-        self.history_length = game.config.history_length
-        self.n = n
-
-    def __call__(self, slots: np.ndarray) -> np.ndarray:
-        """``float32[len(slots), size]``: the learner's observations."""
-        game, f, me = self.game, self.fields, self.actor
-        out = np.empty((len(slots), self.size), np.float32)
-        out[:] = self.constant
-        rows = np.arange(len(slots))
-        phase = game.phase[slots]
-        phase_block = np.zeros((len(slots), 3), np.float32)
-        phase_block[rows, phase] = 1.0
-        out[:, f["phase"]] = phase_block
-        rounds = game.round[slots].astype(np.float64)
-        out[:, f["round_fraction"].start] = rounds * self.inverse_max_rounds
-        proposer = game.proposer[slots]
-        offer = game.offer[slots]
-        # Voters are shown only while an offer is on the table (as voter_order).
-        voter = game.voters[slots, me] & (offer >= 0)
-        role = np.where(proposer == me, 0, np.where(voter, 1, 2))
-        role_block = np.zeros((len(slots), 3 + self.n), np.float32)
-        role_block[rows, role] = 1.0
-        role_block[rows, 3 + proposer] = 1.0
-        out[:, f["role"].start : f["offer"].start] = role_block
-        out[:, self.offer_slice] = self.offer_blocks[offer]
-        out[:, f["offer_utility"].start] = self.utility_or_zero[offer]
-        out[:, f["last_votes"]] = self.vote_values[game.last_votes[slots]]
-        h = self.history_length
-        if h:
-            done = game.rounds_done[slots]
-            back = done[:, None] - 1 - np.arange(h)[None, :]
-            offers = game.history_offer[slots[:, None], np.maximum(back, 0)]
-            offers = np.where(back >= 0, offers, -1)
-            out[:, f["history"]] = self.utility_or_minus_one[offers]
-        return out
+_MASK_OF_MOVE = np.zeros(3, np.int64)
+"""``Rules.mask_row`` without WAIT, by ``move_kind``: the learner's mask row."""
+_MASK_OF_MOVE[[MOVE_NONE, MOVE_PROPOSE, MOVE_VOTE]] = [
+    MASK_NONE,
+    MASK_PROPOSE,
+    MASK_VOTE,
+]
 
 
 def _match_config(
@@ -180,21 +125,46 @@ def _match_config(
     return config, scenario_file
 
 
+def _opponent(spec: Any, actor: str, rules: Rules) -> Any:
+    """The opponent's engine strategy (its policy must be a scripted one)."""
+    field = f"policies.{actor}"
+    policy = make_policy(spec, field=field)
+    strategy = getattr(policy, "strategy", None)
+    if strategy is None:
+        raise ConfigError(
+            f"the vector env plays scripted opponents only; {policy_label(policy)} "
+            "has no engine strategy (use peacegame.train.sb3_adapter for other "
+            "policies)",
+            field=field,
+        )
+    if getattr(policy, "requires_public", False) and not rules.public:
+        raise ConfigError(
+            f"{policy_label(policy)} needs protocol.information: public",
+            field=field,
+        )
+    return strategy()
+
+
 class NegotiationVectorEnv(VectorEnv):
-    """B negotiations for one learner on the batch engine (see the module doc).
+    """B negotiations for one learner in B kernel slots (see the module doc).
 
     Args:
         scenario: The compiled scenario.
         protocol: The protocol configuration.
         learner: The learner's actor id.
-        opponents: Policy spec of every other actor (each needs a vectorised
-            twin: see ``peacegame.batch.supports``).
+        opponents: Policy spec of every other actor (a scripted policy: its
+            ``strategy()`` is what the kernel plays; default ``linear``).
         num_envs: Number of sub-envs.
         seed: Base seed of the episode seeds.
 
     Attributes:
-        game: The batch engine (state arrays of every sub-env).
+        rules: The game's tables (:class:`peacegame.engine.Rules`).
+        config: The protocol configuration.
+        episodes: The kernel's slots, one per sub-env.
+        state: The kernel's state matrix (``episodes.state``).
+        base_seed: Base seed of the episode seeds.
         learner: The learner's actor id.
+        learner_index: Its index.
         episode_ids: ``int64[num_envs]``, each sub-env's current episode.
         skipped_episodes: Episodes that ended before the learner moved.
         observation_fields: Field name -> slice of the observation vector.
@@ -217,43 +187,36 @@ class NegotiationVectorEnv(VectorEnv):
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         self.scenario = scenario
+        self.config = protocol
+        self.rules = rules = Rules(scenario, protocol)
         self.learner = learner
-        self.learner_index = index = scenario.actor_index(learner)
-        policies = [
+        self.learner_index = scenario.actor_index(learner)
+        strategies = [
             None
             if actor == learner
-            else make_policy(
-                opponents.get(actor, DEFAULT_OPPONENT), field=f"policies.{actor}"
-            )
+            else _opponent(opponents.get(actor, DEFAULT_OPPONENT), actor, rules)
             for actor in scenario.actors
         ]
         self.num_envs = num_envs
-        self.game = BatchGame(scenario, protocol, policies, num_envs, base_seed=seed)
-        self.observe = LearnerObservations(self.game, index)
-        self.observation_fields = dict(self.observe.fields)
+        self.episodes = Episodes(rules, strategies, num_envs)
+        self.state = self.episodes.state
+        self.base_seed = int(seed)
+        self.observation_fields = dict(rules.fields)
+        size = rules.observation_size
         self.single_observation_space = spaces.Box(
-            low=self.observe.low,
-            high=self.observe.high,
-            shape=(self.observe.size,),
-            dtype=np.float32,
+            low=rules.low, high=rules.high, shape=(size,), dtype=np.float32
         )
-        rules = self.game.rules
         self.n_actions = rules.n_actions
         self.single_action_space = spaces.Discrete(self.n_actions)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.penalize = protocol.illegal_action == "penalize"
-        self.illegal_penalty = float(protocol.illegal_penalty)
-        # Mask by phase code (propose, vote, ended).
-        self._mask_rows = np.stack(
-            [
-                rules.propose_mask.astype(bool),
-                rules.vote_mask.astype(bool),
-                np.zeros(rules.n_actions, bool),
-            ]
-        )
-        self._slots = np.arange(num_envs)
-        self._moved = np.zeros(num_envs, np.bool_)
+        self._masks = rules.masks.astype(bool)
+        self._slots = np.arange(num_envs, dtype=np.int64)
+        self._observations = np.zeros((num_envs, size), np.float32)
+        self._scratch = np.zeros((rules.n_actors, size), np.float32)
+        self._kinds = np.zeros(num_envs, np.int64)
+        self._legal = np.zeros(num_envs, np.bool_)
         self.episode_ids = np.zeros(num_envs, np.int64)
         self._next_episode = 0
         self.skipped_episodes = 0
@@ -280,11 +243,12 @@ class NegotiationVectorEnv(VectorEnv):
             seed = seed[0] if seed else None
         if seed is not None:
             super().reset(seed=int(seed))
-            self.game.base_seed = int(seed)
+            self.base_seed = int(seed)
             self._next_episode = 0
         self._start(self._slots)
         self._started = True
-        return self.observe(self._slots), self._infos()
+        self._observe()
+        return self._observations.copy(), self._infos()
 
     def step(
         self, actions: Any
@@ -299,62 +263,55 @@ class NegotiationVectorEnv(VectorEnv):
             False) and infos (see the module doc).
 
         Raises:
-            ValueError: On an illegal action (``illegal_action: raise``), or a
-                step before ``reset``.
+            IllegalActionError: On an illegal action (``illegal_action:
+                raise``); nothing is applied then.
+            ValueError: On a step before ``reset`` or a wrong number of
+                actions.
         """
         if not self._started:
             raise ValueError("call reset() before step()")
-        game, me = self.game, self.learner_index
+        me = self.learner_index
         actions = np.asarray(actions).reshape(-1)
         if actions.shape[0] != self.num_envs:
             raise ValueError(
                 f"expected {self.num_envs} actions, got {actions.shape[0]}"
             )
-        slots = self._slots
-        legal = self._legal(actions)
-        if not legal.all():
+        if actions.dtype.kind in "iub":
+            values = actions.astype(np.int64)
+        else:  # not integers: illegal everywhere
+            values = np.full(self.num_envs, -1, np.int64)
+        legal = self._legal
+        illegal = step_external(self.episodes, me, values, self.penalize, legal)
+        if illegal and not self.penalize:  # nothing was applied
             bad = int(np.flatnonzero(~legal)[0])
-            if not self.penalize:
-                raise ValueError(
-                    f"illegal action {actions[bad]!r} in sub-env {bad} by "
-                    f"{self.learner!r} ({self._expected(bad)})"
-                )
-            game.end_illegal(
-                slots[~legal],
-                np.full(int((~legal).sum()), me),
-                self.illegal_penalty,
+            error = self.rules.illegal_action_error(self.state, bad, me, actions[bad])
+            raise IllegalActionError(
+                f"sub-env {bad}: {error}",
+                actor=error.actor,
+                action=error.action,
+                phase=error.phase,
             )
-        actions = actions.astype(np.int64)
-        self._moved[legal] = True
-        proposing = legal & (game.phase == PROPOSING)
-        voting = legal & (game.phase == VOTING)
-        if proposing.any():
-            p_slots = slots[proposing]
-            pending = game.propose(p_slots, actions[proposing])
-            if pending.size:
-                game.resolve(pending, game.scripted_votes(pending))
-        if voting.any():
-            v_slots = slots[voting]
-            votes = game.scripted_votes(v_slots)
-            votes[:, me] = actions[voting] == game.rules.accept_action
-            game.resolve(v_slots, votes)
-        self._advance(slots[game.phase != ENDED])
 
-        ended = game.phase == ENDED
+        state = self.state
+        ended = state[:, C_PHASE] == ENDED
         rewards = np.zeros(self.num_envs, np.float64)
         infos: dict[str, Any] = {}
         if ended.any():
-            done = slots[ended]
-            rewards[ended] = game.rewards[done, me]
+            done = self._slots[ended]
+            rewards[ended] = self.episodes.rewards[done, me]
+            final = np.empty((done.size, self.rules.observation_size), np.float32)
+            kinds = np.empty(done.size, np.int64)
+            observe(self.episodes, done, me, self._scratch, final, kinds)
             final_obs = np.full(self.num_envs, None, dtype=object)
-            for k, row in zip(done.tolist(), self.observe(done), strict=True):
+            for k, row in zip(done.tolist(), final, strict=True):
                 final_obs[k] = row
+            ends = state[done, C_END]
             agreement = np.zeros(self.num_envs, np.bool_)
-            agreement[done] = game.end[done] == 1
+            agreement[done] = ends == AGREEMENT
             reasons = np.full(self.num_envs, None, dtype=object)
-            reasons[done] = [END_REASONS[e] for e in game.end[done].tolist()]
+            reasons[done] = [END_REASONS[e] for e in ends.tolist()]
             rounds = np.zeros(self.num_envs, np.int64)
-            rounds[done] = game.round[done]
+            rounds[done] = state[done, C_ROUND]
             episodes = np.zeros(self.num_envs, np.int64)
             episodes[done] = self.episode_ids[done]
             infos["final_obs"] = final_obs
@@ -371,15 +328,14 @@ class NegotiationVectorEnv(VectorEnv):
             }
             infos["_final_info"] = ended.copy()
             self._start(done)
-        observations = self.observe(slots)
+        self._observe()
         infos.update(self._infos())
-        terminated = ended
         truncated = np.zeros(self.num_envs, np.bool_)
-        return observations, rewards, terminated, truncated, infos
+        return self._observations.copy(), rewards, ended, truncated, infos
 
     def action_masks(self) -> np.ndarray:
         """The learner's legal actions, ``bool[num_envs, n_actions]``."""
-        return self._mask_rows[self.game.phase]
+        return self._masks[_MASK_OF_MOVE[self._kinds]]
 
     def close_extras(self, **kwargs: Any) -> None:
         """Nothing to release."""
@@ -391,79 +347,43 @@ class NegotiationVectorEnv(VectorEnv):
             "_action_mask": np.ones(self.num_envs, np.bool_),
         }
 
-    def _legal(self, actions: np.ndarray) -> np.ndarray:
-        game = self.game
-        n_outcomes = game.n_outcomes
-        accept = game.rules.accept_action
-        try:
-            values = actions.astype(np.int64, casting="safe")
-        except TypeError:
-            return np.zeros(self.num_envs, np.bool_)
-        proposing = game.phase == PROPOSING
-        propose_ok = (values >= 0) & (values < n_outcomes)
-        vote_ok = (values == accept) | (values == accept + 1)
-        return np.where(proposing, propose_ok, vote_ok) & (game.phase != ENDED)
+    def _observe(self) -> None:
+        """Encode every sub-env's learner observation and move kind."""
+        observe(
+            self.episodes,
+            self._slots,
+            self.learner_index,
+            self._scratch,
+            self._observations,
+            self._kinds,
+        )
 
-    def _expected(self, slot: int) -> str:
-        game = self.game
-        if game.phase[slot] == PROPOSING:
-            return f"expected a proposal 0..{game.n_outcomes - 1}"
-        accept = game.rules.accept_action
-        return f"expected ACCEPT ({accept}) or REJECT ({accept + 1})"
-
-    def _start(self, slots: np.ndarray) -> None:
-        """Start new episodes in ``slots`` and play to the learner's first move."""
+    def _new_episodes(self, slots: np.ndarray) -> None:
         n = len(slots)
         ids = np.arange(self._next_episode, self._next_episode + n, dtype=np.int64)
         self._next_episode += n
-        self.game.reset(slots, ids)
+        self.episodes.start(slots, episode_seeds(self.base_seed, ids))
         self.episode_ids[slots] = ids
-        self._moved[slots] = False
-        self._advance(slots)
 
-    def _at_move(self, slots: np.ndarray) -> np.ndarray:
-        game, me = self.game, self.learner_index
-        phase = game.phase[slots]
-        return ((phase == PROPOSING) & (game.proposer[slots] == me)) | (
-            (phase == VOTING) & game.voters[slots, me]
-        )
-
-    def _advance(self, slots: np.ndarray) -> None:
-        """Play the opponents in ``slots`` until the learner's move or the end.
+    def _start(self, slots: np.ndarray) -> None:
+        """Start new episodes in ``slots`` and play to the learner's first move.
 
         Episodes that end before the learner moved are replaced by new ones.
         """
-        game, me = self.game, self.learner_index
         skips = np.zeros(self.num_envs, np.int64)
-        pending = slots[~self._at_move(slots) & (game.phase[slots] != ENDED)]
-        while pending.size:
-            phase = game.phase[pending]
-            proposing = pending[phase == PROPOSING]
-            if proposing.size:
-                game.propose(proposing, game.scripted_proposals(proposing))
-            voting = pending[(phase == VOTING) & ~game.voters[pending, me]]
-            if voting.size:
-                game.resolve(voting, game.scripted_votes(voting))
-            ended = pending[game.phase[pending] == ENDED]
-            skipped = ended[~self._moved[ended]]
-            if skipped.size:
-                skips[skipped] += 1
-                self.skipped_episodes += skipped.size
-                if skips.max() > MAX_SKIPPED_EPISODES:
-                    raise RuntimeError(
-                        f"{self.learner} had no move in {MAX_SKIPPED_EPISODES} "
-                        "episodes in a row: its consent is never needed and it "
-                        "never proposes"
-                    )
-                n = skipped.size
-                ids = np.arange(
-                    self._next_episode, self._next_episode + n, dtype=np.int64
+        pending = np.asarray(slots, np.int64)
+        self._new_episodes(pending)
+        while advance(self.episodes, pending):
+            pending = pending[self.state[pending, C_PHASE] == ENDED]
+            skips[pending] += 1
+            self.skipped_episodes += pending.size
+            if skips.max() > MAX_SKIPPED_EPISODES:
+                raise RuntimeError(
+                    f"{self.learner} had no move in {MAX_SKIPPED_EPISODES} "
+                    "episodes in a row: its consent is never needed and it "
+                    "never proposes"
                 )
-                self._next_episode += n
-                game.reset(skipped, ids)
-                self.episode_ids[skipped] = ids
-            live = pending[game.phase[pending] != ENDED]
-            pending = live[~self._at_move(live)]
+            self._new_episodes(pending)
 
 
 def vector_env(
@@ -626,7 +546,6 @@ def _sb3_adapter_class() -> type:
 
 
 __all__ = [
-    "LearnerObservations",
     "NegotiationVectorEnv",
     "sb3_vec_env",
     "vector_env",

@@ -20,8 +20,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from peacegame.protocol import Protocol as Rules
-from peacegame.record import PublicRecord
+from peacegame.engine.record import PublicRecord
+from peacegame.engine.tables import Rules
 from peacegame.scenario.compiled import CompiledScenario, IssueInfo
 
 

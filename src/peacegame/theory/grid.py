@@ -16,9 +16,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from peacegame.engine.tables import discount_powers
 from peacegame.errors import UserError
 from peacegame.policies.base import PolicyView
-from peacegame.protocol import discount_powers
 from peacegame.scenario.compiled import CompiledScenario
 from peacegame.solutions import TIE_TOLERANCE, best_outcome
 from peacegame.theory.textbook import TextbookGame

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from peacegame.engine import OutcomeMetrics
 from peacegame.errors import ConfigError, suggest
-from peacegame.match import OutcomeMetrics
 from peacegame.policies import make_policy, policy_label
 from peacegame.policies.registry import normalise_spec
 from peacegame.scenario import CompiledScenario, load_compiled

@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from peacegame import __version__, logs
-from peacegame.env import NegotiationEnv
+from peacegame.engine.record import PublicRecord
+from peacegame.engine.tables import Rules
 from peacegame.errors import UserError
 from peacegame.policies.base import make_view
 from peacegame.policies.learned import view_fingerprint
 from peacegame.protocol import ProtocolConfig
-from peacegame.record import PublicRecord
 from peacegame.scenario.compiled import CompiledScenario
 
 RUN_FILE = "run.json"
@@ -84,8 +84,7 @@ def actor_metadata(
     Returns:
         JSON-ready metadata (see :func:`peacegame.policies.learned.read_metadata`).
     """
-    env = NegotiationEnv(scenario=scenario, protocol=protocol)
-    rules = env.protocol
+    rules = Rules(scenario, protocol)
     view = make_view(rules, actor, PublicRecord(scenario.n_actors, rules.max_rounds))
     return {
         "backend": backend,
@@ -98,10 +97,10 @@ def actor_metadata(
             "actors": list(scenario.actors),
         },
         "view_fingerprint": view_fingerprint(view),
-        "obs_size": int(env.table.size),
+        "obs_size": int(rules.observation_size),
         "n_actions": int(rules.n_actions),
         "observation_fields": {
-            name: [s.start, s.stop] for name, s in env.observation_fields.items()
+            name: [s.start, s.stop] for name, s in rules.fields.items()
         },
         "protocol": protocol.model_dump(mode="json"),
     }

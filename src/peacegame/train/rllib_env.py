@@ -30,6 +30,7 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
+from peacegame.engine.tables import MASK_NONE
 from peacegame.env import NegotiationEnv
 from peacegame.policies import make_policy, make_view
 from peacegame.protocol import ProtocolConfig
@@ -68,14 +69,14 @@ class RllibNegotiationEnv(MultiAgentEnv):
             for actor in actors
             if actor not in self.trainable
         }
+        rules = self.game.rules
         self.views = {
-            actor: make_view(self.game.protocol, actor, self.game.record)
-            for actor in self.scripted
+            actor: make_view(rules, actor, self.game.record) for actor in self.scripted
         }
         self._index = {a: i for i, a in enumerate(actors)}
         self.possible_agents = list(actors)
         self.agents = list(actors)
-        n_actions = self.game.protocol.n_actions
+        n_actions = rules.n_actions
         inner = self.game.observation_space(actors[0])["observation"]
         self.observation_spaces = {}
         for actor in actors:
@@ -97,10 +98,7 @@ class RllibNegotiationEnv(MultiAgentEnv):
             self.observation_spaces[actor] = space
         self.action_spaces = {a: gym.spaces.Discrete(n_actions) for a in actors}
         self.obs_size = int(inner.shape[0])
-        self._masks = {
-            "propose": self.game.protocol.propose_mask.astype(np.float32),
-            "vote": self.game.protocol.vote_mask.astype(np.float32),
-        }
+        self._masks = rules.masks.astype(np.float32)
         self._expected: int | None = None
         self._moved: set[str] = set()
         self._rng = np.random.default_rng()
@@ -139,15 +137,14 @@ class RllibNegotiationEnv(MultiAgentEnv):
             )
         self._moved.add(agent)
         game.step(action)
-        state = game.game
-        assert state is not None
         nxt = game.agent_selection
         if not (game.terminations[nxt] or game.truncations[nxt]):
             # RLlib wants a reward with every next observation of a mover.
             rewards = {nxt: 0.0} if nxt in self._moved else {}
             done = {"__all__": False}
             return {nxt: self._observe(nxt)}, rewards, done, dict(done), {}
-        rewards = {a: float(state.rewards[self._index[a]]) for a in self._moved}
+        payoffs = game.episodes.rewards[0]
+        rewards = {a: float(payoffs[self._index[a]]) for a in self._moved}
         observations = {a: self._observe(a, final=True) for a in self._moved}
         truncated = bool(game.truncations[nxt])
         return (
@@ -167,15 +164,11 @@ class RllibNegotiationEnv(MultiAgentEnv):
             action = self.scripted[agent].act(game.observe(agent), game.infos[agent])
             self._expected = int(action)
             return {SCRIPTED_KEY: np.array([action], np.int64)}
-        state = game.game
-        assert state is not None
-        if final or state.phase == "done":
-            mask = np.zeros(game.protocol.n_actions, np.float32)
-        else:
-            mask = self._masks[state.phase]
+        i = self._index[agent]
+        row = MASK_NONE if final else game.rules.mask_row(game.state, 0, i, False)
         return {
-            "observations": game.table.rows[self._index[agent]].copy(),
-            "action_mask": mask.copy(),
+            "observations": game.observations[i].copy(),
+            "action_mask": self._masks[row].copy(),
         }
 
 

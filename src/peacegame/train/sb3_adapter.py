@@ -27,7 +27,7 @@ from gymnasium import spaces
 
 from peacegame.env import NegotiationEnv
 from peacegame.policies import Policy, make_policy, make_view
-from peacegame.protocol import PROPOSE, VOTE, ProtocolConfig
+from peacegame.protocol import ProtocolConfig
 from peacegame.scenario.compiled import CompiledScenario
 
 MAX_SKIPPED_EPISODES = 1000
@@ -87,20 +87,15 @@ class LearnerEnv(gym.Env):
             for actor in scenario.actors
             if actor != spec.learner
         }
+        rules = self.game.rules
         record = self.game.record
-        self.views = {
-            actor: make_view(self.game.protocol, actor, record)
-            for actor in self.policies
-        }
+        self.views = {actor: make_view(rules, actor, record) for actor in self.policies}
         self._actor_index = {a: i for i, a in enumerate(scenario.actors)}
         self.observation_space = self.game.observation_space(spec.learner)[
             "observation"
         ]
-        protocol = self.game.protocol
-        self.action_space = spaces.Discrete(protocol.n_actions)
-        self._propose_mask = protocol.propose_mask.astype(bool)
-        self._vote_mask = protocol.vote_mask.astype(bool)
-        self._no_mask = np.zeros(protocol.n_actions, bool)
+        self.action_space = spaces.Discrete(rules.n_actions)
+        self._masks = rules.masks.astype(bool)
         self.skipped_episodes = 0
 
     # ----------------------------------------------------------------- gym API
@@ -148,30 +143,25 @@ class LearnerEnv(gym.Env):
         game.step(int(action))
         if self._advance():
             return self._observation(), 0.0, False, False, {}
-        state = game.game
-        assert state is not None
+        final = game.infos[self.learner]
         info = {
-            "agreement": bool(state.agreement),
-            "round": int(state.round),
-            "end_reason": state.end_reason,
+            "agreement": bool(final["agreement"]),
+            "round": int(final["round"]),
+            "end_reason": final["end_reason"],
         }
-        reward = float(state.rewards[self._learner_index])
+        reward = float(game.episodes.rewards[0, self._learner_index])
         return self._observation(), reward, True, False, info
 
     def action_masks(self) -> np.ndarray:
         """The learner's legal actions now (bool; MaskablePPO reads this)."""
-        state = self.game.game
-        if state is None:
-            return self._no_mask
-        if state.phase == PROPOSE and state.proposer == self._learner_index:
-            return self._propose_mask
-        if state.phase == VOTE:
-            return self._vote_mask
-        return self._no_mask
+        game = self.game
+        return self._masks[
+            game.rules.mask_row(game.state, 0, self._learner_index, False)
+        ]
 
     # -------------------------------------------------------------- internals
     def _observation(self) -> np.ndarray:
-        return self.game.table.rows[self._learner_index].copy()
+        return self.game.observations[self._learner_index].copy()
 
     def _advance(self) -> bool:
         """Play opponents until the learner must move (True) or the end (False)."""

@@ -1,0 +1,144 @@
+"""Observation vectors, encoded from the state arrays (compiled).
+
+With ``n`` actors, ``L`` issue levels in all and ``h = history_length`` the
+float32 vector holds, in order:
+
+| field              | size | values                                              |
+|--------------------|------|-----------------------------------------------------|
+| `phase`            | 3    | one-hot: propose, vote, done                        |
+| `round_fraction`   | 1    | round / max_rounds, in [0, 1)                       |
+| `role`             | 3    | my role this round, one-hot: proposer, voter, idle  |
+| `proposer`         | n    | one-hot: the round's proposer                       |
+| `offer`            | L    | the offer on the table, one-hot per issue (or 0)    |
+| `consent`          | n    | 1 for each actor whose consent the offer requires   |
+| `public_utilities` | n    | public information only: the offer's utility to all |
+| `offer_utility`    | 1    | the offer's utility to me (0 if none)               |
+| `no_deal`          | 1    | my no-deal value d                                  |
+| `discount`         | 1    | my per-round discount δ                             |
+| `last_votes`       | n    | last round's votes: +1 accept, -1 reject, 0 none    |
+| `history`          | h    | past offers' utility to me, latest first; -1: none  |
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from peacegame.engine.config import ROLE_IDLE, ROLE_PROPOSER, ROLE_VOTER
+from peacegame.engine.rules import (
+    C_OFFER,
+    C_PHASE,
+    C_PROPOSER,
+    C_ROUND,
+    C_ROUNDS_DONE,
+    F_NO_DEAL,
+    I_ACTORS,
+    I_HISTORY,
+    I_LEVELS,
+    I_PUBLIC,
+    I_ROUNDS,
+    col_last_votes,
+    col_record_offers,
+    col_voters,
+)
+
+
+def observation_fields(
+    n_actors: int, n_levels: int, public: bool, history_length: int
+) -> dict[str, slice]:
+    """Field name -> slice of the observation vector (see the module doc)."""
+    sizes = [
+        ("phase", 3),
+        ("round_fraction", 1),
+        ("role", 3),
+        ("proposer", n_actors),
+        ("offer", n_levels),
+        ("consent", n_actors),
+        ("public_utilities", n_actors if public else 0),
+        ("offer_utility", 1),
+        ("no_deal", 1),
+        ("discount", 1),
+        ("last_votes", n_actors),
+        ("history", history_length),
+    ]
+    fields: dict[str, slice] = {}
+    start = 0
+    for name, size in sizes:
+        if size or name != "public_utilities":
+            fields[name] = slice(start, start + size)
+        start += size
+    return fields
+
+
+def observation_bounds(
+    fields: dict[str, slice], no_deal: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of the observation vector."""
+    size = max(s.stop for s in fields.values())
+    low = np.zeros(size, np.float32)
+    high = np.ones(size, np.float32)
+    for name in ("last_votes", "history"):
+        low[fields[name]] = -1.0
+    low[fields["no_deal"]] = min(0.0, float(np.min(no_deal)))
+    high[fields["no_deal"]] = max(1.0, float(np.max(no_deal)))
+    return low, high
+
+
+@njit(cache=True)
+def encode(state, ints, floats, required, utility, level_columns, slot, out) -> None:
+    """Write every actor's observation of ``slot`` into ``out[n_actors, size]``."""
+    row = state[slot]
+    n = ints[I_ACTORS]
+    n_levels = ints[I_LEVELS]
+    public = ints[I_PUBLIC] != 0
+    history = ints[I_HISTORY]
+    rounds = ints[I_ROUNDS]
+    phase = row[C_PHASE]
+    proposer = row[C_PROPOSER]
+    offer = row[C_OFFER]
+    voters = col_voters(n)
+    last = col_last_votes(n)
+    offers = col_record_offers(n)
+    done = row[C_ROUNDS_DONE]
+    round_fraction = row[C_ROUND] * (1.0 / rounds)
+    discount = F_NO_DEAL + 2 * n
+    n_issues = level_columns.shape[1]
+    for i in range(n):
+        o = out[i]
+        o[:] = 0.0
+        o[phase] = 1.0
+        o[3] = round_fraction
+        if i == proposer:
+            role = ROLE_PROPOSER
+        elif row[voters + i] != 0:
+            role = ROLE_VOTER
+        else:
+            role = ROLE_IDLE
+        o[4 + role] = 1.0
+        o[7 + proposer] = 1.0
+        at = 7 + n
+        if offer >= 0:
+            for k in range(n_issues):
+                o[at + level_columns[offer, k]] = 1.0
+        at += n_levels
+        if offer >= 0:
+            for j in range(n):
+                o[at + j] = 1.0 if required[offer, j] != 0 else 0.0
+        at += n
+        if public:
+            if offer >= 0:
+                for j in range(n):
+                    o[at + j] = np.float32(utility[j, offer])
+            at += n
+        if offer >= 0:
+            o[at] = np.float32(utility[i, offer])
+        o[at + 1] = np.float32(floats[F_NO_DEAL + i])
+        o[at + 2] = np.float32(floats[discount + i])
+        at += 3
+        for j in range(n):
+            v = row[last + j]
+            o[at + j] = 1.0 if v == 1 else (-1.0 if v == 0 else 0.0)
+        at += n
+        for k in range(history):
+            r = done - 1 - k
+            o[at + k] = np.float32(utility[i, row[offers + r]]) if r >= 0 else -1.0

@@ -1,0 +1,204 @@
+"""The episode record: the one place a log line is built from engine state.
+
+Both the env path (:class:`peacegame.match.EpisodePlayer`, one slot of the
+AEC env) and the batch runner build their ``episodes.jsonl`` lines with
+:func:`episode_record`, from the same state arrays, so their lines are equal by
+construction. The fields are documented in ``docs/log-schema.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from peacegame.engine.config import AGREEMENT, END_REASONS
+from peacegame.engine.rules import (
+    C_END,
+    C_KEY,
+    C_ROUND,
+    C_ROUNDS_DONE,
+    col_record_offers,
+    col_record_proposers,
+    col_record_votes,
+    empty_state,
+)
+from peacegame.engine.tables import Rules
+from peacegame.logs import SCHEMA_VERSION
+from peacegame.scenario.compiled import CompiledScenario
+from peacegame.solutions import solve
+
+
+def _round6(x: float) -> float:
+    return round(float(x), 6)
+
+
+@dataclass(frozen=True)
+class OutcomeMetrics:
+    """Per-outcome quality metrics, computed once per scenario.
+
+    Attributes:
+        in_zone: ``bool[n_outcomes]``, inside the zone of agreement.
+        pareto_distance: ``float64[n_outcomes]``, distance to the frontier.
+        nash_distance: ``float64[n_outcomes]``, distance to the Nash point
+            (NaN if the scenario has none).
+    """
+
+    in_zone: np.ndarray
+    pareto_distance: np.ndarray
+    nash_distance: np.ndarray
+
+    @classmethod
+    def of(cls, scenario: CompiledScenario) -> OutcomeMetrics:
+        """Compute the metrics of every outcome of ``scenario``."""
+        solution = solve(scenario)
+        every = np.arange(scenario.n_outcomes)
+        return cls(
+            in_zone=solution.zone,
+            pareto_distance=solution.frontier_distance(scenario, every),
+            nash_distance=solution.nash_distance(scenario, every),
+        )
+
+
+def episode_record(
+    rules: Rules,
+    state: np.ndarray,
+    slot: int,
+    rewards: np.ndarray,
+    *,
+    episode: int,
+    seed: int,
+    labels: dict[str, str],
+    metrics: OutcomeMetrics,
+    events: bool,
+) -> dict[str, Any]:
+    """The log line of the ended episode in one state row.
+
+    Args:
+        rules: The game's tables.
+        state: The engine's state matrix.
+        slot: The slot of the ended episode.
+        rewards: The slot's rewards (``float64[n_actors]``).
+        episode: The episode id.
+        seed: The episode seed.
+        labels: Per actor, its policy label.
+        metrics: The scenario's outcome metrics.
+        events: Whether to include every round's events.
+
+    Returns:
+        The record (a JSON-ready dict, in the documented key order).
+    """
+    scenario = rules.scenario
+    actors = rules.actors
+    n = rules.n_actors
+    row = state[slot]
+    end = int(row[C_END])
+    agreed = end == AGREEMENT
+    done = int(row[C_ROUNDS_DONE])
+    outcome = int(row[col_record_offers(n) + done - 1]) if agreed else -1
+    proposers = col_record_proposers(n, rules.max_rounds)
+    proposer = actors[int(row[proposers + done - 1])] if done > 0 else None
+    rewards_list = rewards.tolist()
+    round_index = int(row[C_ROUND])
+    line: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "episode": int(episode),
+        "seed": int(seed),
+        "scenario": scenario.name,
+        "scenario_hash": scenario.scenario_hash,
+        "policies": dict(labels),
+        "agreement": agreed,
+        "end": END_REASONS[end],
+        "rounds": round_index + 1,
+        "round": round_index,
+        "proposer": proposer,
+        "outcome": outcome if agreed else None,
+        "decoded": scenario.decode(outcome) if agreed else None,
+        "utility": (
+            {a: _round6(scenario.utility[i, outcome]) for i, a in enumerate(actors)}
+            if agreed
+            else None
+        ),
+        "reward": {a: _round6(rewards_list[i]) for i, a in enumerate(actors)},
+        "social_welfare": _round6(sum(rewards_list)),
+        "in_zone": bool(metrics.in_zone[outcome]) if agreed else None,
+        "pareto_distance": (
+            _round6(metrics.pareto_distance[outcome]) if agreed else None
+        ),
+        "nash_distance": None,
+    }
+    if agreed and not np.isnan(metrics.nash_distance[outcome]):
+        line["nash_distance"] = _round6(metrics.nash_distance[outcome])
+    if events:
+        record = PublicRecord(n, rules.max_rounds, state, slot)
+        line["events"] = record.events(actors)
+    return line
+
+
+class PublicRecord:
+    """The public record of one episode slot: offers, proposers, votes so far.
+
+    A read-only view onto a slot of the engine's state (offers and votes are
+    public once a round is over). Policies read it to model their opponents;
+    built without a state, it holds one empty slot of its own.
+
+    Args:
+        n_actors: Number of actors.
+        max_rounds: The deadline.
+        state: The engine's state matrix, or None for an empty slot.
+        slot: The slot.
+    """
+
+    def __init__(
+        self,
+        n_actors: int,
+        max_rounds: int,
+        state: np.ndarray | None = None,
+        slot: int = 0,
+    ) -> None:
+        self.n_actors = n_actors
+        self.max_rounds = max_rounds
+        self.state = empty_state(1, n_actors, max_rounds) if state is None else state
+        self.slot = slot
+        row = self.state[slot]
+        offers = col_record_offers(n_actors)
+        proposers = col_record_proposers(n_actors, max_rounds)
+        votes = col_record_votes(n_actors, max_rounds)
+        self.offers = row[offers:proposers]
+        """``int64[max_rounds]``, each completed round's offer (-1 after)."""
+        self.proposers = row[proposers:votes]
+        """``int64[max_rounds]``, each completed round's proposer index."""
+        self.votes = row[votes : votes + max_rounds * n_actors].reshape(
+            max_rounds, n_actors
+        )
+        """``int64[max_rounds, n_actors]``: -1 no vote, 0 reject, 1 accept."""
+
+    @property
+    def rounds_done(self) -> int:
+        """Number of completed rounds."""
+        return int(self.state[self.slot, C_ROUNDS_DONE])
+
+    @property
+    def seed(self) -> int:
+        """The episode's seed (the key of its random draws)."""
+        return int(self.state[self.slot, C_KEY])
+
+    def events(self, actors: tuple[str, ...]) -> list[dict[str, object]]:
+        """Return the rounds as JSON-ready dicts (the log's ``events``)."""
+        names = {0: "reject", 1: "accept"}
+        out: list[dict[str, object]] = []
+        for r in range(self.rounds_done):
+            out.append(
+                {
+                    "round": r,
+                    "proposer": actors[int(self.proposers[r])],
+                    "offer": int(self.offers[r]),
+                    "votes": {
+                        actors[i]: names[int(v)]
+                        for i, v in enumerate(self.votes[r])
+                        if v >= 0
+                    },
+                }
+            )
+        return out

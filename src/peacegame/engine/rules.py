@@ -1,0 +1,345 @@
+"""The rules of the game, once, over the state of B episodes (compiled).
+
+The state of B episodes is one ``int64[B, width]`` matrix (see the column
+functions below) and one ``float64[B, n_actors]`` matrix of rewards. The
+tables of a game (:class:`peacegame.engine.tables.Rules`) are a handful of
+arrays: ``ints`` and ``floats`` (scalars and per-actor numbers, indexed by the
+``I_*`` and ``F_*`` constants), ``required`` (``uint8[n_outcomes, n_actors]``),
+``utility`` (``float64[n_actors, n_outcomes]``, the compiled float32
+utilities widened) and ``payoff_scale`` (``float64[max_rounds, n_actors]``,
+``discount ** round``).
+
+Rules (every adapter, env or runner, calls these functions; none restates
+them):
+
+* Rounds are numbered from 0. A round is a **proposal step** followed by a
+  **vote step**.
+* **Proposal.** The round's proposer picks any outcome ``k``.
+* **Voters** are the actors whose consent ``k`` requires, other than the
+  proposer (a proposal counts as its proposer's acceptance). They vote
+  simultaneously. No voters: the proposal is agreed at once.
+* **Agreement** when every voter accepts. In round ``r`` actor ``i`` then gets
+  ``payoff_scale[r, i] * utility[i, k]`` (float64).
+* **After a round without agreement**, in this order: round ``r + 1 ==
+  max_rounds`` ends the episode (``deadline``); else, with ``breakdown_prob >
+  0``, a draw ``u < breakdown_prob`` ends it (``breakdown``); else round ``r +
+  1`` starts with the next proposer, ``order[(r + 1) % n]`` (rotating) or drawn
+  from the recognition probabilities (random, Baron-Ferejohn).
+* **Disagreement** pays every actor its no-deal value.
+* **Illegal actions** (``penalize``): the offenders get ``illegal_penalty``,
+  everyone else 0.
+
+Every random number comes from :mod:`peacegame.engine.randomness`, keyed by
+the episode's seed, the round and the purpose of the draw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from peacegame.engine.config import (
+    AGREEMENT,
+    BREAKDOWN,
+    DEADLINE,
+    ENDED,
+    ILLEGAL,
+    NO_VOTE,
+    PROPOSING,
+    RUNNING,
+    VOTING,
+)
+from peacegame.engine.randomness import DRAW_BREAKDOWN, DRAW_PROPOSER, draw_unit
+
+# Scalar columns of the state matrix.
+C_ROUND, C_PHASE, C_PROPOSER, C_OFFER, C_PENDING = 0, 1, 2, 3, 4
+C_REJECTIONS, C_END, C_ROUNDS_DONE, C_KEY = 5, 6, 7, 8
+C_ACTORS = 9
+"""First per-actor column: voters (n), this round's votes (n), last votes (n),
+then the record of completed rounds: offers (R), proposers (R), votes (R * n)."""
+
+# Entries of the ``ints`` table.
+I_ACTORS, I_OUTCOMES, I_ROUNDS, I_RANDOM_PROPOSER = 0, 1, 2, 3
+I_HISTORY, I_PUBLIC, I_ISSUES, I_LEVELS, I_ROTATION = 4, 5, 6, 7, 8
+# Entries of the ``floats`` table (then no-deal values, the recognition CDF and
+# the discounts, n each).
+F_BREAKDOWN, F_PENALTY, F_NO_DEAL = 0, 1, 2
+
+MOVE_NONE, MOVE_PROPOSE, MOVE_VOTE = 0, 1, 2
+"""What an actor may do now (:func:`move_kind`)."""
+
+
+@njit(cache=True)
+def state_width(n_actors: int, max_rounds: int) -> int:
+    """Columns of the state matrix for ``n_actors`` and ``max_rounds``."""
+    return C_ACTORS + 3 * n_actors + max_rounds * (2 + n_actors)
+
+
+@njit(cache=True)
+def col_voters(n: int) -> int:
+    """First column of the voter flags."""
+    return C_ACTORS
+
+
+@njit(cache=True)
+def col_votes(n: int) -> int:
+    """First column of this round's votes."""
+    return C_ACTORS + n
+
+
+@njit(cache=True)
+def col_last_votes(n: int) -> int:
+    """First column of the last completed round's votes."""
+    return C_ACTORS + 2 * n
+
+
+@njit(cache=True)
+def col_record_offers(n: int) -> int:
+    """First column of the completed rounds' offers."""
+    return C_ACTORS + 3 * n
+
+
+@njit(cache=True)
+def col_record_proposers(n: int, rounds: int) -> int:
+    """First column of the completed rounds' proposers."""
+    return C_ACTORS + 3 * n + rounds
+
+
+@njit(cache=True)
+def col_record_votes(n: int, rounds: int) -> int:
+    """First column of the completed rounds' votes (round-major)."""
+    return C_ACTORS + 3 * n + 2 * rounds
+
+
+@njit(cache=True)
+def proposer_of_round(ints, floats, key: int, round_index: int) -> int:
+    """The proposer of ``round_index``: rotating order or a recognition draw."""
+    n = ints[I_ACTORS]
+    if ints[I_RANDOM_PROPOSER] == 0:
+        return ints[I_ROTATION + round_index % n]
+    u = draw_unit(key, round_index, DRAW_PROPOSER)
+    cdf = F_NO_DEAL + n
+    for i in range(n - 1):  # searchsorted(cdf, u, side="right")
+        if u < floats[cdf + i]:
+            return i
+    return n - 1
+
+
+@njit(cache=True)
+def reset_slot(state, rewards, ints, floats, slot: int, key: int) -> None:
+    """Start an episode keyed by ``key`` in ``slot``: round 0, proposal step."""
+    row = state[slot]
+    n = ints[I_ACTORS]
+    row[:] = -1
+    row[C_ROUND] = 0
+    row[C_PHASE] = PROPOSING
+    row[C_PENDING] = 0
+    row[C_REJECTIONS] = 0
+    row[C_END] = RUNNING
+    row[C_ROUNDS_DONE] = 0
+    row[C_KEY] = key
+    voters = col_voters(n)
+    for i in range(n):
+        row[voters + i] = 0
+        rewards[slot, i] = 0.0
+    row[C_PROPOSER] = proposer_of_round(ints, floats, key, 0)
+
+
+@njit(cache=True)
+def propose(
+    state, rewards, ints, floats, required, utility, payoff_scale, slot, outcome
+) -> None:
+    """Put ``outcome`` on the table; agreed at once if nobody else must consent."""
+    row = state[slot]
+    n = ints[I_ACTORS]
+    proposer = row[C_PROPOSER]
+    voters = col_voters(n)
+    votes = col_votes(n)
+    pending = 0
+    for i in range(n):
+        needed = 1 if (required[outcome, i] != 0 and i != proposer) else 0
+        row[voters + i] = needed
+        row[votes + i] = NO_VOTE
+        pending += needed
+    row[C_OFFER] = outcome
+    row[C_PENDING] = pending
+    row[C_REJECTIONS] = 0
+    if pending == 0:
+        resolve(state, rewards, ints, floats, utility, payoff_scale, slot)
+    else:
+        row[C_PHASE] = VOTING
+
+
+@njit(cache=True)
+def vote(
+    state, rewards, ints, floats, utility, payoff_scale, slot, voter, accept
+) -> None:
+    """Record one vote; the round's last vote resolves it."""
+    row = state[slot]
+    n = ints[I_ACTORS]
+    if accept:
+        row[col_votes(n) + voter] = 1
+    else:
+        row[col_votes(n) + voter] = 0
+        row[C_REJECTIONS] += 1
+    row[C_PENDING] -= 1
+    if row[C_PENDING] == 0:
+        resolve(state, rewards, ints, floats, utility, payoff_scale, slot)
+
+
+@njit(cache=True)
+def resolve(state, rewards, ints, floats, utility, payoff_scale, slot) -> None:
+    """End the round: record it, then agreement, deadline, breakdown or next."""
+    row = state[slot]
+    n = ints[I_ACTORS]
+    rounds = ints[I_ROUNDS]
+    round_index = row[C_ROUND]
+    offer = row[C_OFFER]
+    votes = col_votes(n)
+    last = col_last_votes(n)
+    done = row[C_ROUNDS_DONE]
+    row[col_record_offers(n) + done] = offer
+    row[col_record_proposers(n, rounds) + done] = row[C_PROPOSER]
+    record_votes = col_record_votes(n, rounds) + done * n
+    for i in range(n):
+        row[last + i] = row[votes + i]
+        row[record_votes + i] = row[votes + i]
+    row[C_ROUNDS_DONE] = done + 1
+    if row[C_REJECTIONS] == 0:
+        row[C_PHASE] = ENDED
+        row[C_END] = AGREEMENT
+        for i in range(n):
+            rewards[slot, i] = payoff_scale[round_index, i] * utility[i, offer]
+        return
+    if round_index + 1 == rounds:
+        disagree(state, rewards, ints, floats, slot, DEADLINE)
+        return
+    breakdown = floats[F_BREAKDOWN]
+    # No draw at all without a breakdown probability.
+    if breakdown > 0.0 and (
+        draw_unit(row[C_KEY], round_index, DRAW_BREAKDOWN) < breakdown
+    ):
+        disagree(state, rewards, ints, floats, slot, BREAKDOWN)
+        return
+    row[C_ROUND] = round_index + 1
+    row[C_PROPOSER] = proposer_of_round(ints, floats, row[C_KEY], round_index + 1)
+    row[C_PHASE] = PROPOSING
+    row[C_OFFER] = -1
+    row[C_PENDING] = 0
+    row[C_REJECTIONS] = 0
+    voters = col_voters(n)
+    for i in range(n):
+        row[voters + i] = 0
+        row[votes + i] = NO_VOTE
+
+
+@njit(cache=True)
+def disagree(state, rewards, ints, floats, slot, reason) -> None:
+    """End the episode without agreement: everyone gets its no-deal value."""
+    row = state[slot]
+    row[C_PHASE] = ENDED
+    row[C_END] = reason
+    for i in range(ints[I_ACTORS]):
+        rewards[slot, i] = floats[F_NO_DEAL + i]
+
+
+@njit(cache=True)
+def end_illegal(state, rewards, ints, floats, slot, offenders) -> None:
+    """End the episode after illegal actions (``offenders``: uint8 flags)."""
+    row = state[slot]
+    row[C_PHASE] = ENDED
+    row[C_END] = ILLEGAL
+    for i in range(ints[I_ACTORS]):
+        rewards[slot, i] = floats[F_PENALTY] if offenders[i] else 0.0
+
+
+@njit(cache=True)
+def move_kind(state, ints, slot, actor) -> int:
+    """``MOVE_PROPOSE``, ``MOVE_VOTE`` or ``MOVE_NONE``: what ``actor`` may do."""
+    row = state[slot]
+    phase = row[C_PHASE]
+    n = ints[I_ACTORS]
+    if phase == PROPOSING:
+        return MOVE_PROPOSE if row[C_PROPOSER] == actor else MOVE_NONE
+    voting = phase == VOTING and row[col_voters(n) + actor] != 0
+    if voting and row[col_votes(n) + actor] == NO_VOTE:
+        return MOVE_VOTE
+    return MOVE_NONE
+
+
+@njit(cache=True)
+def is_legal(state, ints, slot, actor, action, allow_wait) -> bool:
+    """Whether ``actor`` may take ``action`` now (WAIT only if ``allow_wait``)."""
+    n_outcomes = ints[I_OUTCOMES]
+    kind = move_kind(state, ints, slot, actor)
+    if kind == MOVE_PROPOSE:
+        return 0 <= action < n_outcomes
+    if kind == MOVE_VOTE:
+        return action == n_outcomes or action == n_outcomes + 1
+    if state[slot, C_PHASE] == ENDED:
+        return False
+    return allow_wait and action == n_outcomes + 2
+
+
+@njit(cache=True)
+def next_voter(state, ints, slot) -> int:
+    """The first voter (in actor order) that has not voted, or -1."""
+    row = state[slot]
+    n = ints[I_ACTORS]
+    voters = col_voters(n)
+    votes = col_votes(n)
+    for i in range(n):
+        if row[voters + i] != 0 and row[votes + i] == NO_VOTE:
+            return i
+    return -1
+
+
+@njit(cache=True)
+def apply_action(
+    state, rewards, ints, floats, required, utility, payoff_scale, slot, actor, action
+) -> bool:
+    """Check and apply one actor's action; False (nothing changed) if illegal.
+
+    WAIT is not applied here: it changes nothing.
+    """
+    kind = move_kind(state, ints, slot, actor)
+    n_outcomes = ints[I_OUTCOMES]
+    if kind == MOVE_PROPOSE:
+        if not 0 <= action < n_outcomes:
+            return False
+        propose(
+            state,
+            rewards,
+            ints,
+            floats,
+            required,
+            utility,
+            payoff_scale,
+            slot,
+            action,
+        )
+        return True
+    if kind == MOVE_VOTE:
+        if action != n_outcomes and action != n_outcomes + 1:
+            return False
+        vote(
+            state,
+            rewards,
+            ints,
+            floats,
+            utility,
+            payoff_scale,
+            slot,
+            actor,
+            action == n_outcomes,
+        )
+        return True
+    return False
+
+
+def empty_state(rows: int, n_actors: int, max_rounds: int) -> np.ndarray:
+    """A state matrix of ``rows`` ended, empty slots."""
+    state = np.full((rows, state_width(n_actors, max_rounds)), -1, np.int64)
+    state[:, C_PHASE] = ENDED
+    state[:, C_END] = RUNNING
+    return state

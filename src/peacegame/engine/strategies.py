@@ -1,0 +1,363 @@
+"""The scripted strategies' moves, once, for the engine and every policy object.
+
+Every strategy but ``random`` follows one pattern (Faratin, Sierra & Jennings
+1998; Baarslag et al. 2013):
+
+* an **aspiration** a(t) in its own utility, a function of the round t (and,
+  for tit-for-tat, of the offers received);
+* as **proposer**, among its outcomes with utility >= a(t) (a prefix of its
+  best-first order; at least its best outcome) it offers the one *most likely
+  to be accepted* by the other actors whose consent that outcome requires: the
+  largest smallest acceptability among them, ties going to the outcome closest
+  to its aspiration (the lowest own utility);
+* as **voter**, it accepts an offer whose utility is >= a(t).
+
+Acceptability of outcome o to actor j:
+
+* ``public`` information: ``U_j(o) - d_j``, fixed per scenario, so the pick for
+  every prefix length is tabulated once (``public_pick``);
+* ``private`` information: a frequency opponent model (HardHeaded, ANAC 2011):
+  the levels j proposed count 2, the levels of offers j accepted count 1 (the
+  integer counts are exact); j's estimate of o is the mean over issues of each
+  level's count divided by the issue's largest count (1/2 everywhere before
+  any evidence). The quotients are IEEE float64 divisions summed in issue
+  order in compiled code: no BLAS, no fused multiply-add, so every CPU computes
+  the same bits.
+
+``random`` proposes uniformly among all outcomes and accepts with probability
+1/2, from the episode's counter-based stream (one draw per move).
+
+Aspirations (tabulated per round, computed in decimal arithmetic so no
+platform ``pow`` decides a move):
+
+* ``time_dependent`` (Boulware e < 1, Linear e = 1, Conceder e > 1):
+  a(t) = u_max - (u_max - d) * (t / T) ** (1 / e), T = max_rounds - 1;
+* ``hardliner``: a fixed ``threshold``, or ``d + level * (u_max - d)``;
+* ``tit_for_tat``: a(t) = max(d, u_max - received - niceness * t), where
+  ``received`` is how much the best offer from the others improves on their
+  first offer, in own utility;
+* ``nash_mediator``: proposes the weighted Nash point and accepts anything at
+  least as good (without a bargaining set: its best outcome, and d).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+
+import numpy as np
+from numba import njit
+
+from peacegame.engine.randomness import action_purpose, draw_below, draw_unit
+from peacegame.engine.rules import I_ACTORS, I_OUTCOMES, I_ROTATION
+
+EXTERNAL, RANDOM, ASPIRATION, TIT_FOR_TAT, FIXED = -1, 0, 1, 2, 3
+"""Strategy kinds: driven from outside, random, a tabulated aspiration,
+tit-for-tat, a fixed proposal with a tabulated aspiration."""
+P_KIND, P_FIXED_OFFER, P_COUNTS = 0, 1, 2
+"""Columns of ``plan_i``: kind, fixed offer, then per round the number of own
+outcomes at or above the aspiration."""
+ASPIRATION_ROW, NICENESS_ROW = 0, 1
+"""Rows of ``plan_f[actor]``: the aspiration per round, niceness * round."""
+NO_MEMORY = np.nan
+"""Tit-for-tat memory before any offer was received."""
+
+KINDS = ("random", "time_dependent", "hardliner", "tit_for_tat", "nash_mediator")
+"""Strategy names a :class:`Strategy` may carry."""
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A scripted strategy and its parameters (what a policy config names).
+
+    Attributes:
+        kind: One of :data:`KINDS`.
+        e: Concession exponent (``time_dependent``).
+        level: Threshold as a fraction from d (0) to u_max (1) (``hardliner``).
+        threshold: Absolute threshold, overriding ``level`` (``hardliner``).
+        niceness: Extra concession per round (``tit_for_tat``).
+    """
+
+    kind: str
+    e: float = 1.0
+    level: float = 0.8
+    threshold: float | None = None
+    niceness: float = 0.0
+
+    @property
+    def uses_model(self) -> bool:
+        """Whether its proposals read the opponent model (private information)."""
+        return self.kind in ("time_dependent", "hardliner", "tit_for_tat")
+
+
+def time_dependent_aspiration(
+    u_max: float, no_deal: float, e: float, max_rounds: int
+) -> np.ndarray:
+    """Faratin's a(t) for every round, in 50-digit decimal arithmetic."""
+    horizon = max(max_rounds - 1, 1)
+    out = np.empty(max_rounds, np.float64)
+    with localcontext() as ctx:
+        ctx.prec = 50
+        top, d = Decimal(u_max), Decimal(no_deal)
+        exponent = 1 / Decimal(e)
+        for r in range(max_rounds):
+            t = min(Decimal(r) / Decimal(horizon), Decimal(1))
+            power = Decimal(0) if t == 0 else t**exponent
+            out[r] = float(top - (top - d) * power)
+    return out
+
+
+def plan_rows(
+    strategy: Strategy | None,
+    sorted_utility: np.ndarray,
+    no_deal: float,
+    max_rounds: int,
+    nash: int | None,
+    best: int,
+    utility_row: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One actor's rows of ``plan_i`` and ``plan_f``.
+
+    Args:
+        strategy: The strategy, or None for an actor driven from outside.
+        sorted_utility: The actor's utilities, best first (float64).
+        no_deal: The actor's no-deal value.
+        max_rounds: The deadline.
+        nash: The weighted Nash point (``nash_mediator`` only).
+        best: The actor's best outcome.
+        utility_row: The actor's utility of every outcome (float64).
+
+    Returns:
+        ``int64[2 + max_rounds]`` and ``float64[2, max_rounds]``.
+    """
+    plan_i = np.zeros(P_COUNTS + max_rounds, np.int64)
+    plan_f = np.zeros((2, max_rounds), np.float64)
+    u_max = float(sorted_utility[0])
+    d = float(no_deal)
+    if strategy is None:
+        plan_i[P_KIND] = EXTERNAL
+        return plan_i, plan_f
+    kind = strategy.kind
+    if kind == "random":
+        plan_i[P_KIND] = RANDOM
+        return plan_i, plan_f
+    if kind == "time_dependent":
+        plan_i[P_KIND] = ASPIRATION
+        aspiration = time_dependent_aspiration(u_max, d, strategy.e, max_rounds)
+    elif kind == "hardliner":
+        plan_i[P_KIND] = ASPIRATION
+        if strategy.threshold is not None:
+            value = float(strategy.threshold)
+        else:
+            value = d + float(strategy.level) * (u_max - d)
+        aspiration = np.full(max_rounds, value)
+    elif kind == "tit_for_tat":
+        plan_i[P_KIND] = TIT_FOR_TAT
+        aspiration = np.full(max_rounds, u_max)
+        plan_f[NICENESS_ROW] = [float(strategy.niceness) * r for r in range(max_rounds)]
+    elif kind == "nash_mediator":
+        plan_i[P_KIND] = FIXED
+        plan_i[P_FIXED_OFFER] = best if nash is None else nash
+        value = d if nash is None else float(utility_row[nash])
+        aspiration = np.full(max_rounds, value)
+    else:
+        raise ValueError(f"unknown strategy kind {kind!r}; expected one of {KINDS}")
+    plan_f[ASPIRATION_ROW] = aspiration
+    counts = np.searchsorted(-sorted_utility, -aspiration, side="right")
+    plan_i[P_COUNTS:] = np.maximum(counts, 1)
+    return plan_i, plan_f
+
+
+def public_picks(
+    order: np.ndarray,
+    required: np.ndarray,
+    utility: np.ndarray,
+    no_deal: np.ndarray,
+    actor: int,
+) -> np.ndarray:
+    """For every prefix length c of ``order``, ``actor``'s public-information pick.
+
+    Args:
+        order: The actor's outcomes, best first.
+        required: ``uint8[n_outcomes, n_actors]``.
+        utility: ``float64[n_actors, n_outcomes]``.
+        no_deal: ``float64[n_actors]``.
+        actor: The actor's index.
+
+    The acceptability of o is the smallest surplus ``U_j(o) - d_j`` over the
+    other actors whose consent o requires (+inf if none). Among the first c
+    outcomes the pick is the last position of the largest acceptability.
+
+    Returns:
+        ``int64[n_outcomes + 1]``: entry c (>= 1) is the picked outcome; entry 0
+        repeats entry 1.
+    """
+    others = required.T.astype(bool)  # [n_actors, n_outcomes]
+    others = others.copy()
+    others[actor] = False
+    surplus = utility - np.asarray(no_deal, np.float64)[:, None]
+    score = np.where(others, surplus, np.inf).min(axis=0)[order]
+    running = np.maximum.accumulate(score)
+    marks = np.where(score == running, np.arange(score.size), -1)
+    last = np.maximum.accumulate(marks)
+    positions = np.concatenate([last[:1], last]).astype(np.int64)
+    return order[positions]
+
+
+# --------------------------------------------------------------------- moves
+@njit(cache=True)
+def tit_for_tat_aspiration(plan_f, memory, sorted_utility, no_deal, round_index):
+    """a(t) = max(d, u_max - received - niceness * t)."""
+    received = 0.0
+    first = memory[0]
+    if not np.isnan(first):
+        received = max(memory[1] - first, 0.0)
+    value = sorted_utility[0] - received - plan_f[NICENESS_ROW, round_index]
+    return max(no_deal, value)
+
+
+@njit(cache=True)
+def count_at_or_above(sorted_utility, threshold) -> int:
+    """How many of the best-first utilities are >= threshold (at least 1)."""
+    lo, hi = 0, sorted_utility.shape[0]
+    while lo < hi:  # first position whose utility is below the threshold
+        mid = (lo + hi) // 2
+        if sorted_utility[mid] >= threshold:
+            lo = mid + 1
+        else:
+            hi = mid
+    return max(lo, 1)
+
+
+@njit(cache=True)
+def model_tables(ints, counts):
+    """Per actor and level column: count / the issue's largest count (or 1/2)."""
+    n = ints[I_ACTORS]
+    bounds = I_ROTATION + n
+    n_issues = ints.shape[0] - bounds - 1
+    table = np.empty(counts.shape, np.float64)
+    for j in range(n):
+        for k in range(n_issues):
+            start, stop = ints[bounds + k], ints[bounds + k + 1]
+            peak = 0
+            for c in range(start, stop):
+                peak = max(peak, counts[j, c])
+            for c in range(start, stop):
+                table[j, c] = counts[j, c] / peak if peak > 0 else 0.5
+    return table
+
+
+@njit(cache=True)
+def private_pick(ints, required, level_columns, order, counts, actor, count) -> int:
+    """Among the first ``count`` of ``order`` the pick under the frequency model."""
+    table = model_tables(ints, counts)
+    n = ints[I_ACTORS]
+    n_issues = level_columns.shape[1]
+    best_score = -np.inf
+    best = order[count - 1]
+    for p in range(count - 1, -1, -1):  # lowest own utility first: ties stay
+        o = order[p]
+        score = np.inf
+        for j in range(n):
+            if j == actor or required[o, j] == 0:
+                continue
+            estimate = 0.0
+            for k in range(n_issues):
+                estimate += table[j, level_columns[o, k]]
+            if estimate < score:
+                score = estimate
+                if score <= best_score:
+                    break
+        if score > best_score:
+            best_score = score
+            best = o
+    return best
+
+
+@njit(cache=True)
+def choose_proposal(
+    plan_i,
+    plan_f,
+    order,
+    sorted_utility,
+    public_pick,
+    ints,
+    floats,
+    required,
+    level_columns,
+    memory,
+    counts,
+    no_deal,
+    key,
+    round_index,
+    actor,
+) -> int:
+    """The proposal of ``actor`` (one strategy's rows) in ``round_index``."""
+    kind = plan_i[P_KIND]
+    if kind == RANDOM:
+        return draw_below(key, round_index, action_purpose(actor), ints[I_OUTCOMES])
+    if kind == FIXED:
+        return plan_i[P_FIXED_OFFER]
+    if kind == TIT_FOR_TAT:
+        threshold = tit_for_tat_aspiration(
+            plan_f, memory, sorted_utility, no_deal, round_index
+        )
+        count = count_at_or_above(sorted_utility, threshold)
+    else:
+        count = plan_i[P_COUNTS + round_index]
+    if count == 1:
+        return order[0]
+    if public_pick.shape[0] > 1:
+        return public_pick[count]
+    return private_pick(ints, required, level_columns, order, counts, actor, count)
+
+
+@njit(cache=True)
+def choose_vote(
+    plan_i,
+    plan_f,
+    sorted_utility,
+    utility_row,
+    memory,
+    no_deal,
+    key,
+    round_index,
+    actor,
+    offer,
+) -> bool:
+    """Whether ``actor`` accepts ``offer`` in ``round_index``."""
+    kind = plan_i[P_KIND]
+    if kind == RANDOM:
+        return draw_unit(key, round_index, action_purpose(actor)) < 0.5
+    if kind == TIT_FOR_TAT:
+        threshold = tit_for_tat_aspiration(
+            plan_f, memory, sorted_utility, no_deal, round_index
+        )
+    else:
+        threshold = plan_f[ASPIRATION_ROW, round_index]
+    return utility_row[offer] >= threshold
+
+
+@njit(cache=True)
+def remember_offer(plan_i, utility_row, memory, actor, proposer, offer) -> None:
+    """Tit-for-tat: track the offers the others made, in own utility."""
+    if plan_i[P_KIND] != TIT_FOR_TAT or proposer == actor:
+        return
+    value = utility_row[offer]
+    if np.isnan(memory[0]):
+        memory[0] = value
+        memory[1] = value
+    else:
+        memory[1] = max(memory[1], value)
+
+
+@njit(cache=True)
+def count_round(level_columns, counts, proposer, offer, votes) -> None:
+    """Fold one completed round into the frequency model's integer counts."""
+    n_issues = level_columns.shape[1]
+    for k in range(n_issues):
+        counts[proposer, level_columns[offer, k]] += 2
+    for j in range(votes.shape[0]):
+        if votes[j] == 1:
+            for k in range(n_issues):
+                counts[j, level_columns[offer, k]] += 1

@@ -1,0 +1,143 @@
+"""Turn-taking of the PettingZoo adapters, over the rules (compiled).
+
+The AEC env selects one actor at a time: the round's proposer, then its voters
+one by one in actor order. The parallel env takes every actor's action at once
+(WAIT for an actor with nothing to do). Each step here is one compiled call
+that checks the action(s) with :func:`peacegame.engine.rules.is_legal`,
+applies them with the rules' own functions and re-encodes the observations
+when something visible changed, so an env step costs one call into the kernel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from peacegame.engine.config import ENDED, PROPOSING
+from peacegame.engine.observe import encode
+from peacegame.engine.rules import (
+    C_PHASE,
+    C_PROPOSER,
+    C_ROUNDS_DONE,
+    I_ACTORS,
+    I_OUTCOMES,
+    MOVE_NONE,
+    apply_action,
+    is_legal,
+    move_kind,
+    next_voter,
+)
+
+ILLEGAL_ACTION = -2
+"""Return code of a step whose action was illegal (nothing changed)."""
+ENDED_EPISODE = -1
+"""Return code of a step after which the episode has ended."""
+MISSING = -2
+"""Parallel env: an actor that sent no action."""
+NOT_AN_ACTION = -3
+"""Parallel env: an action that is not an integer."""
+
+
+@njit(cache=True)
+def aec_step(
+    state,
+    rewards,
+    ints,
+    floats,
+    required,
+    utility,
+    payoff_scale,
+    level_columns,
+    observations,
+    actor,
+    action,
+) -> int:
+    """Apply the selected actor's action; return the next actor to move.
+
+    Returns:
+        The next actor's index, ``ENDED_EPISODE``, or ``ILLEGAL_ACTION`` (the
+        state is then unchanged).
+    """
+    row = state[0]
+    rounds_before = row[C_ROUNDS_DONE]
+    proposing = row[C_PHASE] == PROPOSING
+    if not apply_action(
+        state,
+        rewards,
+        ints,
+        floats,
+        required,
+        utility,
+        payoff_scale,
+        0,
+        actor,
+        action,
+    ):
+        return ILLEGAL_ACTION
+    if proposing or row[C_ROUNDS_DONE] != rounds_before:
+        encode(state, ints, floats, required, utility, level_columns, 0, observations)
+    if row[C_PHASE] == ENDED:
+        return ENDED_EPISODE
+    if row[C_PHASE] == PROPOSING:
+        return row[C_PROPOSER]
+    return next_voter(state, ints, 0)
+
+
+@njit(cache=True)
+def parallel_step(
+    state,
+    rewards,
+    ints,
+    floats,
+    required,
+    utility,
+    payoff_scale,
+    level_columns,
+    observations,
+    actions,
+    offenders,
+) -> int:
+    """Apply every actor's action at once, or flag the offenders.
+
+    ``actions`` (``int64[n_actors]``) holds an action, ``MISSING`` or
+    ``NOT_AN_ACTION`` per actor; ``offenders`` (``uint8[n_actors]``) is set to 1
+    for each illegal action (a mover that sent none, or an actor without a move
+    that sent anything but WAIT).
+
+    Returns:
+        The number of offenders (nothing is applied if there are any).
+    """
+    n = ints[I_ACTORS]
+    wait = ints[I_OUTCOMES] + 2
+    count = 0
+    kinds = np.empty(n, np.int64)
+    for i in range(n):
+        kinds[i] = move_kind(state, ints, 0, i)
+    for i in range(n):
+        offenders[i] = 0
+        action = actions[i]
+        if kinds[i] == MOVE_NONE:
+            legal = action == MISSING or action == wait  # noqa: SIM109 (numba)
+        else:
+            legal = action >= 0 and is_legal(state, ints, 0, i, action, False)
+        if not legal:
+            offenders[i] = 1
+            count += 1
+    if count:
+        return count
+    for i in range(n):  # the proposer alone, or every voter in actor order
+        if kinds[i] != MOVE_NONE:
+            apply_action(
+                state,
+                rewards,
+                ints,
+                floats,
+                required,
+                utility,
+                payoff_scale,
+                0,
+                i,
+                actions[i],
+            )
+    encode(state, ints, floats, required, utility, level_columns, 0, observations)
+    return 0
