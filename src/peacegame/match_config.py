@@ -15,7 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from peacegame.config_kinds import kind_mismatch
+from peacegame.kinds import kind_mismatch
 from peacegame.errors import ConfigError, UserError, suggest
 from peacegame.protocol import ProtocolConfig
 from peacegame.resources import resolve_config, shipped_names

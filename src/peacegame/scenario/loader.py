@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from peacegame.config_kinds import kind_mismatch
+from peacegame.kinds import kind_mismatch
 from peacegame.errors import ConfigError, suggest
 from peacegame.scenario.model import (
     Actor,

@@ -72,7 +72,7 @@ def load_game(
             not a textbook model.
 
     """
-    from peacegame.config_kinds import detect_kind
+    from peacegame.kinds import detect_kind
     from peacegame.match_config import check_policies_cover_actors, load_match_config
     from peacegame.resources import resolve_config
     from peacegame.scenario import compile_scenario, load_scenario
