@@ -15,8 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from peacegame.kinds import kind_mismatch
 from peacegame.errors import ConfigError, UserError, suggest
+from peacegame.kinds import kind_mismatch
 from peacegame.protocol import ProtocolConfig
 from peacegame.resources import resolve_config, shipped_names
 from peacegame.yamlio import read_yaml, validate

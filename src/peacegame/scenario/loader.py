@@ -42,8 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from peacegame.kinds import kind_mismatch
 from peacegame.errors import ConfigError, suggest
+from peacegame.kinds import kind_mismatch
 from peacegame.scenario.model import (
     Actor,
     AllCondition,
