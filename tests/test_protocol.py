@@ -34,6 +34,10 @@ from peacegame.engine.rules import (
     C_PROPOSER,
     C_ROUND,
     C_ROUNDS_DONE,
+    MASK_NONE,
+    MASK_PROPOSE,
+    MASK_VOTE,
+    MASK_WAIT,
     MOVE_NONE,
     MOVE_PROPOSE,
     MOVE_VOTE,
@@ -43,7 +47,6 @@ from peacegame.engine.rules import (
     is_legal,
     move_kind,
 )
-from peacegame.engine.tables import MASK_NONE, MASK_PROPOSE, MASK_VOTE, MASK_WAIT
 from peacegame.protocol import discount_powers
 from peacegame.scenario import compile_dict, load_compiled
 
@@ -349,7 +352,7 @@ def test_consent_china_never_votes_without_chinese_troops_or_unsc(
             game.episodes.start(np.array([0]), np.array([0]))
             game.apply(proposer, int(outcome))
             assert china not in game.voters()
-            assert move_kind(game.episodes.state, game.rules.ints, 0, china) == (
+            assert move_kind(game.rules.game, game.episodes.state, 0, china) == (
                 MOVE_NONE
             )
     # With Chinese troops China always votes (unless it proposes).
@@ -362,15 +365,15 @@ def test_consent_china_never_votes_without_chinese_troops_or_unsc(
 
 def test_moves_and_masks(two_actors: Any) -> None:
     game = Game(two_actors)
-    rules, state, ints = game.rules, game.episodes.state, game.rules.ints
-    assert move_kind(state, ints, 0, 0) == MOVE_PROPOSE
-    assert move_kind(state, ints, 0, 1) == MOVE_NONE
+    rules, state, tables = game.rules, game.episodes.state, game.rules.game
+    assert move_kind(tables, state, 0, 0) == MOVE_PROPOSE
+    assert move_kind(tables, state, 0, 1) == MOVE_NONE
     assert rules.mask_row(state, 0, 0, False) == MASK_PROPOSE
     assert rules.mask_row(state, 0, 1, False) == MASK_NONE
     assert rules.mask_row(state, 0, 1, True) == MASK_WAIT
     game.apply(0, 1)
-    assert move_kind(state, ints, 0, 0) == MOVE_NONE  # the proposal counts
-    assert move_kind(state, ints, 0, 1) == MOVE_VOTE
+    assert move_kind(tables, state, 0, 0) == MOVE_NONE  # the proposal counts
+    assert move_kind(tables, state, 0, 1) == MOVE_VOTE
     assert rules.mask_row(state, 0, 1, False) == MASK_VOTE
     assert rules.mask_row(state, 0, 0, True) == MASK_WAIT
     for mask in (rules.propose_mask, rules.vote_mask, rules.wait_mask):
@@ -418,10 +421,10 @@ def test_illegal_actions_are_refused_naming_actor_action_phase(
 
 def test_wait_is_legal_only_when_allowed_and_idle(two_actors: Any) -> None:
     game = Game(two_actors)
-    state, ints, wait = game.episodes.state, game.rules.ints, game.rules.wait_action
-    assert not is_legal(state, ints, 0, 1, wait, False)
-    assert is_legal(state, ints, 0, 1, wait, True)
-    assert not is_legal(state, ints, 0, 0, wait, True)
+    state, tables, wait = game.episodes.state, game.rules.game, game.rules.wait_action
+    assert not is_legal(tables, state, 0, 1, wait, False)
+    assert is_legal(tables, state, 0, 1, wait, True)
+    assert not is_legal(tables, state, 0, 0, wait, True)
     before = game.row.copy()
     assert not game.episodes.apply(0, 1, wait)  # WAIT changes nothing
     assert np.array_equal(game.row, before)
@@ -649,7 +652,7 @@ def test_random_legal_play_respects_the_rules(
     policy = np.random.default_rng(policy_seed)
     utility = scenario.utility.astype(np.float64)
     no_deal = scenario.no_deal.astype(np.float64)
-    state, ints = game.episodes.state, rules.ints
+    state, tables = game.episodes.state, rules.game
     steps = 0
     while game[C_PHASE] != ENDED:
         r = game[C_ROUND]
@@ -658,7 +661,7 @@ def test_random_legal_play_respects_the_rules(
             assert game[C_PROPOSER] == rotation[r % n]
         else:
             assert game[C_PROPOSER] == expected_random_proposer(scenario, key, r)
-        movers = [i for i in range(n) if move_kind(state, ints, 0, i) != MOVE_NONE]
+        movers = [i for i in range(n) if move_kind(tables, state, 0, i) != MOVE_NONE]
         assert movers == [game[C_PROPOSER]]
         outcome = int(policy.integers(scenario.n_outcomes))
         game.apply(movers[0], outcome)

@@ -155,6 +155,7 @@ from peacegame.engine.rules import (
     C_PHASE,
     C_PROPOSER,
     C_ROUND,
+    agreed_outcomes,
     col_last_votes,
     col_voters,
 )
@@ -351,14 +352,7 @@ class _NegotiationBase:
         self.episodes = Episodes(rules, [None] * n, 1)
         self.state = self.episodes.state
         self._row = self.state[0]
-        self._tables = (
-            rules.ints,
-            rules.floats,
-            rules.required,
-            rules.utility,
-            rules.payoff_scale,
-            rules.level_columns,
-        )
+        self._game = rules.game
         self.record = PublicRecord(n, rules.max_rounds, self.state, 0)
         self.observations = np.zeros((n, rules.observation_size), np.float32)
         self._rows = list(self.observations)
@@ -425,7 +419,7 @@ class _NegotiationBase:
     def _final_info(self, reason: str) -> dict[str, Any]:
         row = self._row
         agreed = reason == "agreement"
-        outcome = int(row[C_OFFER]) if agreed else -1
+        outcome = int(agreed_outcomes(self.state)[0]) if agreed else -1
         return {
             "phase": PHASES[row[C_PHASE]],
             "round": int(row[C_ROUND]),
@@ -552,10 +546,9 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         proposing = row[C_PHASE] == PROPOSING
         round_index, proposer = int(row[C_ROUND]), int(row[C_PROPOSER])
         mover = aec_step(
+            self._game,
             self.state,
             self.episodes.rewards,
-            *self._tables[:5],
-            self._tables[5],
             self.observations,
             self._index[agent],
             value,
@@ -739,9 +732,9 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
         proposing = row[C_PHASE] == PROPOSING
         round_index, proposer = int(row[C_ROUND]), int(row[C_PROPOSER])
         offending = parallel_step(
+            self._game,
             self.state,
             self.episodes.rewards,
-            *self._tables,
             self.observations,
             codes,
             self._offenders,

@@ -86,11 +86,7 @@ from peacegame.engine.rules import (
     C_END,
     C_PHASE,
     C_ROUND,
-    MOVE_NONE,
-    MOVE_PROPOSE,
-    MOVE_VOTE,
 )
-from peacegame.engine.tables import MASK_NONE, MASK_PROPOSE, MASK_VOTE
 from peacegame.engine.vector import advance, observe, step_external
 from peacegame.errors import ConfigError
 from peacegame.match_config import MatchConfig, load_match_config
@@ -102,14 +98,6 @@ MAX_SKIPPED_EPISODES = 1000
 
 DEFAULT_OPPONENT: dict[str, Any] = {"policy": "linear"}
 """Opponents' policy when no match config names one."""
-
-_MASK_OF_MOVE = np.zeros(3, np.int64)
-"""``Rules.mask_row`` without WAIT, by ``move_kind``: the learner's mask row."""
-_MASK_OF_MOVE[[MOVE_NONE, MOVE_PROPOSE, MOVE_VOTE]] = [
-    MASK_NONE,
-    MASK_PROPOSE,
-    MASK_VOTE,
-]
 
 
 def _match_config(
@@ -215,7 +203,7 @@ class NegotiationVectorEnv(VectorEnv):
         self._slots = np.arange(num_envs, dtype=np.int64)
         self._observations = np.zeros((num_envs, size), np.float32)
         self._scratch = np.zeros((rules.n_actors, size), np.float32)
-        self._kinds = np.zeros(num_envs, np.int64)
+        self._mask_rows = np.zeros(num_envs, np.int64)
         self._legal = np.zeros(num_envs, np.bool_)
         self.episode_ids = np.zeros(num_envs, np.int64)
         self._next_episode = 0
@@ -300,8 +288,8 @@ class NegotiationVectorEnv(VectorEnv):
             done = self._slots[ended]
             rewards[ended] = self.episodes.rewards[done, me]
             final = np.empty((done.size, self.rules.observation_size), np.float32)
-            kinds = np.empty(done.size, np.int64)
-            observe(self.episodes, done, me, self._scratch, final, kinds)
+            rows = np.empty(done.size, np.int64)
+            observe(self.episodes, done, me, self._scratch, final, rows)
             final_obs = np.full(self.num_envs, None, dtype=object)
             for k, row in zip(done.tolist(), final, strict=True):
                 final_obs[k] = row
@@ -335,7 +323,7 @@ class NegotiationVectorEnv(VectorEnv):
 
     def action_masks(self) -> np.ndarray:
         """The learner's legal actions, ``bool[num_envs, n_actions]``."""
-        return self._masks[_MASK_OF_MOVE[self._kinds]]
+        return self._masks[self._mask_rows]
 
     def close_extras(self, **kwargs: Any) -> None:
         """Nothing to release."""
@@ -355,7 +343,7 @@ class NegotiationVectorEnv(VectorEnv):
             self.learner_index,
             self._scratch,
             self._observations,
-            self._kinds,
+            self._mask_rows,
         )
 
     def _new_episodes(self, slots: np.ndarray) -> None:

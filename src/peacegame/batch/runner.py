@@ -9,36 +9,17 @@ from typing import Any
 import numpy as np
 
 from peacegame.engine import (
-    END_REASONS,
     Episodes,
     OutcomeMetrics,
     Rules,
     episode_record,
     episode_seeds,
 )
-from peacegame.engine.config import AGREEMENT
-from peacegame.engine.rules import (
-    C_END,
-    C_KEY,
-    C_ROUND,
-    C_ROUNDS_DONE,
-    col_record_offers,
-)
+from peacegame.engine.rules import C_END, C_KEY, C_ROUND, agreed_outcomes
 from peacegame.match_config import MatchConfig
 from peacegame.policies import make_policy, policy_label
 from peacegame.policies.registry import REGISTRY, normalise_spec
 from peacegame.scenario.compiled import CompiledScenario
-
-__all__ = [
-    "DEFAULT_BATCH_SIZE",
-    "END_REASONS",
-    "BatchEngine",
-    "BatchResult",
-    "UnsupportedError",
-    "run_episodes",
-    "supported_spec",
-    "supports",
-]
 
 DEFAULT_BATCH_SIZE = 4096
 """Episode slots per compiled call (memory grows linearly with it)."""
@@ -82,7 +63,7 @@ class BatchResult:
     Attributes:
         episode: ``int64[n]`` episode ids.
         seed: ``int64[n]`` episode seeds.
-        end: ``int64[n]`` end codes (index into :data:`END_REASONS`).
+        end: ``int64[n]`` end codes (index into ``peacegame.engine.END_REASONS``).
         round: ``int64[n]`` the last round played.
         outcome: ``int64[n]`` the agreed outcome, -1 without agreement.
         rewards: ``float64[n, n_actors]`` payoffs.
@@ -214,7 +195,6 @@ class BatchEngine:
             decisions=0,
         )
         slots = self.episodes
-        offers = col_record_offers(n_actors)
         for start in range(0, n, self.batch_size):
             chunk = keys[start : start + self.batch_size]
             size = chunk.size
@@ -223,10 +203,7 @@ class BatchEngine:
             part = slice(start, start + size)
             result.end[part] = state[:, C_END]
             result.round[part] = state[:, C_ROUND]
-            last = offers + state[:, C_ROUNDS_DONE] - 1
-            agreed = state[:, C_END] == AGREEMENT
-            offer = state[np.arange(size), np.maximum(last, offers)]
-            result.outcome[part] = np.where(agreed, offer, -1)
+            result.outcome[part] = agreed_outcomes(state)
             result.rewards[part] = slots.rewards[:size]
             if records is not None:
                 assert self.metrics is not None

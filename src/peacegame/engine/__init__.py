@@ -2,6 +2,12 @@
 
 Every env, runner and trainer drives this package; none restates a rule.
 
+Developers: numba's on-disk cache (``__pycache__/*.nbi``, ``*.nbc``) is
+invalidated only when a function's own file changes, not when a function it
+calls changes in another file. After editing this package, delete
+``src/peacegame/engine/__pycache__`` (or point ``NUMBA_CACHE_DIR`` at a fresh
+folder) before measuring or testing.
+
 * :mod:`~peacegame.engine.config`: the protocol's knobs and shared codes;
 * :mod:`~peacegame.engine.randomness`: counter-based draws keyed by (episode
   seed, round, purpose);

@@ -103,6 +103,22 @@ class ActorKernel:
         self.memory = np.full((n, 2), np.nan, np.float64)
         self.counts = np.zeros((n, int(bounds[-1]) if self.use_model else 1), np.int64)
         self.seen = np.zeros(1, np.int64)
+        self.game = (
+            self.ints,
+            self.floats,
+            self.required,
+            self.utility,
+            np.zeros((max_rounds, n), np.float64),  # payoffs: never read here
+            self.level_columns,
+        )
+        self.plan = (
+            self.plan_i,
+            self.plan_f,
+            self.order,
+            self.sorted_utility,
+            self.public_pick,
+            self.use_model,
+        )
 
     def reset(self) -> None:
         """Forget the last episode."""
@@ -114,21 +130,12 @@ class ActorKernel:
         """The actor's action in ``slot`` of the engine state ``state``."""
         return int(
             policy_move(
-                state,
-                self.ints,
-                self.floats,
-                self.required,
-                self.utility,
-                self.level_columns,
-                self.plan_i,
-                self.plan_f,
-                self.order,
-                self.sorted_utility,
-                self.public_pick,
+                self.game,
+                self.plan,
                 self.memory,
                 self.counts,
                 self.seen,
-                self.use_model,
+                state,
                 slot,
                 self.actor,
             )

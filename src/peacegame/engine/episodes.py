@@ -17,12 +17,7 @@ import numpy as np
 from peacegame.engine.config import ENDED
 from peacegame.engine.observe import encode
 from peacegame.engine.play import play_episodes, scripted_turns, start_episodes
-from peacegame.engine.rules import (
-    C_PHASE,
-    apply_action,
-    empty_state,
-    end_illegal,
-)
+from peacegame.engine.rules import C_PHASE, apply_action, empty_state, end_illegal
 from peacegame.engine.strategies import Strategy
 from peacegame.engine.tables import Plan, Rules
 
@@ -63,35 +58,31 @@ class Episodes:
         """Per actor, whether its moves come from outside."""
         return self.plan.external
 
-    def game_tables(self) -> tuple[np.ndarray, ...]:
-        """The rules' arrays, in the kernel's argument order."""
-        r = self.rules
-        return (r.ints, r.floats, r.required, r.utility, r.payoff_scale)
+    def arrays(self) -> tuple[object, ...]:
+        """The leading arguments of the kernel's slot-playing functions.
 
-    def strategy_tables(self) -> tuple[object, ...]:
-        """The strategies' arrays, in the kernel's argument order."""
-        p = self.plan
+        Returns:
+            ``game, plan, state, rewards, memory, counts, seen``.
+        """
         return (
-            self.rules.level_columns,
-            p.plan_i,
-            p.plan_f,
-            p.order,
-            p.sorted_utility,
-            p.public_pick,
-            p.use_model,
-        )
-
-    def start(self, slots: np.ndarray, keys: np.ndarray) -> None:
-        """Start the episodes keyed ``keys`` (their seeds) in ``slots``."""
-        r = self.rules
-        start_episodes(
+            self.rules.game,
+            self.plan.tables,
             self.state,
             self.rewards,
             self.memory,
             self.counts,
             self.seen,
-            r.ints,
-            r.floats,
+        )
+
+    def start(self, slots: np.ndarray, keys: np.ndarray) -> None:
+        """Start the episodes keyed ``keys`` (their seeds) in ``slots``."""
+        start_episodes(
+            self.rules.game,
+            self.state,
+            self.rewards,
+            self.memory,
+            self.counts,
+            self.seen,
             np.asarray(slots, np.int64),
             np.asarray(keys, np.int64),
         )
@@ -107,18 +98,7 @@ class Episodes:
             raise ValueError(f"{keys.size} episodes do not fit in {self.size} slots")
         if any(self.plan.external):
             raise ValueError("play() needs every actor scripted")
-        return int(
-            play_episodes(
-                self.state,
-                self.rewards,
-                self.memory,
-                self.counts,
-                self.seen,
-                *self.game_tables(),
-                *self.strategy_tables(),
-                keys,
-            )
-        )
+        return int(play_episodes(*self.arrays(), keys))
 
     def advance(self, slot: int) -> int:
         """Play ``slot``'s scripted moves until it ends or an external must move.
@@ -126,47 +106,22 @@ class Episodes:
         Returns:
             The number of decisions taken.
         """
-        return int(
-            scripted_turns(
-                self.state,
-                self.rewards,
-                self.memory,
-                self.counts,
-                self.seen,
-                *self.game_tables(),
-                *self.strategy_tables(),
-                slot,
-            )
-        )
+        return int(scripted_turns(*self.arrays(), slot))
 
     def apply(self, slot: int, actor: int, action: int) -> bool:
         """Apply one (external) actor's action; False if it is illegal."""
-        return bool(
-            apply_action(
-                self.state, self.rewards, *self.game_tables(), slot, actor, action
-            )
-        )
+        game = self.rules.game
+        return bool(apply_action(game, self.state, self.rewards, slot, actor, action))
 
     def end_illegal(self, slot: int, offenders: Sequence[int]) -> None:
         """End ``slot`` after illegal actions: offenders get the penalty."""
         flags = np.zeros(self.rules.n_actors, np.uint8)
         flags[list(offenders)] = 1
-        r = self.rules
-        end_illegal(self.state, self.rewards, r.ints, r.floats, slot, flags)
+        end_illegal(self.rules.game, self.state, self.rewards, slot, flags)
 
     def encode(self, slot: int, out: np.ndarray) -> None:
         """Write every actor's observation of ``slot`` into ``out``."""
-        r = self.rules
-        encode(
-            self.state,
-            r.ints,
-            r.floats,
-            r.required,
-            r.utility,
-            r.level_columns,
-            slot,
-            out,
-        )
+        encode(self.rules.game, self.state, slot, out)
 
     def ended(self, slot: int) -> bool:
         """Whether the episode in ``slot`` has ended."""

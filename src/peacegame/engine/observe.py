@@ -1,22 +1,8 @@
 """Observation vectors, encoded from the state arrays (compiled).
 
-With ``n`` actors, ``L`` issue levels in all and ``h = history_length`` the
-float32 vector holds, in order:
-
-| field              | size | values                                              |
-|--------------------|------|-----------------------------------------------------|
-| `phase`            | 3    | one-hot: propose, vote, done                        |
-| `round_fraction`   | 1    | round / max_rounds, in [0, 1)                       |
-| `role`             | 3    | my role this round, one-hot: proposer, voter, idle  |
-| `proposer`         | n    | one-hot: the round's proposer                       |
-| `offer`            | L    | the offer on the table, one-hot per issue (or 0)    |
-| `consent`          | n    | 1 for each actor whose consent the offer requires   |
-| `public_utilities` | n    | public information only: the offer's utility to all |
-| `offer_utility`    | 1    | the offer's utility to me (0 if none)               |
-| `no_deal`          | 1    | my no-deal value d                                  |
-| `discount`         | 1    | my per-round discount δ                             |
-| `last_votes`       | n    | last round's votes: +1 accept, -1 reject, 0 none    |
-| `history`          | h    | past offers' utility to me, latest first; -1: none  |
+The layout (fields, sizes, values) is documented once, in the env's module
+docstring (:mod:`peacegame.env`, "Observation space");
+:func:`observation_fields` builds it and :func:`encode` fills it.
 """
 
 from __future__ import annotations
@@ -32,6 +18,11 @@ from peacegame.engine.rules import (
     C_ROUND,
     C_ROUNDS_DONE,
     F_NO_DEAL,
+    G_FLOATS,
+    G_INTS,
+    G_LEVEL_COLUMNS,
+    G_REQUIRED,
+    G_UTILITY,
     I_ACTORS,
     I_HISTORY,
     I_LEVELS,
@@ -46,7 +37,10 @@ from peacegame.engine.rules import (
 def observation_fields(
     n_actors: int, n_levels: int, public: bool, history_length: int
 ) -> dict[str, slice]:
-    """Field name -> slice of the observation vector (see the module doc)."""
+    """Field name -> slice of the observation vector.
+
+    ``public_utilities`` is there only under public information.
+    """
     sizes = [
         ("phase", 3),
         ("round_fraction", 1),
@@ -85,8 +79,10 @@ def observation_bounds(
 
 
 @njit(cache=True)
-def encode(state, ints, floats, required, utility, level_columns, slot, out) -> None:
+def encode(game, state, slot, out) -> None:
     """Write every actor's observation of ``slot`` into ``out[n_actors, size]``."""
+    ints, floats, required = game[G_INTS], game[G_FLOATS], game[G_REQUIRED]
+    utility, level_columns = game[G_UTILITY], game[G_LEVEL_COLUMNS]
     row = state[slot]
     n = ints[I_ACTORS]
     n_levels = ints[I_LEVELS]

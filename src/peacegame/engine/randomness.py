@@ -35,13 +35,13 @@ _S32 = np.uint64(32)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2 ** -53
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def action_purpose(actor: int) -> int:
     """The purpose code of ``actor``'s own random move in a round."""
     return _FIRST_ACTION + actor
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _splitmix(z: np.uint64) -> np.uint64:
     z = z + _GOLDEN
     z = (z ^ (z >> _S30)) * _MUL1
@@ -49,20 +49,20 @@ def _splitmix(z: np.uint64) -> np.uint64:
     return z ^ (z >> _S31)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def draw_bits(key: int, round_index: int, purpose: int) -> np.uint64:
     """64 random bits for (episode key, round, purpose)."""
     counter = (np.uint64(round_index) << _S32) | np.uint64(purpose)
     return _splitmix(_splitmix(np.uint64(key)) ^ counter)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def draw_unit(key: int, round_index: int, purpose: int) -> float:
     """A float64 uniform on [0, 1) with 53 random bits (exact: k / 2**53)."""
     return float(draw_bits(key, round_index, purpose) >> _S11) * _TO_UNIT
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def draw_below(key: int, round_index: int, purpose: int, n: int) -> int:
     """An integer uniform on ``0 .. n - 1`` (bias below n / 2**53)."""
     value = int(draw_unit(key, round_index, purpose) * n)

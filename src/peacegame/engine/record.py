@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from peacegame.engine.config import AGREEMENT, END_REASONS
+from peacegame.engine.config import END_REASONS
 from peacegame.engine.rules import (
     C_END,
     C_KEY,
     C_ROUND,
     C_ROUNDS_DONE,
+    agreed_outcomes,
     col_record_offers,
     col_record_proposers,
     col_record_votes,
@@ -94,9 +95,9 @@ def episode_record(
     n = rules.n_actors
     row = state[slot]
     end = int(row[C_END])
-    agreed = end == AGREEMENT
+    outcome = int(agreed_outcomes(state[slot : slot + 1])[0])
+    agreed = outcome >= 0
     done = int(row[C_ROUNDS_DONE])
-    outcome = int(row[col_record_offers(n) + done - 1]) if agreed else -1
     proposers = col_record_proposers(n, rules.max_rounds)
     proposer = actors[int(row[proposers + done - 1])] if done > 0 else None
     rewards_list = rewards.tolist()

@@ -2,12 +2,13 @@
 
 The state of B episodes is one ``int64[B, width]`` matrix (see the column
 functions below) and one ``float64[B, n_actors]`` matrix of rewards. The
-tables of a game (:class:`peacegame.engine.tables.Rules`) are a handful of
-arrays: ``ints`` and ``floats`` (scalars and per-actor numbers, indexed by the
-``I_*`` and ``F_*`` constants), ``required`` (``uint8[n_outcomes, n_actors]``),
-``utility`` (``float64[n_actors, n_outcomes]``, the compiled float32
-utilities widened) and ``payoff_scale`` (``float64[max_rounds, n_actors]``,
-``discount ** round``).
+tables of a game travel as one tuple, ``game`` (:attr:`peacegame.engine.tables.
+Rules.game`): ``ints`` and ``floats`` (scalars and per-actor numbers, indexed
+by the ``I_*`` and ``F_*`` constants), ``required`` (``uint8[n_outcomes,
+n_actors]``), ``utility`` (``float64[n_actors, n_outcomes]``, the compiled
+float32 utilities widened), ``payoff_scale`` (``float64[max_rounds,
+n_actors]``, ``discount ** round``) and ``level_columns`` (``int64[n_outcomes,
+n_issues]``, each outcome's levels as columns of the one-hot level space).
 
 Rules (every adapter, env or runner, calls these functions; none restates
 them):
@@ -31,6 +32,11 @@ them):
 
 Every random number comes from :mod:`peacegame.engine.randomness`, keyed by
 the episode's seed, the round and the purpose of the draw.
+
+The small functions called for every decision are ``inline="always"``: a
+compiled call passes the ``game`` tuple's arrays with reference counting, which
+tripled the cost of a decision. :func:`resolve` (once per round) stays a call,
+which keeps the first compilation of the batch path near 6 s.
 """
 
 from __future__ import annotations
@@ -67,6 +73,10 @@ F_BREAKDOWN, F_PENALTY, F_NO_DEAL = 0, 1, 2
 
 MOVE_NONE, MOVE_PROPOSE, MOVE_VOTE = 0, 1, 2
 """What an actor may do now (:func:`move_kind`)."""
+MASK_NONE, MASK_PROPOSE, MASK_VOTE, MASK_WAIT = 0, 1, 2, 3
+"""Which legal set an actor has now (:func:`mask_row`; rows of ``Rules.masks``)."""
+G_INTS, G_FLOATS, G_REQUIRED, G_UTILITY, G_PAYOFF_SCALE, G_LEVEL_COLUMNS = range(6)
+"""Positions in the ``game`` tuple."""
 
 
 @njit(cache=True)
@@ -75,45 +85,46 @@ def state_width(n_actors: int, max_rounds: int) -> int:
     return C_ACTORS + 3 * n_actors + max_rounds * (2 + n_actors)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def col_voters(n: int) -> int:
     """First column of the voter flags."""
     return C_ACTORS
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def col_votes(n: int) -> int:
     """First column of this round's votes."""
     return C_ACTORS + n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def col_last_votes(n: int) -> int:
     """First column of the last completed round's votes."""
     return C_ACTORS + 2 * n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def col_record_offers(n: int) -> int:
     """First column of the completed rounds' offers."""
     return C_ACTORS + 3 * n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def col_record_proposers(n: int, rounds: int) -> int:
     """First column of the completed rounds' proposers."""
     return C_ACTORS + 3 * n + rounds
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def col_record_votes(n: int, rounds: int) -> int:
     """First column of the completed rounds' votes (round-major)."""
     return C_ACTORS + 3 * n + 2 * rounds
 
 
-@njit(cache=True)
-def proposer_of_round(ints, floats, key: int, round_index: int) -> int:
+@njit(cache=True, inline="always")
+def proposer_of_round(game, key: int, round_index: int) -> int:
     """The proposer of ``round_index``: rotating order or a recognition draw."""
+    ints, floats = game[G_INTS], game[G_FLOATS]
     n = ints[I_ACTORS]
     if ints[I_RANDOM_PROPOSER] == 0:
         return ints[I_ROTATION + round_index % n]
@@ -126,10 +137,10 @@ def proposer_of_round(ints, floats, key: int, round_index: int) -> int:
 
 
 @njit(cache=True)
-def reset_slot(state, rewards, ints, floats, slot: int, key: int) -> None:
+def reset_slot(game, state, rewards, slot: int, key: int) -> None:
     """Start an episode keyed by ``key`` in ``slot``: round 0, proposal step."""
     row = state[slot]
-    n = ints[I_ACTORS]
+    n = game[G_INTS][I_ACTORS]
     row[:] = -1
     row[C_ROUND] = 0
     row[C_PHASE] = PROPOSING
@@ -142,16 +153,15 @@ def reset_slot(state, rewards, ints, floats, slot: int, key: int) -> None:
     for i in range(n):
         row[voters + i] = 0
         rewards[slot, i] = 0.0
-    row[C_PROPOSER] = proposer_of_round(ints, floats, key, 0)
+    row[C_PROPOSER] = proposer_of_round(game, key, 0)
 
 
-@njit(cache=True)
-def propose(
-    state, rewards, ints, floats, required, utility, payoff_scale, slot, outcome
-) -> None:
+@njit(cache=True, inline="always")
+def propose(game, state, rewards, slot, outcome) -> None:
     """Put ``outcome`` on the table; agreed at once if nobody else must consent."""
+    required = game[G_REQUIRED]
     row = state[slot]
-    n = ints[I_ACTORS]
+    n = game[G_INTS][I_ACTORS]
     proposer = row[C_PROPOSER]
     voters = col_voters(n)
     votes = col_votes(n)
@@ -165,18 +175,16 @@ def propose(
     row[C_PENDING] = pending
     row[C_REJECTIONS] = 0
     if pending == 0:
-        resolve(state, rewards, ints, floats, utility, payoff_scale, slot)
+        resolve(game, state, rewards, slot)
     else:
         row[C_PHASE] = VOTING
 
 
-@njit(cache=True)
-def vote(
-    state, rewards, ints, floats, utility, payoff_scale, slot, voter, accept
-) -> None:
+@njit(cache=True, inline="always")
+def vote(game, state, rewards, slot, voter, accept) -> None:
     """Record one vote; the round's last vote resolves it."""
     row = state[slot]
-    n = ints[I_ACTORS]
+    n = game[G_INTS][I_ACTORS]
     if accept:
         row[col_votes(n) + voter] = 1
     else:
@@ -184,12 +192,14 @@ def vote(
         row[C_REJECTIONS] += 1
     row[C_PENDING] -= 1
     if row[C_PENDING] == 0:
-        resolve(state, rewards, ints, floats, utility, payoff_scale, slot)
+        resolve(game, state, rewards, slot)
 
 
 @njit(cache=True)
-def resolve(state, rewards, ints, floats, utility, payoff_scale, slot) -> None:
+def resolve(game, state, rewards, slot) -> None:
     """End the round: record it, then agreement, deadline, breakdown or next."""
+    ints, floats = game[G_INTS], game[G_FLOATS]
+    utility, payoff_scale = game[G_UTILITY], game[G_PAYOFF_SCALE]
     row = state[slot]
     n = ints[I_ACTORS]
     rounds = ints[I_ROUNDS]
@@ -212,17 +222,17 @@ def resolve(state, rewards, ints, floats, utility, payoff_scale, slot) -> None:
             rewards[slot, i] = payoff_scale[round_index, i] * utility[i, offer]
         return
     if round_index + 1 == rounds:
-        disagree(state, rewards, ints, floats, slot, DEADLINE)
+        disagree(game, state, rewards, slot, DEADLINE)
         return
     breakdown = floats[F_BREAKDOWN]
     # No draw at all without a breakdown probability.
     if breakdown > 0.0 and (
         draw_unit(row[C_KEY], round_index, DRAW_BREAKDOWN) < breakdown
     ):
-        disagree(state, rewards, ints, floats, slot, BREAKDOWN)
+        disagree(game, state, rewards, slot, BREAKDOWN)
         return
     row[C_ROUND] = round_index + 1
-    row[C_PROPOSER] = proposer_of_round(ints, floats, row[C_KEY], round_index + 1)
+    row[C_PROPOSER] = proposer_of_round(game, row[C_KEY], round_index + 1)
     row[C_PHASE] = PROPOSING
     row[C_OFFER] = -1
     row[C_PENDING] = 0
@@ -234,8 +244,9 @@ def resolve(state, rewards, ints, floats, utility, payoff_scale, slot) -> None:
 
 
 @njit(cache=True)
-def disagree(state, rewards, ints, floats, slot, reason) -> None:
+def disagree(game, state, rewards, slot, reason) -> None:
     """End the episode without agreement: everyone gets its no-deal value."""
+    ints, floats = game[G_INTS], game[G_FLOATS]
     row = state[slot]
     row[C_PHASE] = ENDED
     row[C_END] = reason
@@ -244,8 +255,9 @@ def disagree(state, rewards, ints, floats, slot, reason) -> None:
 
 
 @njit(cache=True)
-def end_illegal(state, rewards, ints, floats, slot, offenders) -> None:
+def end_illegal(game, state, rewards, slot, offenders) -> None:
     """End the episode after illegal actions (``offenders``: uint8 flags)."""
+    ints, floats = game[G_INTS], game[G_FLOATS]
     row = state[slot]
     row[C_PHASE] = ENDED
     row[C_END] = ILLEGAL
@@ -253,12 +265,12 @@ def end_illegal(state, rewards, ints, floats, slot, offenders) -> None:
         rewards[slot, i] = floats[F_PENALTY] if offenders[i] else 0.0
 
 
-@njit(cache=True)
-def move_kind(state, ints, slot, actor) -> int:
+@njit(cache=True, inline="always")
+def move_kind(game, state, slot, actor) -> int:
     """``MOVE_PROPOSE``, ``MOVE_VOTE`` or ``MOVE_NONE``: what ``actor`` may do."""
     row = state[slot]
     phase = row[C_PHASE]
-    n = ints[I_ACTORS]
+    n = game[G_INTS][I_ACTORS]
     if phase == PROPOSING:
         return MOVE_PROPOSE if row[C_PROPOSER] == actor else MOVE_NONE
     voting = phase == VOTING and row[col_voters(n) + actor] != 0
@@ -267,74 +279,62 @@ def move_kind(state, ints, slot, actor) -> int:
     return MOVE_NONE
 
 
-@njit(cache=True)
-def is_legal(state, ints, slot, actor, action, allow_wait) -> bool:
-    """Whether ``actor`` may take ``action`` now (WAIT only if ``allow_wait``)."""
-    n_outcomes = ints[I_OUTCOMES]
-    kind = move_kind(state, ints, slot, actor)
+@njit(cache=True, inline="always")
+def mask_row(game, state, slot, actor, allow_wait) -> int:
+    """``actor``'s legal set now: ``MASK_PROPOSE``, ``_VOTE``, ``_WAIT``, ``_NONE``.
+
+    WAIT is the legal set of an actor without a move only with ``allow_wait``
+    (the parallel env) and only while the episode runs.
+    """
+    kind = move_kind(game, state, slot, actor)
     if kind == MOVE_PROPOSE:
-        return 0 <= action < n_outcomes
+        return MASK_PROPOSE
     if kind == MOVE_VOTE:
-        return action == n_outcomes or action == n_outcomes + 1
-    if state[slot, C_PHASE] == ENDED:
-        return False
-    return allow_wait and action == n_outcomes + 2
+        return MASK_VOTE
+    if allow_wait and state[slot, C_PHASE] != ENDED:
+        return MASK_WAIT
+    return MASK_NONE
 
 
-@njit(cache=True)
-def next_voter(state, ints, slot) -> int:
+@njit(cache=True, inline="always")
+def is_legal(game, state, slot, actor, action, allow_wait) -> bool:
+    """Whether ``actor`` may take ``action`` now (WAIT only if ``allow_wait``)."""
+    n_outcomes = game[G_INTS][I_OUTCOMES]
+    row = mask_row(game, state, slot, actor, allow_wait)
+    if row == MASK_PROPOSE:
+        return 0 <= action < n_outcomes
+    if row == MASK_VOTE:
+        return action == n_outcomes or action == n_outcomes + 1  # noqa: SIM109
+    return row == MASK_WAIT and action == n_outcomes + 2
+
+
+@njit(cache=True, inline="always")
+def next_voter(game, state, slot) -> int:
     """The first voter (in actor order) that has not voted, or -1."""
-    row = state[slot]
-    n = ints[I_ACTORS]
-    voters = col_voters(n)
-    votes = col_votes(n)
-    for i in range(n):
-        if row[voters + i] != 0 and row[votes + i] == NO_VOTE:
+    for i in range(game[G_INTS][I_ACTORS]):
+        if move_kind(game, state, slot, i) == MOVE_VOTE:
             return i
     return -1
 
 
-@njit(cache=True)
-def apply_action(
-    state, rewards, ints, floats, required, utility, payoff_scale, slot, actor, action
-) -> bool:
+@njit(cache=True, inline="always")
+def apply_action(game, state, rewards, slot, actor, action) -> bool:
     """Check and apply one actor's action; False (nothing changed) if illegal.
 
-    WAIT is not applied here: it changes nothing.
+    WAIT is never applied here: it changes nothing.
     """
-    kind = move_kind(state, ints, slot, actor)
-    n_outcomes = ints[I_OUTCOMES]
-    if kind == MOVE_PROPOSE:
-        if not 0 <= action < n_outcomes:
-            return False
-        propose(
-            state,
-            rewards,
-            ints,
-            floats,
-            required,
-            utility,
-            payoff_scale,
-            slot,
-            action,
-        )
-        return True
-    if kind == MOVE_VOTE:
-        if action != n_outcomes and action != n_outcomes + 1:
-            return False
-        vote(
-            state,
-            rewards,
-            ints,
-            floats,
-            utility,
-            payoff_scale,
-            slot,
-            actor,
-            action == n_outcomes,
-        )
-        return True
-    return False
+    if not is_legal(game, state, slot, actor, action, False):
+        return False
+    if action < game[G_INTS][I_OUTCOMES]:
+        propose(game, state, rewards, slot, action)
+    else:
+        vote(game, state, rewards, slot, actor, action == game[G_INTS][I_OUTCOMES])
+    return True
+
+
+def agreed_outcomes(state: np.ndarray) -> np.ndarray:
+    """The agreed outcome of each row of ``state``, -1 where there is none."""
+    return np.where(state[:, C_END] == AGREEMENT, state[:, C_OFFER], -1)
 
 
 def empty_state(rows: int, n_actors: int, max_rounds: int) -> np.ndarray:

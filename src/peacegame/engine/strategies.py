@@ -49,7 +49,23 @@ import numpy as np
 from numba import njit
 
 from peacegame.engine.randomness import action_purpose, draw_below, draw_unit
-from peacegame.engine.rules import I_ACTORS, I_OUTCOMES, I_ROTATION
+from peacegame.engine.rules import (
+    C_KEY,
+    C_OFFER,
+    C_ROUND,
+    F_NO_DEAL,
+    G_FLOATS,
+    G_INTS,
+    G_LEVEL_COLUMNS,
+    G_REQUIRED,
+    G_UTILITY,
+    I_ACTORS,
+    I_OUTCOMES,
+    I_ROTATION,
+    MOVE_PROPOSE,
+    MOVE_VOTE,
+    move_kind,
+)
 
 EXTERNAL, RANDOM, ASPIRATION, TIT_FOR_TAT, FIXED = -1, 0, 1, 2, 3
 """Strategy kinds: driven from outside, random, a tabulated aspiration,
@@ -57,6 +73,8 @@ tit-for-tat, a fixed proposal with a tabulated aspiration."""
 P_KIND, P_FIXED_OFFER, P_COUNTS = 0, 1, 2
 """Columns of ``plan_i``: kind, fixed offer, then per round the number of own
 outcomes at or above the aspiration."""
+PL_I, PL_F, PL_ORDER, PL_SORTED_UTILITY, PL_PUBLIC_PICK, PL_USE_MODEL = range(6)
+"""Positions in the ``plan`` tuple (:attr:`peacegame.engine.tables.Plan.tables`)."""
 ASPIRATION_ROW, NICENESS_ROW = 0, 1
 """Rows of ``plan_f[actor]``: the aspiration per round, niceness * round."""
 NO_MEMORY = np.nan
@@ -205,18 +223,7 @@ def public_picks(
 
 
 # --------------------------------------------------------------------- moves
-@njit(cache=True)
-def tit_for_tat_aspiration(plan_f, memory, sorted_utility, no_deal, round_index):
-    """a(t) = max(d, u_max - received - niceness * t)."""
-    received = 0.0
-    first = memory[0]
-    if not np.isnan(first):
-        received = max(memory[1] - first, 0.0)
-    value = sorted_utility[0] - received - plan_f[NICENESS_ROW, round_index]
-    return max(no_deal, value)
-
-
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def count_at_or_above(sorted_utility, threshold) -> int:
     """How many of the best-first utilities are >= threshold (at least 1)."""
     lo, hi = 0, sorted_utility.shape[0]
@@ -248,8 +255,10 @@ def model_tables(ints, counts):
 
 
 @njit(cache=True)
-def private_pick(ints, required, level_columns, order, counts, actor, count) -> int:
+def private_pick(game, order, counts, actor, count) -> int:
     """Among the first ``count`` of ``order`` the pick under the frequency model."""
+    ints, required = game[G_INTS], game[G_REQUIRED]
+    level_columns = game[G_LEVEL_COLUMNS]
     table = model_tables(ints, counts)
     n = ints[I_ACTORS]
     n_issues = level_columns.shape[1]
@@ -274,76 +283,83 @@ def private_pick(ints, required, level_columns, order, counts, actor, count) -> 
     return best
 
 
-@njit(cache=True)
-def choose_proposal(
-    plan_i,
-    plan_f,
-    order,
-    sorted_utility,
-    public_pick,
-    ints,
-    floats,
-    required,
-    level_columns,
-    memory,
-    counts,
-    no_deal,
-    key,
-    round_index,
-    actor,
-) -> int:
-    """The proposal of ``actor`` (one strategy's rows) in ``round_index``."""
-    kind = plan_i[P_KIND]
+@njit(cache=True, inline="always")
+def aspiration_now(plan, memory, no_deal, actor, round_index) -> float:
+    """The actor's aspiration this round (tabulated, or tit-for-tat's)."""
+    plan_i, plan_f, sorted_utility = plan[PL_I], plan[PL_F], plan[PL_SORTED_UTILITY]
+    if plan_i[actor, P_KIND] != TIT_FOR_TAT:
+        return plan_f[actor, ASPIRATION_ROW, round_index]
+    received = 0.0  # a(t) = max(d, u_max - received - niceness * t)
+    if not np.isnan(memory[0]):
+        received = max(memory[1] - memory[0], 0.0)
+    value = (
+        sorted_utility[actor, 0] - received - plan_f[actor, NICENESS_ROW, round_index]
+    )
+    return max(no_deal, value)
+
+
+@njit(cache=True, inline="always")
+def choose_proposal(game, plan, memory, counts, key, round_index, actor) -> int:
+    """The proposal of scripted ``actor`` in ``round_index``."""
+    ints, floats = game[G_INTS], game[G_FLOATS]
+    plan_i = plan[PL_I]
+    kind = plan_i[actor, P_KIND]
     if kind == RANDOM:
         return draw_below(key, round_index, action_purpose(actor), ints[I_OUTCOMES])
     if kind == FIXED:
-        return plan_i[P_FIXED_OFFER]
+        return plan_i[actor, P_FIXED_OFFER]
+    order = plan[PL_ORDER][actor]
     if kind == TIT_FOR_TAT:
-        threshold = tit_for_tat_aspiration(
-            plan_f, memory, sorted_utility, no_deal, round_index
+        threshold = aspiration_now(
+            plan, memory, floats[F_NO_DEAL + actor], actor, round_index
         )
-        count = count_at_or_above(sorted_utility, threshold)
+        count = count_at_or_above(plan[PL_SORTED_UTILITY][actor], threshold)
     else:
-        count = plan_i[P_COUNTS + round_index]
+        count = plan_i[actor, P_COUNTS + round_index]
     if count == 1:
         return order[0]
+    public_pick = plan[PL_PUBLIC_PICK][actor]
     if public_pick.shape[0] > 1:
         return public_pick[count]
-    return private_pick(ints, required, level_columns, order, counts, actor, count)
+    return private_pick(game, order, counts, actor, count)
 
 
-@njit(cache=True)
-def choose_vote(
-    plan_i,
-    plan_f,
-    sorted_utility,
-    utility_row,
-    memory,
-    no_deal,
-    key,
-    round_index,
-    actor,
-    offer,
-) -> bool:
-    """Whether ``actor`` accepts ``offer`` in ``round_index``."""
-    kind = plan_i[P_KIND]
-    if kind == RANDOM:
+@njit(cache=True, inline="always")
+def choose_vote(game, plan, memory, key, round_index, actor, offer) -> bool:
+    """Whether scripted ``actor`` accepts ``offer`` in ``round_index``."""
+    if plan[PL_I][actor, P_KIND] == RANDOM:
         return draw_unit(key, round_index, action_purpose(actor)) < 0.5
-    if kind == TIT_FOR_TAT:
-        threshold = tit_for_tat_aspiration(
-            plan_f, memory, sorted_utility, no_deal, round_index
-        )
-    else:
-        threshold = plan_f[ASPIRATION_ROW, round_index]
-    return utility_row[offer] >= threshold
+    no_deal = game[G_FLOATS][F_NO_DEAL + actor]
+    threshold = aspiration_now(plan, memory, no_deal, actor, round_index)
+    return game[G_UTILITY][actor, offer] >= threshold
 
 
-@njit(cache=True)
-def remember_offer(plan_i, utility_row, memory, actor, proposer, offer) -> None:
+@njit(cache=True, inline="always")
+def scripted_move(game, plan, memory, counts, state, slot, actor) -> int:
+    """Scripted ``actor``'s action in ``slot``: a proposal, a vote, or WAIT.
+
+    ``memory`` is the actor's tit-for-tat memory (``float64[2]``) and
+    ``counts`` the opponent model's counts (``[n_actors, n_levels]``).
+    """
+    n_outcomes = game[G_INTS][I_OUTCOMES]
+    kind = move_kind(game, state, slot, actor)
+    key = state[slot, C_KEY]
+    round_index = state[slot, C_ROUND]
+    if kind == MOVE_PROPOSE:
+        return choose_proposal(game, plan, memory, counts, key, round_index, actor)
+    if kind == MOVE_VOTE:
+        offer = state[slot, C_OFFER]
+        accept = choose_vote(game, plan, memory, key, round_index, actor, offer)
+        return n_outcomes if accept else n_outcomes + 1
+    return n_outcomes + 2
+
+
+@njit(cache=True, inline="always")
+def remember_offer(plan, utility, memory, actor, proposer, offer) -> None:
     """Tit-for-tat: track the offers the others made, in own utility."""
-    if plan_i[P_KIND] != TIT_FOR_TAT or proposer == actor:
+    if plan[PL_I][actor, P_KIND] != TIT_FOR_TAT or proposer == actor:
         return
-    value = utility_row[offer]
+    value = utility[actor, offer]
     if np.isnan(memory[0]):
         memory[0] = value
         memory[1] = value
@@ -351,7 +367,7 @@ def remember_offer(plan_i, utility_row, memory, actor, proposer, offer) -> None:
         memory[1] = max(memory[1], value)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def count_round(level_columns, counts, proposer, offer, votes) -> None:
     """Fold one completed round into the frequency model's integer counts."""
     n_issues = level_columns.shape[1]

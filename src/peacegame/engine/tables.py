@@ -25,16 +25,14 @@ from peacegame.engine.observe import observation_bounds, observation_fields
 from peacegame.engine.rules import (
     C_PHASE,
     C_ROUND,
-    MOVE_PROPOSE,
-    MOVE_VOTE,
-    move_kind,
+    MASK_PROPOSE,
+    MASK_VOTE,
+    MASK_WAIT,
 )
+from peacegame.engine.rules import mask_row as _mask_row
 from peacegame.engine.strategies import Strategy, plan_rows, public_picks
 from peacegame.scenario.compiled import CompiledScenario
 from peacegame.solutions import nash_point
-
-MASK_NONE, MASK_PROPOSE, MASK_VOTE, MASK_WAIT = 0, 1, 2, 3
-"""Rows of :attr:`Rules.masks`."""
 
 
 def discount_powers(discount: np.ndarray, max_rounds: int) -> np.ndarray:
@@ -118,6 +116,18 @@ class Plan:
     use_model: bool
     external: tuple[bool, ...]
 
+    @property
+    def tables(self) -> tuple[object, ...]:
+        """The kernel's ``plan`` tuple (``strategies.PL_*`` positions)."""
+        return (
+            self.plan_i,
+            self.plan_f,
+            self.order,
+            self.sorted_utility,
+            self.public_pick,
+            self.use_model,
+        )
+
 
 class Rules:
     """The tables of one game: a compiled scenario under a protocol config.
@@ -147,6 +157,7 @@ class Rules:
         low: Lower bounds of the observation vector.
         high: Upper bounds of the observation vector.
         masks: ``int8[4, n_actions]``: no move, propose, vote, wait.
+        game: The kernel's ``game`` tuple (``rules.G_*`` positions).
     """
 
     def __init__(
@@ -210,6 +221,14 @@ class Rules:
         )
         self.level_columns = _read_only(
             np.ascontiguousarray(scenario.levels.astype(np.int64) + bounds[:-1])
+        )
+        self.game = (
+            self.ints,
+            self.floats,
+            self.required,
+            self.utility,
+            self.payoff_scale,
+            self.level_columns,
         )
         self.fields = observation_fields(
             n, self.n_levels, self.public, self.history_length
@@ -291,14 +310,7 @@ class Rules:
     # -------------------------------------------------------------- messages
     def mask_row(self, state: np.ndarray, slot: int, actor: int, wait: bool) -> int:
         """Which row of :attr:`masks` is ``actor``'s legal set now."""
-        kind = move_kind(state, self.ints, slot, actor)
-        if kind == MOVE_PROPOSE:
-            return MASK_PROPOSE
-        if kind == MOVE_VOTE:
-            return MASK_VOTE
-        if wait and state[slot, C_PHASE] != 2:
-            return MASK_WAIT
-        return MASK_NONE
+        return int(_mask_row(self.game, state, slot, actor, wait))
 
     def describe_action(self, action: object) -> str:
         """Return a readable name for an action, for messages and transcripts."""

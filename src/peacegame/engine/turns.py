@@ -19,8 +19,8 @@ from peacegame.engine.rules import (
     C_PHASE,
     C_PROPOSER,
     C_ROUNDS_DONE,
+    G_INTS,
     I_ACTORS,
-    I_OUTCOMES,
     MOVE_NONE,
     apply_action,
     is_legal,
@@ -39,19 +39,7 @@ NOT_AN_ACTION = -3
 
 
 @njit(cache=True)
-def aec_step(
-    state,
-    rewards,
-    ints,
-    floats,
-    required,
-    utility,
-    payoff_scale,
-    level_columns,
-    observations,
-    actor,
-    action,
-) -> int:
+def aec_step(game, state, rewards, observations, actor, action) -> int:
     """Apply the selected actor's action; return the next actor to move.
 
     Returns:
@@ -61,83 +49,44 @@ def aec_step(
     row = state[0]
     rounds_before = row[C_ROUNDS_DONE]
     proposing = row[C_PHASE] == PROPOSING
-    if not apply_action(
-        state,
-        rewards,
-        ints,
-        floats,
-        required,
-        utility,
-        payoff_scale,
-        0,
-        actor,
-        action,
-    ):
+    if not apply_action(game, state, rewards, 0, actor, action):
         return ILLEGAL_ACTION
     if proposing or row[C_ROUNDS_DONE] != rounds_before:
-        encode(state, ints, floats, required, utility, level_columns, 0, observations)
+        encode(game, state, 0, observations)
     if row[C_PHASE] == ENDED:
         return ENDED_EPISODE
     if row[C_PHASE] == PROPOSING:
         return row[C_PROPOSER]
-    return next_voter(state, ints, 0)
+    return next_voter(game, state, 0)
 
 
 @njit(cache=True)
-def parallel_step(
-    state,
-    rewards,
-    ints,
-    floats,
-    required,
-    utility,
-    payoff_scale,
-    level_columns,
-    observations,
-    actions,
-    offenders,
-) -> int:
+def parallel_step(game, state, rewards, observations, actions, offenders) -> int:
     """Apply every actor's action at once, or flag the offenders.
 
     ``actions`` (``int64[n_actors]``) holds an action, ``MISSING`` or
     ``NOT_AN_ACTION`` per actor; ``offenders`` (``uint8[n_actors]``) is set to 1
     for each illegal action (a mover that sent none, or an actor without a move
-    that sent anything but WAIT).
+    that sent anything but WAIT; an actor without a move may send nothing).
 
     Returns:
         The number of offenders (nothing is applied if there are any).
     """
-    n = ints[I_ACTORS]
-    wait = ints[I_OUTCOMES] + 2
+    n = game[G_INTS][I_ACTORS]
     count = 0
-    kinds = np.empty(n, np.int64)
+    movers = np.zeros(n, np.bool_)
     for i in range(n):
-        kinds[i] = move_kind(state, ints, 0, i)
-    for i in range(n):
-        offenders[i] = 0
         action = actions[i]
-        if kinds[i] == MOVE_NONE:
-            legal = action == MISSING or action == wait  # noqa: SIM109 (numba)
-        else:
-            legal = action >= 0 and is_legal(state, ints, 0, i, action, False)
-        if not legal:
-            offenders[i] = 1
-            count += 1
+        movers[i] = move_kind(game, state, 0, i) != MOVE_NONE
+        legal = (action == MISSING and not movers[i]) or (
+            action >= 0 and is_legal(game, state, 0, i, action, True)
+        )
+        offenders[i] = 0 if legal else 1
+        count += offenders[i]
     if count:
         return count
     for i in range(n):  # the proposer alone, or every voter in actor order
-        if kinds[i] != MOVE_NONE:
-            apply_action(
-                state,
-                rewards,
-                ints,
-                floats,
-                required,
-                utility,
-                payoff_scale,
-                0,
-                i,
-                actions[i],
-            )
-    encode(state, ints, floats, required, utility, level_columns, 0, observations)
+        if movers[i]:
+            apply_action(game, state, rewards, 0, i, actions[i])
+    encode(game, state, 0, observations)
     return 0

@@ -8,7 +8,7 @@ kernel's own calls (:func:`~peacegame.engine.rules.is_legal`,
 :func:`~peacegame.engine.rules.end_illegal`,
 :func:`~peacegame.engine.play.scripted_turns`,
 :func:`~peacegame.engine.observe.encode` and
-:func:`~peacegame.engine.rules.move_kind`), so a batch step costs a few
+:func:`~peacegame.engine.rules.mask_row`), so a batch step costs a few
 compiled calls instead of a few per slot. They add no rule: legality, turns,
 moves and observations are the kernel's.
 
@@ -26,37 +26,18 @@ from peacegame.engine.observe import encode
 from peacegame.engine.play import scripted_turns
 from peacegame.engine.rules import (
     C_PHASE,
+    G_INTS,
     I_ACTORS,
     apply_action,
     end_illegal,
     is_legal,
-    move_kind,
+    mask_row,
 )
 
 
 @njit(cache=True)
 def _step_external(
-    state,
-    rewards,
-    memory,
-    counts,
-    seen,
-    ints,
-    floats,
-    required,
-    utility,
-    payoff_scale,
-    level_columns,
-    plan_i,
-    plan_f,
-    order,
-    sorted_utility,
-    public_pick,
-    use_model,
-    actor,
-    actions,
-    penalize,
-    legal,
+    game, plan, state, rewards, memory, counts, seen, actor, actions, penalize, legal
 ) -> int:
     """Apply ``actor``'s action in every slot, then play the scripted turns.
 
@@ -70,126 +51,46 @@ def _step_external(
     size = actions.shape[0]
     illegal = 0
     for slot in range(size):
-        legal[slot] = is_legal(state, ints, slot, actor, actions[slot], False)
+        legal[slot] = is_legal(game, state, slot, actor, actions[slot], False)
         if not legal[slot]:
             illegal += 1
     if illegal and not penalize:
         return illegal
-    offenders = np.zeros(ints[I_ACTORS], np.uint8)
+    offenders = np.zeros(game[G_INTS][I_ACTORS], np.uint8)
     offenders[actor] = 1
     for slot in range(size):
         if legal[slot]:
-            apply_action(
-                state,
-                rewards,
-                ints,
-                floats,
-                required,
-                utility,
-                payoff_scale,
-                slot,
-                actor,
-                actions[slot],
-            )
-            scripted_turns(
-                state,
-                rewards,
-                memory,
-                counts,
-                seen,
-                ints,
-                floats,
-                required,
-                utility,
-                payoff_scale,
-                level_columns,
-                plan_i,
-                plan_f,
-                order,
-                sorted_utility,
-                public_pick,
-                use_model,
-                slot,
-            )
+            apply_action(game, state, rewards, slot, actor, actions[slot])
+            scripted_turns(game, plan, state, rewards, memory, counts, seen, slot)
         else:
-            end_illegal(state, rewards, ints, floats, slot, offenders)
+            end_illegal(game, state, rewards, slot, offenders)
     return illegal
 
 
 @njit(cache=True)
-def _advance(
-    state,
-    rewards,
-    memory,
-    counts,
-    seen,
-    ints,
-    floats,
-    required,
-    utility,
-    payoff_scale,
-    level_columns,
-    plan_i,
-    plan_f,
-    order,
-    sorted_utility,
-    public_pick,
-    use_model,
-    slots,
-) -> int:
+def _advance(game, plan, state, rewards, memory, counts, seen, slots) -> int:
     """Play the scripted turns of ``slots``; return how many of them ended."""
     ended = 0
     for k in range(slots.shape[0]):
         slot = slots[k]
-        scripted_turns(
-            state,
-            rewards,
-            memory,
-            counts,
-            seen,
-            ints,
-            floats,
-            required,
-            utility,
-            payoff_scale,
-            level_columns,
-            plan_i,
-            plan_f,
-            order,
-            sorted_utility,
-            public_pick,
-            use_model,
-            slot,
-        )
+        scripted_turns(game, plan, state, rewards, memory, counts, seen, slot)
         if state[slot, C_PHASE] == ENDED:
             ended += 1
     return ended
 
 
 @njit(cache=True)
-def _observe(
-    state,
-    ints,
-    floats,
-    required,
-    utility,
-    level_columns,
-    slots,
-    actor,
-    scratch,
-    out,
-    kinds,
-) -> None:
-    """``actor``'s observation and move kind in each of ``slots``.
+def _observe(game, state, slots, actor, scratch, out, masks) -> None:
+    """``actor``'s observation and mask row in each of ``slots``.
 
     ``scratch`` (``float32[n_actors, size]``) receives every actor's
     observation of a slot; row ``actor`` is copied to ``out[k]``.
     """
     for k in range(slots.shape[0]):
         slot = slots[k]
-        encode(state, ints, floats, required, utility, level_columns, slot, scratch)
+        encode(game, state, slot, scratch)
         out[k] = scratch[actor]
-        kinds[k] = move_kind(state, ints, slot, actor)
+        masks[k] = mask_row(game, state, slot, actor, False)
 
 
 def step_external(
@@ -211,21 +112,7 @@ def step_external(
     Returns:
         The number of illegal actions.
     """
-    return int(
-        _step_external(
-            episodes.state,
-            episodes.rewards,
-            episodes.memory,
-            episodes.counts,
-            episodes.seen,
-            *episodes.game_tables(),
-            *episodes.strategy_tables(),
-            actor,
-            actions,
-            penalize,
-            legal,
-        )
-    )
+    return int(_step_external(*episodes.arrays(), actor, actions, penalize, legal))
 
 
 def advance(episodes: Episodes, slots: np.ndarray) -> int:
@@ -234,18 +121,7 @@ def advance(episodes: Episodes, slots: np.ndarray) -> int:
     Returns:
         How many of ``slots`` have ended.
     """
-    return int(
-        _advance(
-            episodes.state,
-            episodes.rewards,
-            episodes.memory,
-            episodes.counts,
-            episodes.seen,
-            *episodes.game_tables(),
-            *episodes.strategy_tables(),
-            np.asarray(slots, np.int64),
-        )
-    )
+    return int(_advance(*episodes.arrays(), np.asarray(slots, np.int64)))
 
 
 def observe(
@@ -254,26 +130,21 @@ def observe(
     actor: int,
     scratch: np.ndarray,
     out: np.ndarray,
-    kinds: np.ndarray,
+    masks: np.ndarray,
 ) -> None:
-    """``actor``'s observations (``out[len(slots), size]``) and move kinds.
+    """``actor``'s observations (``out[len(slots), size]``) and mask rows.
 
-    ``kinds`` receives :func:`~peacegame.engine.rules.move_kind` of ``actor``
-    in each slot (``rules.MOVE_*``).
+    ``masks`` receives :func:`~peacegame.engine.rules.mask_row` of ``actor``
+    (without WAIT) in each slot: a row of ``Rules.masks``.
     """
-    r = episodes.rules
     _observe(
+        episodes.rules.game,
         episodes.state,
-        r.ints,
-        r.floats,
-        r.required,
-        r.utility,
-        r.level_columns,
         np.asarray(slots, np.int64),
         actor,
         scratch,
         out,
-        kinds,
+        masks,
     )
 
 

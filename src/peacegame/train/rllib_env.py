@@ -30,7 +30,7 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
-from peacegame.engine.tables import MASK_NONE
+from peacegame.engine.rules import MASK_NONE
 from peacegame.env import NegotiationEnv
 from peacegame.policies import make_policy, make_view
 from peacegame.protocol import ProtocolConfig
