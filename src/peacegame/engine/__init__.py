@@ -2,11 +2,11 @@
 
 Every env, runner and trainer drives this package; none restates a rule.
 
-Developers: numba's on-disk cache (``__pycache__/*.nbi``, ``*.nbc``) is
-invalidated only when a function's own file changes, not when a function it
-calls changes in another file. After editing this package, delete
-``src/peacegame/engine/__pycache__`` (or point ``NUMBA_CACHE_DIR`` at a fresh
-folder) before measuring or testing.
+numba's on-disk cache (``__pycache__/*.nbi``, ``*.nbc``) is invalidated only
+when a function's own file changes, not when a function it calls changes in
+another file; :mod:`~peacegame.engine.cache` therefore drops the whole cache
+when any kernel source changed (checked once, on import). With
+``NUMBA_CACHE_DIR`` set, that folder is the user's to clear.
 
 * :mod:`~peacegame.engine.config`: the protocol's knobs and shared codes;
 * :mod:`~peacegame.engine.randomness`: counter-based draws keyed by (episode
@@ -27,6 +27,13 @@ folder) before measuring or testing.
 * :mod:`~peacegame.engine.record`: the episode's log line and public record.
 """
 
+from pathlib import Path as _Path
+
+from peacegame.engine.cache import drop_stale_cache as _drop_stale_cache
+
+_drop_stale_cache(_Path(__file__).parent, _Path(__file__).parent / "__pycache__")
+
+# ruff: noqa: E402 (the imports below come after the cache check)
 from peacegame.engine.config import (
     DONE,
     END_REASONS,
