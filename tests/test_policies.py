@@ -187,7 +187,7 @@ def test_aspiration_is_faratins_formula(default_scenario, spec, max_rounds):
     view = make_view(env.rules, "ukraine", env.record)
     policy.reset("ukraine", view, np.random.default_rng(0))
     u_max, d = float(view.utility.max()), view.no_deal
-    table = policy.kernel.plan_f[view.index, 0]
+    table = policy.kernel.strategy_plan.plan_f[view.index, 0]
     for t in range(max_rounds):
         assert table[t] == pytest.approx(faratin(u_max, d, e, t, max_rounds), abs=1e-12)
     # Decimal check of the exact definition at a few rounds.

@@ -13,9 +13,14 @@ import numpy as np
 
 from peacegame.engine.play import policy_move
 from peacegame.engine.rules import F_NO_DEAL
-from peacegame.engine.strategies import EXTERNAL, P_COUNTS, Strategy, plan_rows
-from peacegame.engine.strategies import public_picks as _public_picks
-from peacegame.engine.tables import game_ints, nash_of
+from peacegame.engine.strategies import Strategy
+from peacegame.engine.tables import (
+    build_plan,
+    consent_table,
+    game_ints,
+    level_layout,
+    nash_of,
+)
 from peacegame.scenario.compiled import CompiledScenario
 
 
@@ -50,75 +55,46 @@ class ActorKernel:
         public: CompiledScenario | None,
     ) -> None:
         n, n_outcomes = required.shape
-        bounds = np.concatenate([[0], np.cumsum(level_counts)]).astype(np.int64)
+        bounds, level_columns = level_layout(level_counts, levels)
         self.actor = actor
-        self.ints = game_ints(
-            n, n_outcomes, max_rounds, False, 0, public is not None, bounds, range(n)
-        )
-        self.floats = np.zeros(2 + 3 * n, np.float64)
-        self.required = np.ascontiguousarray(required.T, dtype=np.uint8)
-        self.level_columns = np.ascontiguousarray(levels.astype(np.int64) + bounds[:-1])
-        own = np.asarray(utility, np.float64)
+        floats = np.zeros(2 + 3 * n, np.float64)
+        consent = consent_table(required)
         if public is not None:
-            self.utility = np.asarray(public.utility, np.float64)
-            self.floats[F_NO_DEAL : F_NO_DEAL + n] = np.asarray(
-                public.no_deal, np.float64
-            )
-        else:
-            self.utility = np.zeros((n, n_outcomes), np.float64)
-            self.utility[actor] = own
-            self.floats[F_NO_DEAL + actor] = float(no_deal)
-        self.order = np.zeros((n, n_outcomes), np.int64)
-        self.order[actor] = order
-        self.sorted_utility = np.zeros((n, n_outcomes), np.float64)
-        self.sorted_utility[actor] = own[order]
+            utility_all = np.asarray(public.utility, np.float64)
+            no_deal_all = np.asarray(public.no_deal, np.float64)
+        else:  # only this actor's own numbers
+            utility_all = np.zeros((n, n_outcomes), np.float64)
+            utility_all[actor] = np.asarray(utility, np.float64)
+            no_deal_all = np.zeros(n, np.float64)
+            no_deal_all[actor] = float(no_deal)
+        floats[F_NO_DEAL : F_NO_DEAL + n] = no_deal_all
+        orders = np.zeros((n, n_outcomes), np.int64)
+        orders[actor] = order
+        strategies: list[Strategy | None] = [None] * n
+        strategies[actor] = strategy
         nash = None
         if strategy.kind == "nash_mediator" and public is not None:
             nash = nash_of(public)
-        row_i, row_f = plan_rows(
-            strategy,
-            self.sorted_utility[actor],
-            float(no_deal),
-            max_rounds,
-            nash,
-            int(order[0]),
-            own,
+        plan = build_plan(
+            strategies,
+            order=orders,
+            utility=utility_all,
+            no_deal=no_deal_all,
+            required=consent,
+            max_rounds=max_rounds,
+            public=public is not None,
+            nash=nash,
         )
-        self.plan_i = np.zeros((n, P_COUNTS + max_rounds), np.int64)
-        self.plan_i[:, 0] = EXTERNAL
-        self.plan_i[actor] = row_i
-        self.plan_f = np.zeros((n, 2, max_rounds), np.float64)
-        self.plan_f[actor] = row_f
-        self.public_pick = np.zeros((n, 1), np.int64)
-        if public is not None:
-            self.public_pick = np.zeros((n, n_outcomes + 1), np.int64)
-            self.public_pick[actor] = _public_picks(
-                self.order[actor],
-                self.required,
-                self.utility,
-                self.floats[F_NO_DEAL : F_NO_DEAL + n],
-                actor,
-            )
-        self.use_model = public is None and strategy.uses_model
+        ints = game_ints(
+            n, n_outcomes, max_rounds, False, 0, public is not None, bounds, range(n)
+        )
+        payoffs = np.zeros((max_rounds, n), np.float64)  # never read by a move
+        self.game = (ints, floats, consent, utility_all, payoffs, level_columns)
+        self.strategy_plan = plan
+        self.plan = plan.tables
         self.memory = np.full((n, 2), np.nan, np.float64)
-        self.counts = np.zeros((n, int(bounds[-1]) if self.use_model else 1), np.int64)
+        self.counts = np.zeros((n, int(bounds[-1]) if plan.use_model else 1), np.int64)
         self.seen = np.zeros(1, np.int64)
-        self.game = (
-            self.ints,
-            self.floats,
-            self.required,
-            self.utility,
-            np.zeros((max_rounds, n), np.float64),  # payoffs: never read here
-            self.level_columns,
-        )
-        self.plan = (
-            self.plan_i,
-            self.plan_f,
-            self.order,
-            self.sorted_utility,
-            self.public_pick,
-            self.use_model,
-        )
 
     def reset(self) -> None:
         """Forget the last episode."""

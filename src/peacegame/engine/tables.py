@@ -92,6 +92,87 @@ def nash_of(scenario: CompiledScenario) -> int | None:
     return nash_point(scenario)
 
 
+def level_layout(
+    level_counts: Sequence[int], levels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The one-hot level space: issue bounds and each outcome's level columns.
+
+    Returns:
+        ``int64[n_issues + 1]`` column bounds of the issues, and
+        ``int64[n_outcomes, n_issues]`` each outcome's level of each issue as a
+        column.
+    """
+    bounds = np.concatenate([[0], np.cumsum(level_counts)]).astype(np.int64)
+    columns = np.ascontiguousarray(levels.astype(np.int64) + bounds[:-1])
+    return bounds, columns
+
+
+def consent_table(required: np.ndarray) -> np.ndarray:
+    """``uint8[n_outcomes, n_actors]`` from the scenario's ``bool[n_actors, ...]``."""
+    return np.ascontiguousarray(required.T, dtype=np.uint8)
+
+
+def build_plan(
+    strategies: Sequence[Strategy | None],
+    *,
+    order: np.ndarray,
+    utility: np.ndarray,
+    no_deal: np.ndarray,
+    required: np.ndarray,
+    max_rounds: int,
+    public: bool,
+    nash: int | None,
+) -> Plan:
+    """The kernel's tables for one scripted strategy (or None) per actor.
+
+    Args:
+        strategies: Per actor, a strategy or None (driven from outside).
+        order: ``int64[n_actors, n_outcomes]``, each actor's outcomes best first
+            (only the scripted actors' rows are read).
+        utility: ``float64[n_actors, n_outcomes]`` (under private information
+            only the scripted actors' rows are read).
+        no_deal: ``float64[n_actors]``.
+        required: ``uint8[n_outcomes, n_actors]``.
+        max_rounds: The deadline.
+        public: Whether information is public.
+        nash: The weighted Nash point, for ``nash_mediator``.
+
+    Raises:
+        ValueError: On an unknown strategy kind.
+    """
+    n = len(strategies)
+    sorted_utility = np.take_along_axis(utility, order, axis=1)
+    rows = [
+        plan_rows(
+            strategy,
+            sorted_utility[i],
+            float(no_deal[i]),
+            max_rounds,
+            nash,
+            int(order[i, 0]),
+            utility[i],
+        )
+        for i, strategy in enumerate(strategies)
+    ]
+    if public:
+        pick = np.zeros((n, order.shape[1] + 1), np.int64)
+        for i, strategy in enumerate(strategies):
+            if strategy is not None:
+                pick[i] = public_picks(order[i], required, utility, no_deal, i)
+    else:
+        pick = np.zeros((n, 1), np.int64)
+    return Plan(
+        plan_i=np.stack([r[0] for r in rows]),
+        plan_f=np.stack([r[1] for r in rows]),
+        order=order,
+        sorted_utility=np.ascontiguousarray(sorted_utility),
+        public_pick=pick,
+        use_model=not public
+        and any(s is not None and s.uses_model for s in strategies),
+        external=tuple(s is None for s in strategies),
+    )
+
+
 @dataclass(frozen=True)
 class Plan:
     """The scripted strategies of a match as the kernel's tables.
@@ -184,8 +265,9 @@ class Rules:
         self.public = config.information == "public"
         self.order: tuple[int, ...] = self._resolve_order(config.order)
 
-        level_counts = [issue.n_levels for issue in scenario.issues]
-        bounds = np.concatenate([[0], np.cumsum(level_counts)]).astype(np.int64)
+        bounds, level_columns = level_layout(
+            [issue.n_levels for issue in scenario.issues], scenario.levels
+        )
         self.n_levels = int(bounds[-1])
         self.ints = _read_only(
             game_ints(
@@ -212,16 +294,12 @@ class Rules:
                 ]
             )
         )
-        self.required = _read_only(
-            np.ascontiguousarray(scenario.required.T, dtype=np.uint8)
-        )
+        self.required = _read_only(consent_table(scenario.required))
         self.utility = _read_only(np.asarray(scenario.utility, np.float64))
         self.payoff_scale = _read_only(
             discount_powers(np.asarray(scenario.discount), self.max_rounds)
         )
-        self.level_columns = _read_only(
-            np.ascontiguousarray(scenario.levels.astype(np.int64) + bounds[:-1])
-        )
+        self.level_columns = _read_only(level_columns)
         self.game = (
             self.ints,
             self.floats,
@@ -265,46 +343,20 @@ class Rules:
         Raises:
             ValueError: On an unknown strategy kind.
         """
-        scenario = self.scenario
         if len(strategies) != self.n_actors:
             raise ValueError("one strategy (or None) per actor is required")
-        order = np.ascontiguousarray(scenario.order, dtype=np.int64)
-        sorted_utility = np.take_along_axis(self.utility, order, axis=1)
         nash = None
         if any(s is not None and s.kind == "nash_mediator" for s in strategies):
-            nash = nash_of(scenario)
-        rows = [
-            plan_rows(
-                strategy,
-                sorted_utility[i],
-                float(self.no_deal[i]),
-                self.max_rounds,
-                nash,
-                int(order[i, 0]),
-                self.utility[i],
-            )
-            for i, strategy in enumerate(strategies)
-        ]
-        if self.public:
-            pick = np.stack(
-                [
-                    public_picks(order[i], self.required, self.utility, self.no_deal, i)
-                    for i in range(self.n_actors)
-                ]
-            )
-        else:
-            pick = np.zeros((self.n_actors, 1), np.int64)
-        use_model = not self.public and any(
-            s is not None and s.uses_model for s in strategies
-        )
-        return Plan(
-            plan_i=np.stack([r[0] for r in rows]),
-            plan_f=np.stack([r[1] for r in rows]),
-            order=order,
-            sorted_utility=np.ascontiguousarray(sorted_utility),
-            public_pick=pick,
-            use_model=use_model,
-            external=tuple(s is None for s in strategies),
+            nash = nash_of(self.scenario)
+        return build_plan(
+            strategies,
+            order=np.ascontiguousarray(self.scenario.order, dtype=np.int64),
+            utility=self.utility,
+            no_deal=self.no_deal,
+            required=self.required,
+            max_rounds=self.max_rounds,
+            public=self.public,
+            nash=nash,
         )
 
     # -------------------------------------------------------------- messages
