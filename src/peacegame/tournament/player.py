@@ -5,13 +5,13 @@ metrics and the actors' views; before each episode its policies are swapped for
 the assignment's competitors (one policy object per scenario, competitor and
 role, built once and reset every episode, exactly as a match reuses its
 policies). The episode is played as a match episode is, on the tournament seed
-(:meth:`~peacegame.tournament.plan.Plan.seed`): the env is reset with it and
-the policy of the actor at position ``a`` gets ``default_rng([seed, a])``. The
-log line is the match line plus an ``assignment`` object.
+(:meth:`~peacegame.tournament.plan.Plan.seed`): the episode is keyed by it
+(every random draw is a hash of seed, round and purpose). The log line is the
+match line plus an ``assignment`` object.
 
 :meth:`TournamentPlayer.play_many` plays a chunk of episodes: unless the
 config's ``engine`` is ``env``, the episodes of each (scenario, profile) whose
-policies all have a vectorised form are played together on the batch engine
+policies are all built-in scripted strategies are played together on the batch engine
 (:class:`~peacegame.batch.BatchEngine`, on the same seeds), which returns the
 env path's records exactly; the others are played through the env. The lines
 are byte-identical whichever engine plays them.
