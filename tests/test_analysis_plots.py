@@ -17,6 +17,7 @@ import pytest
 pytest.importorskip("pandas")
 pytest.importorskip("matplotlib")
 
+from brute_force import evaluate  # noqa: E402
 from peacegame.analysis.frame import load_run  # noqa: E402
 from peacegame.analysis.plots import (  # noqa: E402
     concession_table,
@@ -89,11 +90,16 @@ def test_plot_composition(run):
 def test_concession_table_and_plot(run):
     table = concession_table(run.events, run.episodes, run.scenario)
     russia_own = table[(table["actor"] == "russia") & (table["offers"] == "own")]
-    # Russia proposed in round 0 of all six episodes: its best outcome (96)
-    # five times and the Nash point (1658) once.
+    # Russia proposed in round 0 of all six episodes: its best outcome five
+    # times and the Nash point once (make_fixture.py). Both indices are derived
+    # by brute force over the YAML; Russia's best outcome is unique.
+    brute = evaluate("ukraine-2025")
+    top = max(o.utility["russia"] for o in brute.outcomes)
+    (best,) = [o.index for o in brute.outcomes if o.utility["russia"] == top]
+    nash = brute.nash_point.index
     sc = run.scenario
     r = sc.actor_index("russia")
-    expected = (5 * sc.utility[r, 96] + sc.utility[r, 1658]) / 6
+    expected = (5 * sc.utility[r, best] + sc.utility[r, nash]) / 6
     row = russia_own[russia_own["round"] == 0].iloc[0]
     assert row["n"] == 6 and row["utility"] == pytest.approx(float(expected))
     # Offers to russia in round 1 were all made by china (episodes 0, 2, 3, 4
@@ -107,7 +113,7 @@ def test_concession_table_and_plot(run):
     fig = plot_concession(run.events, run.episodes, sc)
     assert len(fig.axes) == 5
     assert [ax.get_title() for ax in fig.axes] == NAMES
-    assert fig.axes[0].get_xlabel() == "round"
+    assert fig.axes[0].get_xlabel() == "round (from 0)"
     assert fig.axes[0].get_ylabel() == "utility to Russia"
     assert "boulware(e=0.2): own offers" in legend_texts(fig.axes[0])
     assert "random: others' offers" in legend_texts(fig.axes[2])
@@ -152,11 +158,15 @@ def test_plot_projection(run, solution):
 def test_plot_rounds(run):
     fig = plot_rounds(run.episodes, max_rounds=5)
     (ax,) = fig.axes
-    assert ax.get_title() == "Rounds to agreement (4 agreements of 6 episodes)"
-    assert ax.get_xlabel() == "rounds played until agreement"
+    assert ax.get_title() == (
+        "Rounds played until agreement (4 agreements of 6 episodes)"
+    )
+    assert ax.get_xlabel() == (
+        "rounds played until agreement (count: agreement round + 1)"
+    )
     assert ax.get_ylabel() == "episodes"
     assert [p.get_height() for p in ax.patches] == [1, 1, 1, 1, 0]
-    assert "deadline (5 rounds)" in legend_texts(ax)
+    assert "deadline (5 rounds: round 0 to 4)" in legend_texts(ax)
     assert_png(fig)
 
 

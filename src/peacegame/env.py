@@ -247,7 +247,8 @@ class _Transcript:
         self.lines = [
             f"{scenario.name}: {scenario.n_actors} actors "
             f"({', '.join(scenario.actors)}), {scenario.n_outcomes} outcomes; "
-            f"{config.proposer} proposer, at most {config.max_rounds} rounds"
+            f"{config.proposer} proposer, at most {config.max_rounds} rounds "
+            f"(round 0 to {config.max_rounds - 1})"
         ]
 
     def proposal(self, row: np.ndarray, round_index: int, proposer: int) -> None:
@@ -291,7 +292,10 @@ class _Transcript:
                 f"{rules.scenario.describe(offer)}"
             )
         elif reason == "deadline":
-            self.lines.append(f"Deadline: no agreement after {rules.max_rounds} rounds")
+            self.lines.append(
+                f"Deadline: no agreement after {rules.max_rounds} rounds "
+                f"(round 0 to {rules.max_rounds - 1})"
+            )
         elif reason == "breakdown":
             self.lines.append(
                 f"Breakdown: talks collapsed after round {int(row[C_ROUND])}"

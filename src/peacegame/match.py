@@ -584,7 +584,11 @@ def _postfix(bar: Any, records: list[dict[str, Any]]) -> None:
 def summarise(
     records: list[dict[str, Any]], scenario: CompiledScenario
 ) -> dict[str, Any]:
-    """Agreement rate, rounds, mean utility and reward per actor, top outcomes."""
+    """Agreement rate, mean rounds played, utility and reward per actor, top outcomes.
+
+    ``mean_rounds`` and ``mean_rounds_to_agreement`` are means of the log's
+    ``rounds``, a count (the last round + 1), not round numbers.
+    """
     n = len(records)
     agreed = [r for r in records if r["agreement"]]
     actors = list(scenario.actors)
@@ -617,7 +621,7 @@ def summary_text(summary: dict[str, Any], actors: list[str]) -> str:
     rate = summary["agreement_rate"]
     lines = [
         f"episodes: {n}   agreements: {summary['agreements']} "
-        f"({0 if rate is None else rate:.1%})   mean rounds: "
+        f"({0 if rate is None else rate:.1%})   mean rounds played: "
         f"{summary['mean_rounds'] or 0:.2f} (to agreement: "
         f"{summary['mean_rounds_to_agreement'] or 0:.2f})",
         f"ends: {', '.join(f'{k} {v}' for k, v in summary['end_reasons'].items())}",

@@ -165,7 +165,8 @@ class HumanPolicy:
     def _propose(self, round_index: int) -> int:
         view, scenario = self.view, self.scenario
         assert view is not None and scenario is not None
-        self.say(f"\nround {round_index}: you propose (rounds: {view.max_rounds}).")
+        final = view.max_rounds - 1
+        self.say(f"\nround {round_index}: you propose (the last round is {final}).")
         self._show_draft()
         while True:
             line = self._read("propose > ")
@@ -296,7 +297,8 @@ def play(
         )
     human.say(
         f"You are {actor} in {scenario.name} ({scenario.n_outcomes} outcomes, "
-        f"{config.protocol.max_rounds} rounds, {config.protocol.proposer} proposer, "
+        f"{config.protocol.max_rounds} rounds numbered 0 to "
+        f"{config.protocol.max_rounds - 1}, {config.protocol.proposer} proposer, "
         f"{config.protocol.information} information). Type 'help' for commands."
     )
     shown = 0

@@ -21,8 +21,8 @@ column                 dtype         meaning
 ``agreement``          bool          an outcome was agreed
 ``end``                category      ``agreement``, ``deadline``, ``breakdown``,
                                      ``illegal``
-``rounds``             int64         rounds played (1-based count)
-``round``              int64         0-based round in which the episode ended
+``rounds``             int64         rounds played, a count (``round`` + 1)
+``round``              int64         the round the episode ended in, from 0
 ``proposer``           category      the actor of the last (or agreed) proposal
 ``outcome``            Int64         agreed outcome index (``<NA>`` if none)
 ``level_<issue>``      category      agreed level of each issue (NaN if none),

@@ -23,7 +23,11 @@ file                            content
                                 ``questions.plot_pairs`` (default: its first
                                 two actors; ``analyze --pair X,Y`` overrides)
 ``rounds_to_agreement.png``     histogram of the rounds played until agreement
+                                (a count: the agreement round + 1)
 ==============================  ==============================================
+
+Round numbers start at 0, as in the log (axes say "round (from 0)"); a count
+of rounds is labelled as a count (``docs/log-schema.md``, Round numbering).
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ if TYPE_CHECKING:
 
 DPI = 110
 """Resolution of the PNG files."""
+ROUND_AXIS = "round (from 0)"
+"""The label of an axis of round numbers."""
+ROUNDS_PLAYED_AXIS = "rounds played until agreement (count: agreement round + 1)"
+"""The label of an axis of counts of rounds played."""
 MAX_BACKGROUND_POINTS = 200_000
 """Feasible outcomes drawn in a projection at most (a random sample beyond)."""
 
@@ -317,7 +325,7 @@ def plot_concession(
             label="no-deal value d",
         )
         ax.set_title(name)
-        ax.set_xlabel("round")
+        ax.set_xlabel(ROUND_AXIS)
         ax.set_ylabel(f"utility to {name}")
         ax.set_ylim(-0.03, 1.03)
         ax.grid(alpha=0.3)
@@ -327,7 +335,7 @@ def plot_concession(
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(
         "Concession curves: utility of the offers on the table, by round "
-        "(mean over episodes)"
+        "(from 0; mean over episodes)"
     )
     return fig
 
@@ -469,6 +477,9 @@ def plot_projection(
 def plot_rounds(episodes: pd.DataFrame, max_rounds: int | None = None) -> Figure:
     """Histogram of rounds played until agreement.
 
+    The log's ``rounds`` is a count (the agreement round + 1): an agreement in
+    round 0 is one round played.
+
     Args:
         episodes: An episode table.
         max_rounds: The protocol's deadline, drawn as a line if given.
@@ -481,10 +492,10 @@ def plot_rounds(episodes: pd.DataFrame, max_rounds: int | None = None) -> Figure
     fig = _figure(7.5, 4.5)
     ax = fig.subplots()
     ax.set_title(
-        f"Rounds to agreement ({rounds.size:,} agreements of "
+        f"Rounds played until agreement ({rounds.size:,} agreements of "
         f"{len(episodes):,} episodes)"
     )
-    ax.set_xlabel("rounds played until agreement")
+    ax.set_xlabel(ROUNDS_PLAYED_AXIS)
     ax.set_ylabel("episodes")
     if rounds.size == 0:
         _empty(ax, "no agreements")
@@ -511,7 +522,9 @@ def plot_rounds(episodes: pd.DataFrame, max_rounds: int | None = None) -> Figure
     )
     if max_rounds:
         ax.axvline(
-            max_rounds + 0.5, color="crimson", label=f"deadline ({max_rounds} rounds)"
+            max_rounds + 0.5,
+            color="crimson",
+            label=f"deadline ({max_rounds} rounds: round 0 to {max_rounds - 1})",
         )
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -614,9 +627,9 @@ def run_plots(
         out.figures["concession_curves.png"] = (
             plot_concession(run.events, run.episodes, sc, run.actors),
             "Concession curves: the utility to each actor of the offers on the "
-            "table, by round, averaged over episodes per strategy. Solid: the "
-            "actor's own offers; dashed: offers made to it; dotted: its no-deal "
-            "value.",
+            "table, by round (from 0), averaged over episodes per strategy. "
+            "Solid: the actor's own offers; dashed: offers made to it; dotted: "
+            "its no-deal value.",
         )
     if sc is not None:
         solution = solution if solution is not None else solve(sc)
@@ -630,6 +643,6 @@ def run_plots(
             )
     out.figures["rounds_to_agreement.png"] = (
         plot_rounds(run.episodes, run.max_rounds),
-        "Rounds played until agreement.",
+        "Rounds played until agreement: a count, the agreement round (from 0) + 1.",
     )
     return out

@@ -10,8 +10,8 @@ Measures (``<a>`` is an actor id; ``_lo``/``_hi`` are 95% interval bounds):
 - ``episodes``, ``agreements``, ``end_<kind>`` counts (agreement, deadline,
   breakdown, illegal);
 - ``agreement_rate`` with a Wilson score interval;
-- ``rounds_mean`` and ``rounds_median``: rounds played (the log's 1-based
-  ``rounds``) in the episodes that reached agreement;
+- ``rounds_mean`` and ``rounds_median``: rounds played, a count (the log's
+  ``rounds``, the agreement round + 1), in the episodes that reached agreement;
 - ``utility_<a>_mean``: the utility U_i of the agreed outcome, over agreements
   only, with a Student t interval;
 - ``reward_<a>_mean``: the payoff over all episodes (``delta_i^round * U_i`` on
@@ -242,7 +242,7 @@ def summary_rows(
         ),
     )
     add(
-        "rounds to agreement",
+        "rounds played (agreements)",
         lambda s: (
             f"mean {_num(s['rounds_mean'], 2)}, median {_num(s['rounds_median'], 1)}"
         ),

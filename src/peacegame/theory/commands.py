@@ -208,8 +208,8 @@ def theory_text(doc: dict[str, Any]) -> str:
     ]
     lines.append(table(["", "offer", ""], rows))
     lines.append(
-        f"  agreement probability {fin['agreement_prob']:.4f}, expected round "
-        f"{_fmt_num(fin['expected_round'])}, first proposer's share "
+        f"  agreement probability {fin['agreement_prob']:.4f}, expected agreement "
+        f"round (from 0) {_fmt_num(fin['expected_round'])}, first proposer's share "
         f"{_fmt_num(fin['first_proposer_share'])}"
     )
     lines.append(
@@ -257,7 +257,7 @@ def _measured_lines(doc: dict[str, Any]) -> list[str]:
             _ci(m["first_round_agreement"]),
         ],
         [
-            "agreement round",
+            "agreement round (from 0)",
             _fmt_num(closed["agreement_round"]),
             _fmt_num(fin["expected_round"]),
             _ci(m["agreement_round"]),
@@ -291,7 +291,8 @@ def _measured_lines(doc: dict[str, Any]) -> list[str]:
         table(["quantity", "closed form", "grid game", "measured [95% CI]"], rows)
     )
     lines.append(
-        "  shares and rounds are over agreed episodes; rewards over all episodes"
+        "  shares and agreement rounds are over agreed episodes; rewards over all "
+        "episodes"
     )
     return lines
 
