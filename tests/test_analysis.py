@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from brute_force import evaluate
 from peacegame.analysis.frame import episode_columns, load_run
 from peacegame.analysis.stats import (
     mean_interval,
@@ -40,6 +41,12 @@ ISSUES = ["troops", "composition", "command", "us_backstop", "zone", "duration"]
 @pytest.fixture(scope="module")
 def run():
     return load_run(RUN)
+
+
+@pytest.fixture(scope="module")
+def brute():
+    """The default scenario evaluated by brute force over its YAML."""
+    return evaluate("ukraine-2025")
 
 
 @pytest.fixture
@@ -138,14 +145,15 @@ def test_columns_and_dtypes(run):
     assert run.scenario is not None and run.warnings == []
 
 
-def test_events_table(run):
+def test_events_table(run, brute):
     ev = run.events
     assert list(ev.columns) == ["episode", "round", "proposer", "offer", "rejections"]
     # rounds per episode: 3, 1, 5, 2, 2, 4
     assert len(ev) == 17
     assert ev.groupby("episode").size().tolist() == [3, 1, 5, 2, 2, 4]
     last = ev[ev["episode"] == 0].iloc[-1]
-    assert (last["offer"], last["rejections"]) == (1658, 0)
+    # Episode 0 ends on the Nash point (make_fixture.py), derived by brute force.
+    assert (last["offer"], last["rejections"]) == (brute.nash_point.index, 0)
 
 
 def test_partial_last_line_is_a_warning(run_copy):
@@ -265,9 +273,20 @@ def test_summary_numbers_by_hand(run):
     assert s["in_zone_share_hi"] == pytest.approx(0.954413, abs=2e-6)
 
 
-def test_top_outcomes(run):
+def test_top_outcomes(run, brute):
     top = summarize(run)["top_outcomes"]
-    assert [(t["outcome"], t["count"]) for t in top] == [(1658, 2), (0, 1), (3622, 1)]
+    # make_fixture.py's plan: the Nash point twice, the first outcome outside
+    # the zone once (both derived by brute force over the YAML), and 3622 once.
+    # 3622 is a recorded fixture value, not derived: it was the utilitarian
+    # point when the log was written; its utility sum (3.717) ties exactly with
+    # 3478's, and today's tie rule (lower index) picks 3478.
+    outside = next(o.index for o in brute.outcomes if not brute.in_zone(o))
+    nash = brute.nash_point.index
+    assert [(t["outcome"], t["count"]) for t in top] == [
+        (nash, 2),
+        (outside, 1),
+        (3622, 1),
+    ]
     assert top[0]["share"] == 0.5
     assert top[0]["decoded"] == {
         "troops": "25k",
@@ -278,6 +297,8 @@ def test_top_outcomes(run):
         "duration": "3_years",
     }
     assert run.scenario.decode(3622)["composition"] == "nonaligned_china"
+    assert brute.outcomes[3622].levels == run.scenario.decode(3622)
+    assert brute.in_zone(brute.outcomes[3622])
 
 
 def test_no_agreements_gives_nan_not_errors(run_copy):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from brute_force import evaluate
 from peacegame.analysis import compare
 from peacegame.analysis.compare import (
     compare_inputs,
@@ -200,19 +201,41 @@ def test_answer_needs_the_feature_and_the_actor(tiny):
 
 
 def test_china_counterfactual_on_the_shipped_scenarios():
+    # Every count is derived by brute force over the YAML (tests/brute_force.py):
+    # the outcomes Russia accepts (u >= d), those with Chinese troops
+    # (chinese_troops > 0) and the zone outcomes with them.
+    ea, eb = evaluate("ukraine-2025"), evaluate("no-china")
+
+    def facts(e):
+        accepts = [o for o in e.outcomes if e.accepts("russia", o)]
+        with_ = [o for o in accepts if o.features["chinese_troops"] > 0]
+        zone_with = [o for o in e.zone if o.features["chinese_troops"] > 0]
+        return len(accepts), len(with_), len(accepts) - len(with_), len(zone_with)
+
+    acc_a, with_a, without_a, zone_a = facts(ea)
+    acc_b, with_b, _, zone_b = facts(eb)
+    assert (ea.n_outcomes, len(ea.zone)) == (3840, 578)  # the SCENARIO.md goldens
+    assert with_b == zone_b == 0 and acc_b == without_a  # no-china drops only them
     doc = compare_inputs("ukraine-2025", "no-china")
     a, b = doc["a"], doc["b"]
-    assert (a["n_outcomes"], a["zone_size"]) == (3840, 578)
-    assert (b["n_outcomes"], b["zone_size"]) == (2112, 203)
+    assert (a["n_outcomes"], a["zone_size"]) == (ea.n_outcomes, len(ea.zone))
+    assert (b["n_outcomes"], b["zone_size"]) == (eb.n_outcomes, len(eb.zone))
     fa, fb = a["contingent"]["focus"], b["contingent"]["focus"]
     assert (fa["accepts"], fa["accepts_with"], fa["accepts_without"]) == (
-        1398,
-        836,
-        562,
+        acc_a,
+        with_a,
+        without_a,
     )
-    assert (fb["accepts"], fb["accepts_with"]) == (562, 0)
-    assert a["contingent"]["zone"] == 375
-    assert "from 562 to 1,398 (+836, +149%)" in doc["answer"]
+    assert (fb["accepts"], fb["accepts_with"]) == (acc_b, with_b)
+    assert a["contingent"]["zone"] == zone_a
+    more = acc_a - acc_b
+    change = f"from {acc_b:,} to {acc_a:,} ({more:+,}, {100 * more / acc_b:+.0f}%)"
+    assert change in doc["answer"]
+    zone_more = len(ea.zone) - len(eb.zone)
+    assert (
+        f"zone of agreement from {len(eb.zone):,} to {len(ea.zone):,} "
+        f"({zone_more:+,}, {100 * zone_more / len(eb.zone):+.0f}%)"
+    ) in doc["answer"]
     names = {(r["actor"], r["red_line"]) for r in a["red_lines"]}
     assert ("russia", "no_nato_troops") in names
     assert ("(all red lines)", "") in names

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from brute_force import evaluate
 from peacegame.errors import ConfigError
 from peacegame.scenario import compile_dict, load_compiled, load_scenario
 from peacegame.scenario.loader import deep_merge
-from peacegame.solutions import zone_of_agreement
+from peacegame.solutions import nash_point, zone_of_agreement
 
 from conftest import SCENARIOS
 from scenario_strategies import scenario_dicts
@@ -110,11 +113,67 @@ def test_hardline_zone_is_empty():
 
 
 def test_no_china_shrinks_the_zone(default_scenario):
+    # The counts come from the brute-force evaluator over the YAML, not from a
+    # snapshot of the compiler's output.
+    brute, brute_default = evaluate("no-china"), evaluate("ukraine-2025")
     s = load_compiled(SCENARIOS / "no-china.yaml")
-    assert s.n_outcomes == 2112
-    assert int(zone_of_agreement(s).sum()) == 203
-    assert int(zone_of_agreement(default_scenario).sum()) == 578
+    assert s.n_outcomes == brute.n_outcomes
+    assert int(zone_of_agreement(s).sum()) == len(brute.zone)
+    assert int(zone_of_agreement(default_scenario).sum()) == len(brute_default.zone)
+    assert len(brute.zone) < len(brute_default.zone)
     assert not (s.features["chinese_troops"] > 0).any()
+
+
+def test_brute_force_reproduces_the_scenario_goldens():
+    # /work/shared/SCENARIO.md: 5,760 grid points, 3,840 feasible, a zone of 578
+    # and the weighted Nash point with its utilities. This checks the evaluator
+    # that the other tests take their numbers from.
+    e = evaluate("ukraine-2025")
+    assert (e.grid_size, e.n_outcomes, len(e.zone)) == (5760, 3840, 578)
+    nash = e.nash_point
+    assert nash is not None and nash.levels == {
+        "troops": "25k",
+        "composition": "nonaligned",
+        "command": "un_commanded",
+        "us_backstop": "air_support",
+        "zone": "rear",
+        "duration": "3_years",
+    }
+    rounded = {a: round(float(u), 2) for a, u in nash.utility.items()}
+    assert rounded == {
+        "russia": 0.74,
+        "china": 0.73,
+        "ukraine": 0.72,
+        "us": 0.8,
+        "eu": 0.59,
+    }
+    # No outcome sits within 0.001 of any d (SCENARIO.md), so exact ``u >= d``
+    # and the package's float64 test with tolerance 1e-9 cannot differ, and no
+    # tie decides the Nash point.
+    assert e.margin >= Fraction(1, 1000)
+    assert e.nash_gap > 1e-6
+    assert evaluate("no-china").margin >= Fraction(1, 1000)
+
+
+@pytest.mark.parametrize("name", ["ukraine-2025", "no-china"])
+def test_compiler_agrees_with_brute_force(name):
+    e = evaluate(name)
+    s = load_compiled(SCENARIOS / f"{name}.yaml")
+    assert s.grid_size == e.grid_size and s.n_outcomes == e.n_outcomes
+    assert s.actors == e.actors
+    issues = [(i.name, i.levels) for i in s.issues]
+    decoded = [
+        {n: levels[j] for (n, levels), j in zip(issues, row, strict=True)}
+        for row in s.levels.tolist()
+    ]
+    assert decoded == [o.levels for o in e.outcomes]
+    exact = np.array([[float(o.utility[a]) for o in e.outcomes] for a in e.actors])
+    assert np.abs(s.utility64 - exact).max() < 1e-12
+    assert s.no_deal64.tolist() == [float(e.no_deal[a]) for a in e.actors]
+    required = [[a in o.required for o in e.outcomes] for a in e.actors]
+    assert s.required.tolist() == required
+    assert zone_of_agreement(s).tolist() == [e.in_zone(o) for o in e.outcomes]
+    assert nash_point(s) == e.nash_point.index
 
 
 @pytest.mark.parametrize(
