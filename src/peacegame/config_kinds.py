@@ -86,7 +86,7 @@ def _validate_match(path: Path, data: Any) -> str:
 
 
 def _validate_tournament(path: Path, data: Any) -> str:
-    from peacegame.tournament.setup import validate_tournament_file
+    from peacegame.tournament.player import validate_tournament_file
 
     return validate_tournament_file(path, data)
 

@@ -32,7 +32,7 @@ _LAZY = {
     "load_tournament_config": "peacegame.tournament.config",
     "prepare_tournament": "peacegame.tournament.setup",
     "run_tournament": "peacegame.tournament.runner",
-    "validate_tournament_file": "peacegame.tournament.setup",
+    "validate_tournament_file": "peacegame.tournament.player",
 }
 
 

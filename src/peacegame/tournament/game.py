@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from peacegame.tournament.rankings import Observations
+from peacegame.tournament.observations import Observations
 
 ETA = 5.0
 """Step size of the replicator dynamics (payoffs are utilities, about 0..1)."""

@@ -19,6 +19,7 @@ are byte-identical whichever engine plays them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ from peacegame.errors import UserError
 from peacegame.match import BATCH_POLICIES, EpisodePlayer
 from peacegame.match_config import MatchConfig
 from peacegame.policies import Policy, make_policy
-from peacegame.tournament.setup import Tournament
+from peacegame.tournament.setup import Tournament, prepare_tournament
 
 
 def _match_config(tournament: Tournament, s: int) -> MatchConfig:
@@ -241,3 +242,25 @@ class TournamentPlayer:
         if events is not None:
             line["events"] = events
         return line
+
+
+def validate_tournament_file(path: Path, data: Any) -> str:
+    """``peacegame validate`` for a tournament config: a one-line description.
+
+    Runs every check that :func:`~peacegame.tournament.runner.run_tournament`
+    runs before the first match, including resetting every policy on every
+    view it will meet.
+
+    Raises:
+        ConfigError: If the tournament could not start.
+    """
+    tournament = prepare_tournament(path)
+    TournamentPlayer(tournament).check()
+    config = tournament.config
+    return (
+        f"tournament {config.name!r}: {len(tournament.competitors)} competitors, "
+        f"{len(tournament.roles)} roles, {len(tournament.scenarios)} scenario(s), "
+        f"{config.assignment.scheme}: {len(tournament.plan.assignments):,} "
+        f"assignments x {config.episodes} episodes = {tournament.n_episodes:,} "
+        "matches"
+    )

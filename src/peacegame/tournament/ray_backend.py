@@ -94,8 +94,8 @@ def _init(workers: int | None, run_dir: Path) -> bool:
 
 def _play_chunk(key: str, tournament: Tournament, start: int, stop: int) -> list[str]:
     """Ray task body: play ``start..stop-1`` with this process's cached player."""
+    from peacegame.tournament.chunks import play_chunk
     from peacegame.tournament.player import TournamentPlayer
-    from peacegame.tournament.runner import play_chunk
 
     player = _CACHE.get(key)
     if player is None:
@@ -122,7 +122,7 @@ def ray_lines(
     """
     import ray
 
-    from peacegame.tournament.runner import CHUNK, chunks
+    from peacegame.tournament.chunks import CHUNK, chunks
 
     started = _init(workers, run_dir)
     pending: collections.deque[Any] = collections.deque()

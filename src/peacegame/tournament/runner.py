@@ -67,13 +67,12 @@ from peacegame.logs import (
 )
 from peacegame.match import StopRequests, prepare_folder, resume_command
 from peacegame.match_config import apply_override
+from peacegame.tournament.chunks import CHUNK, chunks, play_chunk
 from peacegame.tournament.config import default_output
 from peacegame.tournament.player import TournamentPlayer
 from peacegame.tournament.setup import Tournament
 
 Backend = Literal["local", "ray"]
-CHUNK = 64
-"""Episodes per chunk of work at most (local processes and Ray tasks)."""
 BATCH_CHUNK = 512
 """Episodes per chunk at most when the batch engine plays (serial or not)."""
 FSYNC_INTERVAL = 0.25
@@ -514,20 +513,6 @@ def _resume_point(episodes_file: Path) -> tuple[int, int]:
 # --------------------------------------------------------------------------- #
 
 
-def chunks(todo: range, workers: int, cap: int = CHUNK) -> list[range]:
-    """Contiguous chunks of ``todo``: at least 8 per worker, ``cap`` at most.
-
-    Small chunks keep the workers busy to the end (the last chunk is the only
-    one without a partner); each costs one round trip, about a millisecond.
-    The batch engine gets larger chunks (:data:`BATCH_CHUNK`): it plays each
-    chunk's episodes of one profile together.
-    """
-    size = max(1, min(cap, len(todo) // (workers * 8)))
-    return [
-        range(i, min(i + size, todo.stop)) for i in range(todo.start, todo.stop, size)
-    ]
-
-
 def _lines(
     tournament: Tournament,
     player: TournamentPlayer,
@@ -599,11 +584,6 @@ def _worker_init(tournament: Tournament) -> None:
     # One thread per worker for learned policies (torch reads it on import).
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     _WORKER_PLAYER = TournamentPlayer(tournament)
-
-
-def play_chunk(player: TournamentPlayer, episodes: range) -> list[str]:
-    """Play a chunk of episodes; return their serialised lines."""
-    return [dumps_record(line) for line in player.play_many(episodes)]
 
 
 def _worker_chunk(episodes: range) -> list[str]:

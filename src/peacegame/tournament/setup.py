@@ -201,27 +201,3 @@ def prepare_tournament(
     """
     config, file, scenario_files = load_tournament_config(path, overrides)
     return tournament_from_config(config, scenario_files, file)
-
-
-def validate_tournament_file(path: Path, data: Any) -> str:
-    """``peacegame validate`` for a tournament config: a one-line description.
-
-    Runs every check that :func:`~peacegame.tournament.runner.run_tournament`
-    runs before the first match, including resetting every policy on every
-    view it will meet.
-
-    Raises:
-        ConfigError: If the tournament could not start.
-    """
-    from peacegame.tournament.player import TournamentPlayer
-
-    tournament = prepare_tournament(path)
-    TournamentPlayer(tournament).check()
-    config = tournament.config
-    return (
-        f"tournament {config.name!r}: {len(tournament.competitors)} competitors, "
-        f"{len(tournament.roles)} roles, {len(tournament.scenarios)} scenario(s), "
-        f"{config.assignment.scheme}: {len(tournament.plan.assignments):,} "
-        f"assignments x {config.episodes} episodes = {tournament.n_episodes:,} "
-        "matches"
-    )
