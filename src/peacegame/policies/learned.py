@@ -21,8 +21,8 @@ code. Load checkpoints only from sources you trust; peacegame loads one only
 from a path a config names explicitly, never by searching. RLlib module
 checkpoints are also restored with pickle.
 
-Importing this module registers the ``learned`` policy kind with
-:data:`peacegame.policies.registry.EXTRA_FACTORIES`. torch, SB3 and Ray are
+The registry (:data:`peacegame.policies.registry.LAZY_KINDS`) imports this
+module for the ``learned`` policy kind on first use; torch, SB3 and Ray are
 imported only when a checkpoint is loaded.
 """
 
@@ -38,7 +38,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from peacegame.errors import ConfigError
 from peacegame.policies.base import PolicyView
-from peacegame.policies.registry import EXTRA_FACTORIES
 from peacegame.yamlio import pydantic_error
 
 METADATA_FORMAT = "peacegame-checkpoint"
@@ -417,8 +416,6 @@ class LearnedPolicy:
         """The network's unmasked logits for one observation vector."""
         return self.backend.logits(vector)
 
-
-EXTRA_FACTORIES["learned"] = LearnedPolicy.from_spec
 
 __all__ = [
     "METADATA_FORMAT",

@@ -13,7 +13,6 @@ A policy spec is a mapping ``{policy: NAME, **params}`` (or just ``NAME``):
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -48,8 +47,12 @@ REGISTRY: dict[str, type[ScriptedPolicy]] = {
 }
 """Built-in strategies by name."""
 
-EXTRA_FACTORIES: dict[str, Callable[..., Policy]] = {}
-"""Other named policy kinds registered by higher layers (``learned``)."""
+LAZY_KINDS: dict[str, tuple[str, str]] = {
+    "learned": ("peacegame.policies.learned", "LearnedPolicy"),
+}
+"""Named policy kinds whose module loads on first use (module, class with a
+``from_spec`` constructor): ``learned`` imports torch / SB3 only when a
+checkpoint loads, and imports nothing from here."""
 
 
 def normalise_spec(spec: Any, *, file: str | None, field: str) -> dict[str, Any]:
@@ -67,7 +70,7 @@ def normalise_spec(spec: Any, *, file: str | None, field: str) -> dict[str, Any]
 
 def policy_names() -> list[str]:
     """All names a spec may use (besides import paths)."""
-    return sorted({*REGISTRY, *EXTRA_FACTORIES, "learned"})
+    return sorted({*REGISTRY, *LAZY_KINDS})
 
 
 def check_spec(spec: Any, *, file: str | None = None, field: str = "policy") -> None:
@@ -86,11 +89,10 @@ def make_policy(spec: Any, *, file: str | None = None, field: str = "policy") ->
     name = spec.pop("policy")
     if ":" in name:
         return _import_policy(name, spec, file=file, field=field)
-    if name == "learned" and name not in EXTRA_FACTORIES:
-        # Registers itself; imports torch / SB3 only when a checkpoint loads.
-        importlib.import_module("peacegame.policies.learned")
-    if name in EXTRA_FACTORIES:
-        return EXTRA_FACTORIES[name](file=file, field=field, **spec)
+    if name in LAZY_KINDS:
+        module, attribute = LAZY_KINDS[name]
+        kind = getattr(importlib.import_module(module), attribute)
+        return kind.from_spec(file=file, field=field, **spec)
     cls = REGISTRY.get(name)
     if cls is None:
         raise ConfigError(
