@@ -513,6 +513,32 @@ def test_self_play_trains_each_actor_against_frozen_snapshots(train_files, capsy
     assert "before" in out and "final-match.yaml" in out
 
 
+def test_self_play_resume_never_drops_trained_rounds(train_files, capsys):
+    config = yaml.safe_load(train_files.read_text())
+    for key in ("learner", "total_timesteps", "checkpoint_every"):
+        config.pop(key)
+    config.update(
+        trainer="self_play",
+        rounds=2,
+        timesteps_per_turn=256,
+        eval_episodes=4,
+        output=str(train_files.parent / "sp"),
+    )
+    path = train_files.parent / "self-play.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert cli("train", str(path), "--quiet") == 0
+    run_file = train_files.parent / "sp" / "run.json"
+    before = run_file.read_bytes()
+    capsys.readouterr()
+    from peacegame.cli import main
+
+    sp = str(train_files.parent / "sp")
+    code = main(["train", "--resume", "--out", sp, "--set", "rounds=1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "2 rounds are already trained" in err
+    assert run_file.read_bytes() == before
+
+
 def test_subproc_vec_env_with_a_frozen_learned_opponent(tmp_path):
     from peacegame.train.sb3_adapter import make_vec_env
 

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 import yaml
 
+from peacegame.errors import UserError
+
 pytest.importorskip("ray.rllib")
 pytest.importorskip("sb3_contrib")
 
@@ -167,6 +169,12 @@ def test_rllib_trains_two_modules_next_to_a_scripted_one(files, local_ray):
     result = train_rllib(more, file, resume=True, progress=False)
     assert result.iterations == 3
     assert len((run / "returns.csv").read_text().splitlines()) == 4
+
+    # A resume never lowers the planned count below what is trained.
+    fewer, file = load_train_config(files / "rllib.yaml", ["iterations=1"])
+    with pytest.raises(UserError, match="3 iterations are already trained"):
+        train_rllib(fewer, file, resume=True, progress=False)
+    assert json.loads((run / "run.json").read_text())["config"]["iterations"] == 3
 
 
 def test_tune_sweep_over_a_maskable_ppo_config(files, local_ray, tmp_path):

@@ -28,6 +28,7 @@ Run folder (default ``runs/train/<name>``):
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from peacegame.logs import resolve_planned
 from peacegame.match import EpisodePlayer
 from peacegame.match_config import MatchConfig
 from peacegame.policies.learned import metadata_path, write_metadata
@@ -44,6 +46,7 @@ from peacegame.train.checkpoints import (
     check_resumable,
     library_versions,
     prepare_run_dir,
+    read_run,
     write_json,
     write_run_file,
 )
@@ -164,6 +167,17 @@ def _write_final_match(
     )
 
 
+def _rounds_done(snapshots: Path, order: list[str]) -> int:
+    """Self-play rounds whose every turn has a snapshot with its metadata."""
+    done = 0
+    while all(
+        metadata_path(snapshots / f"round{done}_{actor}.zip").is_file()
+        for actor in order
+    ):
+        done += 1
+    return done
+
+
 def train_self_play(
     config: SelfPlayConfig,
     config_file: Path | None,
@@ -189,6 +203,20 @@ def train_self_play(
     config_data = config.model_dump(mode="json")
     if resume:
         check_resumable(run_dir, config_data)
+        recorded = (read_run(run_dir) or {}).get("config", {})
+        if "rounds" in recorded:
+            # Never lower the planned count silently (as for matches and SB3).
+            _, note = resolve_planned(
+                int(recorded["rounds"]),
+                config.rounds,
+                _rounds_done(run_dir / SNAPSHOTS, order),
+                unit="rounds",
+                flag="--set rounds=",
+                file=run_dir / SNAPSHOTS,
+                done_word="trained",
+            )
+            if note:
+                print(f"note: {note}", file=sys.stderr)
     write_run_file(
         run_dir,
         config=config,
