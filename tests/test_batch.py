@@ -20,6 +20,7 @@ from peacegame.errors import ConfigError
 from peacegame.match import EpisodePlayer, OutcomeMetrics, episode_seed
 from peacegame.match_config import MatchConfig
 from peacegame.scenario import compile_dict, load_compiled
+from peacegame.scenario.consent import unanimity
 
 from conftest import ROOT
 from scenario_strategies import scenario_dicts
@@ -310,7 +311,8 @@ def test_public_pick_is_the_last_best_of_every_prefix():
         required = (rng.random((n_outcomes, n_actors)) < 0.7).astype(np.uint8)
         no_deal = np.zeros(n_actors)
         order = rng.permutation(n_outcomes)
-        picks = public_picks(order, required, utility, no_deal, 0)
+        rules = unanimity(required.T.astype(bool))
+        picks = public_picks(order, required, rules, utility, no_deal, 0)
         others = required.T.astype(bool).copy()
         others[0] = False
         score = np.where(others, utility, np.inf).min(axis=0)

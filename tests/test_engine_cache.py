@@ -41,4 +41,21 @@ def test_a_changed_source_drops_every_cached_function(tmp_path):
 def test_the_engine_records_its_digest_on_import():
     folder = Path(peacegame.engine.__file__).parent
     record = folder / "__pycache__" / DIGEST_FILE
-    assert record.read_text() == sources_digest(folder)
+    consent = folder.parent / "scenario" / "consent.py"
+    assert record.read_text() == sources_digest(folder, (consent,))
+    assert record.read_text() != sources_digest(folder)
+
+
+def test_a_changed_inlined_source_outside_the_folder_drops_the_cache(tmp_path):
+    sources = tmp_path / "engine"
+    sources.mkdir()
+    (sources / "rules.py").write_text("x = 1\n")
+    voting = tmp_path / "consent.py"
+    voting.write_text("quota = 1\n")
+    cache = sources / "__pycache__"
+    assert drop_stale_cache(sources, cache, (voting,)) is False  # nothing cached
+    (cache / "rules.resolve-1.py311.nbi").write_text("index")
+    assert drop_stale_cache(sources, cache, (voting,)) is False
+    voting.write_text("quota = 2\n")
+    assert drop_stale_cache(sources, cache, (voting,)) is True
+    assert _cached(cache) == set()

@@ -19,6 +19,7 @@ import yaml
 
 pytest.importorskip("sb3_contrib")
 
+from peacegame.engine.tables import Rules  # noqa: E402
 from peacegame.errors import ConfigError, UserError  # noqa: E402
 from peacegame.match import EpisodePlayer, run_config_file  # noqa: E402
 from peacegame.match_config import MatchConfig  # noqa: E402
@@ -245,7 +246,11 @@ def test_incompatible_checkpoints_are_one_line_errors(trained, tmp_path):
     )
     policy.reset("a", make_view(longer.protocol, "a", longer.record), None)
     longer.reset(seed=0)
-    with pytest.raises(ConfigError, match="observations of size 30, this match"):
+    trained_size = json.loads(trained.with_suffix(".json").read_text())["obs_size"]
+    assert longer.observe("a")["observation"].shape[0] == trained_size + 2
+    with pytest.raises(
+        ConfigError, match=f"observations of size {trained_size}, this match gives "
+    ):
         policy.act(longer.observe("a"), longer.infos["a"])
     with pytest.raises(ConfigError, match="no checkpoint at"):
         make_policy({"policy": "learned", "checkpoint": str(tmp_path / "x.zip")})
@@ -569,7 +574,8 @@ def test_subproc_vec_env_with_a_frozen_learned_opponent(tmp_path):
     venv = make_vec_env(a_spec, 2, "subproc", seed=1)
     try:
         obs = venv.reset()
-        assert obs.shape == (2, 30)
+        size = Rules(a_spec.scenario, a_spec.protocol).observation_size
+        assert obs.shape == (2, size)
         masks = np.stack(venv.env_method("action_masks"))
         assert masks.shape == (2, 14) and masks[:, :11].all()
         obs, rewards, dones, infos = venv.step(np.array([9, 9]))

@@ -25,13 +25,16 @@ Rounds are numbered from 0. Each round is a proposal step then a vote step:
 
 1. The round's proposer (rotating order, or drawn from the recognition
    probabilities with `proposer="random"`) proposes an outcome.
-2. Every actor whose consent that outcome requires, other than the proposer,
-   votes ACCEPT or REJECT, simultaneously: no observation shows a vote of the
-   current round before all of the round's votes are in. All accept: agreement,
-   the episode ends. A proposal that needs nobody else's consent is agreed at
-   once. Any reject: after the last round (`max_rounds`) the episode ends in
-   disagreement; else, with `breakdown_prob > 0`, talks break down with that
-   probability; else the next round starts.
+2. Every actor that a consent rule applying to that outcome counts, other than
+   the proposer, votes ACCEPT or REJECT, simultaneously: no observation shows a
+   vote of the current round before all of the round's votes are in; then
+   everyone sees them all (`last_votes`). If the proposer and the accepting
+   voters meet every rule (by default all of a rule's actors; or a `quota`,
+   `weights` with a `threshold`, and `veto` actors; see the scenario language):
+   agreement, the episode ends. A proposal that needs nobody else's vote is
+   agreed at once. Otherwise: after the last round (`max_rounds`) the episode
+   ends in disagreement; else, with `breakdown_prob > 0`, talks break down with
+   that probability; else the next round starts.
 
 In the **AEC env** only the actor with a move is selected: the proposer, then the
 voters one by one in the scenario's actor order. In the **parallel env** every
@@ -71,7 +74,12 @@ WAIT out.
 | `role`             | 3    | my role this round, one-hot: proposer, voter, idle  |
 | `proposer`         | n    | one-hot: the round's proposer                       |
 | `offer`            | L    | the offer on the table, one-hot per issue (or 0)    |
-| `consent`          | n    | 1 for each actor whose consent the offer requires   |
+| `consent`          | n    | 1 for each actor who votes on the offer             |
+| `veto`             | n    | 1 for each veto player of the offer: no coalition   |
+|                    |      | without it carries the offer (under unanimity,      |
+|                    |      | every voter)                                        |
+| `quota`            | 1    | the smallest coalition that carries the offer, as a |
+|                    |      | share of the actors who vote on it (1: unanimity)   |
 | `public_utilities` | n    | `information="public"` only (absent otherwise): the |
 |                    |      | offer's utility to every actor                      |
 | `offer_utility`    | 1    | the offer's utility to me (0 if none)               |
@@ -81,7 +89,7 @@ WAIT out.
 | `history`          | h    | past offers' utility to me, latest first; -1: none  |
 
 "My role" is the round's: the proposer keeps the proposer role during the vote
-step; a voter is an actor whose consent the offer on the table requires. The
+step; a voter is an actor who votes on the offer on the table. The
 history holds the offers of the last h completed rounds.
 
 `env.unwrapped.observation_fields` maps each field name to its slice. The

@@ -8,9 +8,11 @@ tie.
 Definitions (utilities ``u[i, o]``, no-deal values ``d[i]``, weights ``w[i]`` =
 recognition probabilities):
 
-- **Zone of agreement**: outcomes at which every actor whose consent the outcome
-  requires gets at least its no-deal value (``u >= d`` up to
-  :data:`TIE_TOLERANCE`).
+- **Zone of agreement**: outcomes that the actors at or above their no-deal
+  values (``u >= d`` up to :data:`TIE_TOLERANCE`) carry under the consent
+  rules: under "all of" rules, every actor who votes on the outcome is at or
+  above its d; under quota, weight and veto rules, those actors meet every
+  rule that applies.
 - **Bargaining set**: outcomes of the zone at which *every* actor, required or
   not, gets at least ``d``. Nash, Kalai-Smorodinsky and egalitarian points are
   taken over it, as bargaining theory defines them relative to the
@@ -44,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from peacegame.scenario.compiled import CompiledScenario
+from peacegame.scenario.consent import carried_outcomes
 
 POINTS = ("nash", "kalai_smorodinsky", "utilitarian", "egalitarian")
 
@@ -68,8 +71,21 @@ def _at_least_no_deal(scenario: CompiledScenario) -> np.ndarray:
 
 
 def zone_of_agreement(scenario: CompiledScenario) -> np.ndarray:
-    """Return ``bool[n_outcomes]``: every required actor gets at least its d."""
-    return np.all(_at_least_no_deal(scenario) | ~scenario.required, axis=0)
+    """Return ``bool[n_outcomes]``: the actors at or above d carry the outcome.
+
+    Under the default "all of" rules: every actor who votes on it gets at
+    least its d. Under quota, weight and veto rules: the coalition of the
+    actors at or above their d meets every rule that applies
+    (:func:`peacegame.scenario.consent.carried_outcomes`).
+    """
+    rules = scenario.consent
+    return carried_outcomes(
+        rules.weights,
+        rules.threshold,
+        rules.veto,
+        rules.applies,
+        np.ascontiguousarray(_at_least_no_deal(scenario)),
+    )
 
 
 def bargaining_set(scenario: CompiledScenario) -> np.ndarray:

@@ -31,7 +31,11 @@ from pathlib import Path as _Path
 
 from peacegame.engine.cache import drop_stale_cache as _drop_stale_cache
 
-_drop_stale_cache(_Path(__file__).parent, _Path(__file__).parent / "__pycache__")
+_drop_stale_cache(
+    _Path(__file__).parent,
+    _Path(__file__).parent / "__pycache__",
+    (_Path(__file__).parent.parent / "scenario" / "consent.py",),
+)
 
 # ruff: noqa: E402 (the imports below come after the cache check)
 from peacegame.engine.config import (

@@ -18,10 +18,12 @@ from peacegame.engine.tables import (
     build_plan,
     consent_table,
     game_ints,
+    game_tuple,
     level_layout,
     nash_of,
 )
 from peacegame.scenario.compiled import CompiledScenario
+from peacegame.scenario.consent import ConsentTables
 
 
 class ActorKernel:
@@ -32,7 +34,8 @@ class ActorKernel:
         actor: The actor's index.
         level_counts: Levels per issue (public).
         levels: ``[n_outcomes, n_issues]`` level indices (public).
-        required: ``bool[n_actors, n_outcomes]`` (public).
+        required: ``bool[n_actors, n_outcomes]``, who votes (public).
+        rules: The voting rules (public).
         utility: The actor's ``float32[n_outcomes]`` utilities.
         order: The actor's outcomes, best first.
         no_deal: The actor's no-deal value.
@@ -48,6 +51,7 @@ class ActorKernel:
         level_counts: list[int],
         levels: np.ndarray,
         required: np.ndarray,
+        rules: ConsentTables,
         utility: np.ndarray,
         order: np.ndarray,
         no_deal: float,
@@ -81,15 +85,26 @@ class ActorKernel:
             utility=utility_all,
             no_deal=no_deal_all,
             required=consent,
+            rules=rules,
             max_rounds=max_rounds,
             public=public is not None,
             nash=nash,
         )
         ints = game_ints(
-            n, n_outcomes, max_rounds, False, 0, public is not None, bounds, range(n)
+            n,
+            n_outcomes,
+            max_rounds,
+            False,
+            0,
+            public is not None,
+            bounds,
+            range(n),
+            rules.unanimous,
         )
         payoffs = np.zeros((max_rounds, n), np.float64)  # never read by a move
-        self.game = (ints, floats, consent, utility_all, payoffs, level_columns)
+        self.game = game_tuple(
+            ints, floats, consent, utility_all, payoffs, level_columns, rules
+        )
         self.strategy_plan = plan
         self.plan = plan.tables
         self.memory = np.full((n, 2), np.nan, np.float64)

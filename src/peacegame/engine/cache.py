@@ -17,27 +17,29 @@ DIGEST_FILE = "kernel-sources.sha256"
 """The file, in the cache folder, that records the sources' digest."""
 
 
-def sources_digest(folder: Path) -> str:
-    """SHA-256 over the names and bytes of the ``.py`` files in ``folder``."""
+def sources_digest(folder: Path, extra: tuple[Path, ...] = ()) -> str:
+    """SHA-256 over the names and bytes of ``folder``'s ``.py`` files and ``extra``."""
     digest = hashlib.sha256()
-    for path in sorted(folder.glob("*.py")):
+    for path in [*sorted(folder.glob("*.py")), *extra]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def drop_stale_cache(folder: Path, cache: Path) -> bool:
+def drop_stale_cache(folder: Path, cache: Path, extra: tuple[Path, ...] = ()) -> bool:
     """Remove ``cache``'s numba files if ``folder``'s sources changed since.
 
     Args:
         folder: The kernel's source folder.
         cache: Its numba cache folder (``__pycache__`` beside the sources).
+        extra: Source files outside ``folder`` whose compiled functions the
+            kernel inlines (the voting rules, ``scenario/consent.py``).
 
     Returns:
         True if stale files were removed. An unwritable cache is left alone
         (numba then caches elsewhere or not at all).
     """
-    digest = sources_digest(folder)
+    digest = sources_digest(folder, extra)
     record = cache / DIGEST_FILE
     try:
         if record.is_file() and record.read_text() == digest:

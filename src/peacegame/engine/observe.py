@@ -21,8 +21,10 @@ from peacegame.engine.rules import (
     G_FLOATS,
     G_INTS,
     G_LEVEL_COLUMNS,
+    G_QUOTA,
     G_REQUIRED,
     G_UTILITY,
+    G_VETO_PLAYERS,
     I_ACTORS,
     I_HISTORY,
     I_LEVELS,
@@ -48,6 +50,8 @@ def observation_fields(
         ("proposer", n_actors),
         ("offer", n_levels),
         ("consent", n_actors),
+        ("veto", n_actors),
+        ("quota", 1),
         ("public_utilities", n_actors if public else 0),
         ("offer_utility", 1),
         ("no_deal", 1),
@@ -83,6 +87,7 @@ def encode(game, state, slot, out) -> None:
     """Write every actor's observation of ``slot`` into ``out[n_actors, size]``."""
     ints, floats, required = game[G_INTS], game[G_FLOATS], game[G_REQUIRED]
     utility, level_columns = game[G_UTILITY], game[G_LEVEL_COLUMNS]
+    veto_players, quota = game[G_VETO_PLAYERS], game[G_QUOTA]
     row = state[slot]
     n = ints[I_ACTORS]
     n_levels = ints[I_LEVELS]
@@ -120,7 +125,9 @@ def encode(game, state, slot, out) -> None:
         if offer >= 0:
             for j in range(n):
                 o[at + j] = 1.0 if required[offer, j] != 0 else 0.0
-        at += n
+                o[at + n + j] = 1.0 if veto_players[offer, j] != 0 else 0.0
+            o[at + 2 * n] = np.float32(quota[offer])
+        at += 2 * n + 1
         if public:
             if offer >= 0:
                 for j in range(n):

@@ -5,7 +5,8 @@ functions below) and one ``float64[B, n_actors]`` matrix of rewards. The
 tables of a game travel as one tuple, ``game`` (:attr:`peacegame.engine.tables.
 Rules.game`): ``ints`` and ``floats`` (scalars and per-actor numbers, indexed
 by the ``I_*`` and ``F_*`` constants), ``required`` (``uint8[n_outcomes,
-n_actors]``), ``utility`` (``float64[n_actors, n_outcomes]``, the compiled
+n_actors]``, who votes), the voting rules (``G_RULE_*``), ``utility``
+(``float64[n_actors, n_outcomes]``, the compiled
 float32 utilities widened), ``payoff_scale`` (``float64[max_rounds,
 n_actors]``, ``discount ** round``) and ``level_columns`` (``int64[n_outcomes,
 n_issues]``, each outcome's levels as columns of the one-hot level space).
@@ -16,10 +17,15 @@ them):
 * Rounds are numbered from 0. A round is a **proposal step** followed by a
   **vote step**.
 * **Proposal.** The round's proposer picks any outcome ``k``.
-* **Voters** are the actors whose consent ``k`` requires, other than the
-  proposer (a proposal counts as its proposer's acceptance). They vote
-  simultaneously. No voters: the proposal is agreed at once.
-* **Agreement** when every voter accepts. In round ``r`` actor ``i`` then gets
+* **Voters** are the actors that a consent rule applying to ``k`` counts,
+  other than the proposer (a proposal counts as its proposer's acceptance).
+  They vote simultaneously: no voter sees another's vote of the same round
+  (the votes are public once the round is over). No voters: the proposal is
+  agreed at once.
+* **Agreement** when the proposer and the accepting voters carry ``k``: they
+  meet every consent rule that applies to it (a quota, a weight threshold,
+  vetoes, or by default all of the rule's actors; see
+  :mod:`peacegame.scenario.consent`). In round ``r`` actor ``i`` then gets
   ``payoff_scale[r, i] * utility[i, k]`` (float64).
 * **After a round without agreement**, in this order: round ``r + 1 ==
   max_rounds`` ends the episode (``deadline``); else, with ``breakdown_prob >
@@ -56,6 +62,7 @@ from peacegame.engine.config import (
     VOTING,
 )
 from peacegame.engine.randomness import DRAW_BREAKDOWN, DRAW_PROPOSER, draw_unit
+from peacegame.scenario.consent import carries
 
 # Scalar columns of the state matrix.
 C_ROUND, C_PHASE, C_PROPOSER, C_OFFER, C_PENDING = 0, 1, 2, 3, 4
@@ -66,7 +73,7 @@ then the record of completed rounds: offers (R), proposers (R), votes (R * n).""
 
 # Entries of the ``ints`` table.
 I_ACTORS, I_OUTCOMES, I_ROUNDS, I_RANDOM_PROPOSER = 0, 1, 2, 3
-I_HISTORY, I_PUBLIC, I_ISSUES, I_LEVELS, I_ROTATION = 4, 5, 6, 7, 8
+I_HISTORY, I_PUBLIC, I_ISSUES, I_LEVELS, I_UNANIMOUS, I_ROTATION = 4, 5, 6, 7, 8, 9
 # Entries of the ``floats`` table (then no-deal values, the recognition CDF and
 # the discounts, n each).
 F_BREAKDOWN, F_PENALTY, F_NO_DEAL = 0, 1, 2
@@ -76,7 +83,10 @@ MOVE_NONE, MOVE_PROPOSE, MOVE_VOTE = 0, 1, 2
 MASK_NONE, MASK_PROPOSE, MASK_VOTE, MASK_WAIT = 0, 1, 2, 3
 """Which legal set an actor has now (:func:`mask_row`; rows of ``Rules.masks``)."""
 G_INTS, G_FLOATS, G_REQUIRED, G_UTILITY, G_PAYOFF_SCALE, G_LEVEL_COLUMNS = range(6)
-"""Positions in the ``game`` tuple."""
+G_RULE_WEIGHTS, G_RULE_THRESHOLD, G_RULE_VETO, G_RULE_APPLIES = range(6, 10)
+G_VETO_PLAYERS, G_QUOTA = 10, 11
+"""Positions in the ``game`` tuple (the voting rules are
+:class:`peacegame.scenario.consent.ConsentTables`)."""
 
 
 @njit(cache=True)
@@ -215,7 +225,7 @@ def resolve(game, state, rewards, slot) -> None:
         row[last + i] = row[votes + i]
         row[record_votes + i] = row[votes + i]
     row[C_ROUNDS_DONE] = done + 1
-    if row[C_REJECTIONS] == 0:
+    if proposal_carried(game, row, n, offer):
         row[C_PHASE] = ENDED
         row[C_END] = AGREEMENT
         for i in range(n):
@@ -241,6 +251,24 @@ def resolve(game, state, rewards, slot) -> None:
     for i in range(n):
         row[voters + i] = 0
         row[votes + i] = NO_VOTE
+
+
+@njit(cache=True, inline="always")
+def proposal_carried(game, row, n, offer) -> bool:
+    """Whether the proposer and the accepting voters carry ``offer``."""
+    coalition = np.int64(1) << row[C_PROPOSER]
+    votes = col_votes(n)
+    for i in range(n):
+        if row[votes + i] == 1:
+            coalition |= np.int64(1) << i
+    return carries(
+        game[G_RULE_WEIGHTS],
+        game[G_RULE_THRESHOLD],
+        game[G_RULE_VETO],
+        game[G_RULE_APPLIES],
+        offer,
+        coalition,
+    )
 
 
 @njit(cache=True)

@@ -7,9 +7,13 @@ Every strategy but ``random`` follows one pattern (Faratin, Sierra & Jennings
   for tit-for-tat, of the offers received);
 * as **proposer**, among its outcomes with utility >= a(t) (a prefix of its
   best-first order; at least its best outcome) it offers the one *most likely
-  to be accepted* by the other actors whose consent that outcome requires: the
-  largest smallest acceptability among them, ties going to the outcome closest
-  to its aspiration (the lowest own utility);
+  to be accepted*: the one whose **cheapest winning coalition** is most
+  willing. Of the coalitions of the proposer and other voters that carry the
+  outcome under the consent rules, that is the one whose least willing member
+  is most willing (found by adding voters in decreasing acceptability until the
+  rules are met); under "all of" rules it is all the voters, so the score is
+  their smallest acceptability. Ties go to the outcome closest to its
+  aspiration (the lowest own utility);
 * as **voter**, it accepts an offer whose utility is >= a(t).
 
 Acceptability of outcome o to actor j:
@@ -58,14 +62,20 @@ from peacegame.engine.rules import (
     G_INTS,
     G_LEVEL_COLUMNS,
     G_REQUIRED,
+    G_RULE_APPLIES,
+    G_RULE_THRESHOLD,
+    G_RULE_VETO,
+    G_RULE_WEIGHTS,
     G_UTILITY,
     I_ACTORS,
     I_OUTCOMES,
     I_ROTATION,
+    I_UNANIMOUS,
     MOVE_PROPOSE,
     MOVE_VOTE,
     move_kind,
 )
+from peacegame.scenario.consent import ConsentTables, coalition_value, coalition_values
 
 EXTERNAL, RANDOM, ASPIRATION, TIT_FOR_TAT, FIXED = -1, 0, 1, 2, 3
 """Strategy kinds: driven from outside, random, a tabulated aspiration,
@@ -189,6 +199,7 @@ def plan_rows(
 def public_picks(
     order: np.ndarray,
     required: np.ndarray,
+    rules: ConsentTables,
     utility: np.ndarray,
     no_deal: np.ndarray,
     actor: int,
@@ -197,24 +208,33 @@ def public_picks(
 
     Args:
         order: The actor's outcomes, best first.
-        required: ``uint8[n_outcomes, n_actors]``.
+        required: ``uint8[n_outcomes, n_actors]``, who votes.
+        rules: The voting rules.
         utility: ``float64[n_actors, n_outcomes]``.
         no_deal: ``float64[n_actors]``.
         actor: The actor's index.
 
-    The acceptability of o is the smallest surplus ``U_j(o) - d_j`` over the
-    other actors whose consent o requires (+inf if none). Among the first c
-    outcomes the pick is the last position of the largest acceptability.
+    The acceptability of o is that of its cheapest winning coalition: over the
+    coalitions of the actor and other voters that carry o, the largest
+    smallest surplus ``U_j(o) - d_j`` among the other voters (+inf if the actor
+    alone carries it; under "all of" rules, the smallest surplus of all the
+    voters). Among the first c outcomes the pick is the last position of the
+    largest acceptability.
 
     Returns:
         ``int64[n_outcomes + 1]``: entry c (>= 1) is the picked outcome; entry 0
         repeats entry 1.
     """
-    others = required.T.astype(bool)  # [n_actors, n_outcomes]
-    others = others.copy()
-    others[actor] = False
-    surplus = utility - np.asarray(no_deal, np.float64)[:, None]
-    score = np.where(others, surplus, np.inf).min(axis=0)[order]
+    surplus = np.ascontiguousarray(utility - np.asarray(no_deal, np.float64)[:, None])
+    score = coalition_values(
+        rules.weights,
+        rules.threshold,
+        rules.veto,
+        rules.applies,
+        np.ascontiguousarray(required, np.uint8),
+        surplus,
+        actor,
+    )[order]
     running = np.maximum.accumulate(score)
     marks = np.where(score == running, np.arange(score.size), -1)
     last = np.maximum.accumulate(marks)
@@ -256,27 +276,51 @@ def model_tables(ints, counts):
 
 @njit(cache=True)
 def private_pick(game, order, counts, actor, count) -> int:
-    """Among the first ``count`` of ``order`` the pick under the frequency model."""
+    """Among the first ``count`` of ``order`` the pick under the frequency model.
+
+    An outcome's score is that of its cheapest winning coalition under the
+    model's estimates (as :func:`public_picks` does with surpluses): under
+    "all of" rules the smallest estimate over its other voters.
+    """
     ints, required = game[G_INTS], game[G_REQUIRED]
     level_columns = game[G_LEVEL_COLUMNS]
     table = model_tables(ints, counts)
     n = ints[I_ACTORS]
     n_issues = level_columns.shape[1]
+    unanimous = ints[I_UNANIMOUS] != 0
+    estimates = np.zeros(n, np.float64)
+    base = np.int64(1) << actor
     best_score = -np.inf
     best = order[count - 1]
     for p in range(count - 1, -1, -1):  # lowest own utility first: ties stay
         o = order[p]
         score = np.inf
+        voters = np.int64(0)
         for j in range(n):
             if j == actor or required[o, j] == 0:
                 continue
             estimate = 0.0
             for k in range(n_issues):
                 estimate += table[j, level_columns[o, k]]
-            if estimate < score:
-                score = estimate
-                if score <= best_score:
-                    break
+            if unanimous:  # every voter is needed: the smallest estimate
+                if estimate < score:
+                    score = estimate
+                    if score <= best_score:
+                        break
+            else:
+                estimates[j] = estimate
+                voters |= np.int64(1) << j
+        if not unanimous:
+            score = coalition_value(
+                game[G_RULE_WEIGHTS],
+                game[G_RULE_THRESHOLD],
+                game[G_RULE_VETO],
+                game[G_RULE_APPLIES],
+                o,
+                base,
+                voters,
+                estimates,
+            )
         if score > best_score:
             best_score = score
             best = o

@@ -32,6 +32,7 @@ from peacegame.engine.rules import (
 from peacegame.engine.rules import mask_row as _mask_row
 from peacegame.engine.strategies import Strategy, plan_rows, public_picks
 from peacegame.scenario.compiled import CompiledScenario
+from peacegame.scenario.consent import ConsentTables
 from peacegame.solutions import nash_point
 
 
@@ -62,6 +63,7 @@ def game_ints(
     public: bool,
     level_bounds: np.ndarray,
     rotation: Sequence[int],
+    unanimous: bool,
 ) -> np.ndarray:
     """The ``ints`` table (``rules.I_*``, the rotation, the level bounds)."""
     return np.array(
@@ -74,6 +76,7 @@ def game_ints(
             int(public),
             len(level_bounds) - 1,
             int(level_bounds[-1]),
+            int(unanimous),
             *rotation,
             *np.asarray(level_bounds).tolist(),
         ],
@@ -112,6 +115,32 @@ def consent_table(required: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(required.T, dtype=np.uint8)
 
 
+def game_tuple(
+    ints: np.ndarray,
+    floats: np.ndarray,
+    voters: np.ndarray,
+    utility: np.ndarray,
+    payoff_scale: np.ndarray,
+    level_columns: np.ndarray,
+    consent: ConsentTables,
+) -> tuple[np.ndarray, ...]:
+    """The kernel's ``game`` tuple, in the ``rules.G_*`` positions."""
+    return (
+        ints,
+        floats,
+        voters,
+        utility,
+        payoff_scale,
+        level_columns,
+        consent.weights,
+        consent.threshold,
+        consent.veto,
+        consent.applies,
+        consent.veto_players,
+        consent.quota,
+    )
+
+
 def build_plan(
     strategies: Sequence[Strategy | None],
     *,
@@ -119,6 +148,7 @@ def build_plan(
     utility: np.ndarray,
     no_deal: np.ndarray,
     required: np.ndarray,
+    rules: ConsentTables,
     max_rounds: int,
     public: bool,
     nash: int | None,
@@ -132,7 +162,8 @@ def build_plan(
         utility: ``float64[n_actors, n_outcomes]`` (under private information
             only the scripted actors' rows are read).
         no_deal: ``float64[n_actors]``.
-        required: ``uint8[n_outcomes, n_actors]``.
+        required: ``uint8[n_outcomes, n_actors]``, who votes.
+        rules: The voting rules.
         max_rounds: The deadline.
         public: Whether information is public.
         nash: The weighted Nash point, for ``nash_mediator``.
@@ -158,7 +189,7 @@ def build_plan(
         pick = np.zeros((n, order.shape[1] + 1), np.int64)
         for i, strategy in enumerate(strategies):
             if strategy is not None:
-                pick[i] = public_picks(order[i], required, utility, no_deal, i)
+                pick[i] = public_picks(order[i], required, rules, utility, no_deal, i)
     else:
         pick = np.zeros((n, 1), np.int64)
     return Plan(
@@ -279,6 +310,7 @@ class Rules:
                 self.public,
                 bounds,
                 self.order,
+                scenario.consent.unanimous,
             )
         )
         recognition = np.cumsum(np.asarray(scenario.recognition, np.float64))
@@ -300,13 +332,14 @@ class Rules:
             discount_powers(np.asarray(scenario.discount), self.max_rounds)
         )
         self.level_columns = _read_only(level_columns)
-        self.game = (
+        self.game = game_tuple(
             self.ints,
             self.floats,
             self.required,
             self.utility,
             self.payoff_scale,
             self.level_columns,
+            scenario.consent,
         )
         self.fields = observation_fields(
             n, self.n_levels, self.public, self.history_length
@@ -354,6 +387,7 @@ class Rules:
             utility=self.utility,
             no_deal=self.no_deal,
             required=self.required,
+            rules=self.scenario.consent,
             max_rounds=self.max_rounds,
             public=self.public,
             nash=nash,

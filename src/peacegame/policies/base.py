@@ -23,6 +23,7 @@ import numpy as np
 from peacegame.engine.record import PublicRecord
 from peacegame.engine.tables import Rules
 from peacegame.scenario.compiled import CompiledScenario, IssueInfo
+from peacegame.scenario.consent import ConsentTables
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,9 @@ class PolicyView:
         actors: All actor ids.
         issues: The issues and their levels (public).
         levels: ``[n_outcomes, n_issues]`` level indices (public).
-        required: ``bool[n_actors, n_outcomes]``, who must consent (public).
+        required: ``bool[n_actors, n_outcomes]``, who votes on each outcome
+            (public).
+        consent: The voting rules: which coalitions carry an outcome (public).
         recognition: Recognition probabilities (public).
         utility: ``float32[n_outcomes]``, this actor's utilities.
         order: This actor's outcomes, best first.
@@ -53,6 +56,7 @@ class PolicyView:
     issues: tuple[IssueInfo, ...]
     levels: np.ndarray
     required: np.ndarray
+    consent: ConsentTables
     recognition: np.ndarray
     utility: np.ndarray
     order: np.ndarray
@@ -96,6 +100,7 @@ def make_view(rules: Rules, agent: str, record: PublicRecord) -> PolicyView:
         issues=scenario.issues,
         levels=scenario.levels,
         required=scenario.required,
+        consent=scenario.consent,
         recognition=scenario.recognition,
         utility=scenario.utility[i],
         order=scenario.order[i],

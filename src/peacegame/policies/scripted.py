@@ -77,6 +77,7 @@ class ScriptedPolicy:
                 level_counts=[issue.n_levels for issue in view.issues],
                 levels=view.levels,
                 required=view.required,
+                rules=view.consent,
                 utility=view.utility,
                 order=view.order,
                 no_deal=view.no_deal,

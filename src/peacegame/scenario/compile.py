@@ -27,6 +27,7 @@ import numpy as np
 from peacegame.errors import ConfigError
 from peacegame.resources import resolve_config
 from peacegame.scenario.compiled import CompiledScenario, IssueInfo
+from peacegame.scenario.consent import compile_consent
 from peacegame.scenario.loader import LoadedScenario, load_scenario, scenario_from_dict
 from peacegame.scenario.model import (
     AllCondition,
@@ -191,11 +192,18 @@ def compile_scenario(loaded: LoadedScenario) -> CompiledScenario:
     utility = utility64.astype(np.float32)
 
     ids = [a.id for a in actors]
-    required = np.zeros((len(actors), n), dtype=bool)
-    for rule in spec.consent:
-        mask = np.ones(n, bool) if rule.when is None else grid.condition(rule.when)
-        for actor_id in rule.actors:
-            required[ids.index(actor_id)] |= mask
+    try:
+        consent = compile_consent(
+            list(spec.consent),
+            ids,
+            [
+                np.ones(n, bool) if rule.when is None else grid.condition(rule.when)
+                for rule in spec.consent
+            ],
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc), file=src, field="consent") from None
+    required = consent.voters()
 
     order = np.argsort(-utility, axis=1, kind="stable").astype(np.int64)
     issue_infos = tuple(
@@ -219,6 +227,7 @@ def compile_scenario(loaded: LoadedScenario) -> CompiledScenario:
         features=features,
         utility=utility,
         required=required,
+        consent=consent,
         no_deal=no_deal64.astype(np.float32),
         discount=np.array([a.discount for a in actors], dtype=np.float64),
         recognition=np.array([a.recognition for a in actors], dtype=np.float64),

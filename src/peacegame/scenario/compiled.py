@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from peacegame.scenario.consent import ConsentTables
+
 
 @dataclass(frozen=True)
 class IssueInfo:
@@ -56,7 +58,10 @@ class CompiledScenario:
         grid_index: ``int64[n_outcomes]``, each outcome's index in the full grid.
         features: Per feature name, ``float64[n_outcomes]``.
         utility: ``float32[n_actors, n_outcomes]`` in [0, 1].
-        required: ``bool[n_actors, n_outcomes]``, whose consent each outcome needs.
+        required: ``bool[n_actors, n_outcomes]``, the actors who vote on each
+            outcome (some consent rule that applies to it counts them).
+        consent: The voting rules as exact tables: which coalitions of voters
+            carry an outcome (:mod:`peacegame.scenario.consent`).
         no_deal: ``float32[n_actors]``, the disagreement values d_i.
         discount: ``float64[n_actors]``, per-round discount factors delta_i.
         recognition: ``float64[n_actors]``, recognition probabilities (sum 1).
@@ -82,6 +87,7 @@ class CompiledScenario:
     features: dict[str, np.ndarray]
     utility: np.ndarray
     required: np.ndarray
+    consent: ConsentTables
     no_deal: np.ndarray
     discount: np.ndarray
     recognition: np.ndarray

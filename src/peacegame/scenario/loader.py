@@ -510,13 +510,14 @@ def check_references(loaded: LoadedScenario) -> None:
                 red.when, issues, known_refs, file, f"{prefix}red_lines[{j}].when"
             )
     for i, rule in enumerate(spec.consent):
-        for actor_id in rule.actors:
+        field = "actors" if rule.actors is not None else "weights"
+        for actor_id in rule.members:
             if actor_id not in actor_ids:
                 raise ConfigError(
                     f"unknown actor {actor_id!r}{suggest(actor_id, actor_ids)}; "
                     f"expected one of {actor_ids}",
                     file=src,
-                    field=f"consent[{i}].actors",
+                    field=f"consent[{i}].{field}",
                 )
         if rule.when is not None:
             _check_condition(rule.when, issues, known_refs, src, f"consent[{i}].when")

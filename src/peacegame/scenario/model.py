@@ -373,12 +373,101 @@ class Actor(Strict):
 
 
 class ConsentRule(Strict):
-    """Names actors whose acceptance a proposal needs, always or ``when`` it holds."""
+    """A voting rule: which actors vote on a proposal, and how many must accept.
+
+    The rule applies always, or only at outcomes where ``when`` holds. Its
+    actors (``actors``, or the keys of ``weights``) vote on every proposal it
+    applies to; the proposal passes when every applying rule is met. How a rule
+    is met:
+
+    * by default every one of its actors accepts ("all of", unanimity);
+    * ``quota``: at least that many of its actors accept: a count (an integer
+      >= 1), a fraction of the set (a float in (0, 1]: at least
+      ``ceil(quota * n)`` of its n actors) or ``majority`` (more than half);
+    * ``weights`` with ``threshold``: the weights of the accepting actors sum
+      to at least ``threshold`` (weights >= 0, compared exactly as the decimal
+      numbers written);
+    * ``veto``: actors of the rule whose acceptance is necessary as well.
+
+    The proposer counts as accepting its own proposal. ``quota`` and
+    ``weights`` exclude each other.
+    """
 
     name: str | None = None
-    actors: list[str] = Field(min_length=1)
+    actors: list[str] | None = Field(default=None, min_length=1)
     when: Condition | None = None
+    quota: Union[int, float, Literal["majority"], None] = None
+    weights: dict[str, float] | None = Field(default=None, min_length=1)
+    threshold: float | None = None
+    veto: list[str] = Field(default_factory=list)
     description: str | None = None
+
+    @model_validator(mode="after")
+    def _one_counting_rule(self) -> ConsentRule:
+        if self.actors is None and self.weights is None:
+            raise ValueError("a consent rule needs 'actors' or 'weights'")
+        if self.actors is not None:
+            dup = sorted({a for a in self.actors if self.actors.count(a) > 1})
+            if dup:
+                raise ValueError(f"duplicate actors {dup} in 'actors'")
+        if self.weights is not None:
+            if self.quota is not None:
+                raise ValueError(
+                    "'quota' and 'weights' exclude each other; give one of them"
+                )
+            if self.actors is not None and set(self.actors) != set(self.weights):
+                raise ValueError(
+                    f"'weights' names {sorted(self.weights)} but 'actors' is "
+                    f"{sorted(self.actors)}; expected the same actors (or leave "
+                    "out 'actors')"
+                )
+            negative = {a: w for a, w in self.weights.items() if w < 0}
+            if negative:
+                raise ValueError(f"negative weights {negative}; expected weights >= 0")
+            if self.threshold is None:
+                raise ValueError("'weights' need a 'threshold'")
+            total = sum(self.weights.values())
+            if not 0 < self.threshold <= total:
+                raise ValueError(
+                    f"threshold {self.threshold:g} is not in (0, {total:g}], the "
+                    "total weight of the rule's actors; expected a threshold "
+                    "the actors can reach"
+                )
+        elif self.threshold is not None:
+            raise ValueError("'threshold' needs 'weights'")
+        n = len(self.members)
+        if isinstance(self.quota, bool):
+            raise ValueError("quota must be a count, a fraction or 'majority'")
+        if isinstance(self.quota, int) and not 1 <= self.quota <= n:
+            raise ValueError(
+                f"quota {self.quota} is larger than the rule's {n} actors"
+                if self.quota > n
+                else f"quota {self.quota} is below 1; expected 1 to {n}"
+            )
+        if isinstance(self.quota, float) and not 0.0 < self.quota <= 1.0:
+            raise ValueError(
+                f"quota {self.quota:g} is a fraction outside (0, 1]; expected a "
+                f"fraction in (0, 1] or a count from 1 to {n}"
+            )
+        outside = [a for a in self.veto if a not in self.members]
+        if outside:
+            raise ValueError(
+                f"veto actor(s) {outside} are not among the rule's actors "
+                f"{self.members}; expected a subset of them"
+            )
+        return self
+
+    @property
+    def members(self) -> list[str]:
+        """The actors this rule counts (``actors``, or the keys of ``weights``)."""
+        if self.actors is not None:
+            return list(self.actors)
+        return list(self.weights or {})
+
+    @property
+    def is_all_of(self) -> bool:
+        """Whether the rule is the default: every one of its actors accepts."""
+        return self.quota is None and self.weights is None
 
 
 class TheoryDeclaration(Strict):

@@ -20,6 +20,7 @@ from peacegame.engine.tables import discount_powers
 from peacegame.errors import UserError
 from peacegame.policies.base import PolicyView
 from peacegame.scenario.compiled import CompiledScenario
+from peacegame.scenario.consent import carried_outcomes
 from peacegame.solutions import TIE_TOLERANCE, best_outcome
 from peacegame.theory.textbook import TextbookGame
 
@@ -117,6 +118,7 @@ def grid_equilibrium(
     order = tuple(range(n)) if order is None else tuple(order)
     u = scenario.utility64
     required = np.asarray(scenario.required, bool)
+    rules = scenario.consent
     d = scenario.no_deal64
     powers = discount_powers(np.asarray(scenario.discount, np.float64), max_rounds)
     b = float(breakdown_prob)
@@ -133,8 +135,11 @@ def grid_equilibrium(
         slack = TOLERANCE * powers[r]  # relative: payoffs shrink with r
         ok = (gain >= (w - slack)[:, None]) | ~required  # voter j accepts k
         for i in range(n):
-            others = np.delete(np.arange(n), i)
-            acceptable = ok[others].all(axis=0)
+            votes = ok.copy()
+            votes[i] = True  # the proposer accepts its own proposal
+            acceptable = carried_outcomes(
+                rules.weights, rules.threshold, rules.veto, rules.applies, votes
+            )
             own = np.where(acceptable, gain[i], w[i])
             ties = own >= own.max() - slack[i]
             if (ties & acceptable).any():
