@@ -20,9 +20,12 @@ instead of repeating them:
   points and constants, with the weights divided by their sum; soft red lines
   subtract their penalty and the result is clipped at 0, a hard red line sets
   the utility to its floor (if several hard lines hold, the lowest floor);
-- consent rules (the actors a proposal needs), the zone of agreement (every
-  *required* actor at or above its no-deal value), the bargaining set (the
-  zone with *every* actor at or above d) and the weighted Nash point.
+- consent rules (the actors who vote on a proposal, and how many must accept:
+  all of a rule's actors by default, or a ``quota`` count, fraction or
+  ``majority``, or ``weights`` reaching a ``threshold``, plus ``veto`` actors),
+  the zone of agreement (the actors at or above their no-deal values meet
+  every rule that applies), the bargaining set (the zone with *every* actor at
+  or above d) and the weighted Nash point.
 
 Arithmetic: every number of the YAML is read as the exact decimal it is
 written as (``Fraction(str(x))``), and utilities, features and ``u >= d`` are
@@ -187,7 +190,8 @@ class Outcome:
         levels: Per issue, the chosen level name.
         features: Every ``issue.attribute`` and feature value.
         utility: Per actor id, the exact utility.
-        required: The actor ids whose consent it needs.
+        required: The actor ids who vote on it.
+        rules: The consent rules that apply to it (as in the YAML).
 
     """
 
@@ -196,6 +200,11 @@ class Outcome:
     features: dict[str, Fraction]
     utility: dict[str, Fraction]
     required: frozenset[str]
+    rules: tuple[dict[str, Any], ...] = ()
+
+    def carried_by(self, accepting: set[str] | frozenset[str]) -> bool:
+        """Whether ``accepting`` meets every consent rule that applies."""
+        return all(rule_met(rule, accepting) for rule in self.rules)
 
 
 @dataclass(frozen=True)
@@ -232,8 +241,8 @@ class Evaluation:
         return o.utility[actor] >= self.no_deal[actor]
 
     def in_zone(self, o: Outcome) -> bool:
-        """Every actor whose consent ``o`` requires gets at least its d."""
-        return all(self.accepts(a, o) for a in o.required)
+        """The actors at or above their d meet every rule that applies to ``o``."""
+        return o.carried_by({a for a in self.actors if self.accepts(a, o)})
 
     def in_bargaining_set(self, o: Outcome) -> bool:
         """In the zone, and every actor (required or not) at least at d."""
@@ -371,11 +380,15 @@ def _evaluate(path: str) -> Evaluation:
             u = _red_lines(u, actor.get("red_lines", []), chosen, env)
             utility[actor["id"]] = u
         required = set()
+        rules = []
         for rule in data["consent"]:
             if "when" not in rule or _holds(rule["when"], chosen, env):
-                required.update(rule["actors"])
+                required.update(rule_members(rule))
+                rules.append(rule)
         outcomes.append(
-            Outcome(len(outcomes), chosen, env, utility, frozenset(required))
+            Outcome(
+                len(outcomes), chosen, env, utility, frozenset(required), tuple(rules)
+            )
         )
     return Evaluation(
         name=data["name"],
@@ -386,6 +399,33 @@ def _evaluate(path: str) -> Evaluation:
         grid_size=grid_size,
         outcomes=tuple(outcomes),
     )
+
+
+def rule_members(rule: dict[str, Any]) -> list[str]:
+    """A consent rule's actors: ``actors``, or the keys of ``weights``."""
+    return list(rule["actors"]) if "actors" in rule else list(rule["weights"])
+
+
+def rule_met(rule: dict[str, Any], accepting: set[str] | frozenset[str]) -> bool:
+    """Whether the actors in ``accepting`` meet one consent rule, exactly."""
+    members = rule_members(rule)
+    if any(v not in accepting for v in rule.get("veto", [])):
+        return False
+    if "weights" in rule:
+        weight = sum(
+            (num(w) for a, w in rule["weights"].items() if a in accepting),
+            Fraction(0),
+        )
+        return weight >= num(rule["threshold"])
+    yes = sum(1 for a in members if a in accepting)
+    quota = rule.get("quota")
+    if quota is None:
+        return yes == len(members)
+    if quota == "majority":
+        return 2 * yes > len(members)
+    if isinstance(quota, int):
+        return yes >= quota
+    return yes >= num(quota) * len(members)
 
 
 def _refs(feature: dict[str, Any]) -> list[Any]:

@@ -241,7 +241,7 @@ def test_scenario_show(capsys):
     assert main(["scenario", "show", "ukraine-2025"]) == 0
     out = capsys.readouterr().out
     assert "3,840 feasible outcomes" in out
-    assert "security_council: russia, china, us, eu when command in" in out
+    assert "security_council: all of russia, china, us, eu when command in" in out
 
 
 def test_schema_export(tmp_path, capsys):

@@ -15,10 +15,12 @@ import numpy as np
 from tabulate import tabulate
 
 from peacegame.scenario.compiled import CompiledScenario
+from peacegame.scenario.consent import minimal_winning_coalitions
 from peacegame.scenario.loader import LoadedScenario
 from peacegame.scenario.model import (
     AllCondition,
     AnyCondition,
+    ConsentRule,
     FeatureCondition,
     IssueCondition,
     NotCondition,
@@ -146,12 +148,31 @@ def scenario_summary(loaded: LoadedScenario, scenario: CompiledScenario) -> str:
         "Actors",
         _indent(table(["id", "name", "d", "delta", "p", "terms", "red lines"], rows)),
     ]
-    out += ["", "Consent (who must accept a proposal)"]
+    out += ["", "Consent (who votes on a proposal, and how many must accept)"]
     for rule in spec.consent:
         label = f"{rule.name}: " if rule.name else ""
         when = "always" if rule.when is None else f"when {condition_text(rule.when)}"
-        out.append(f"  {label}{', '.join(rule.actors)} {when}")
+        out.append(f"  {label}{rule_text(rule)} {when}")
     return "\n".join(out)
+
+
+def rule_text(rule: ConsentRule) -> str:
+    """A consent rule's counting in words, e.g. ``3 of a, b, c, d (veto: a)``."""
+    members = ", ".join(rule.members)
+    if rule.weights is not None:
+        weighted = ", ".join(f"{a} {w:g}" for a, w in rule.weights.items())
+        text = f"weight >= {rule.threshold:g} of {weighted}"
+    elif rule.quota is None:
+        text = f"all of {members}"
+    elif rule.quota == "majority":
+        text = f"a majority of {members}"
+    elif isinstance(rule.quota, float):
+        text = f"a share {rule.quota:g} of {members}"
+    else:
+        text = f"{rule.quota} of {members}"
+    if rule.veto:
+        text += f" (veto: {', '.join(rule.veto)})"
+    return text
 
 
 def _indent(text: str, pad: str = "  ") -> str:
@@ -196,10 +217,22 @@ def solution_table(scenario: CompiledScenario, solution: Solution) -> str:
     if zone == 0:
         tail = [
             "",
-            "The zone of agreement is empty: no outcome satisfies every "
-            "required actor.",
+            "The zone of agreement is empty: at no outcome do the actors at or "
+            "above their no-deal values meet the consent rules.",
         ]
     return "\n".join([*head, body, *tail])
+
+
+def winning_coalitions(scenario: CompiledScenario, outcome: int) -> list[list[str]]:
+    """The minimal winning coalitions of ``outcome``, as lists of actor ids.
+
+    A coalition of the actors who vote on the outcome is minimal winning when
+    its acceptance meets every consent rule that applies and no member can be
+    spared (:func:`peacegame.scenario.consent.minimal_winning_coalitions`).
+    Under "all of" rules there is one: all the voters.
+    """
+    found = minimal_winning_coalitions(scenario.consent, scenario.required, outcome)
+    return [[scenario.actors[i] for i in coalition] for coalition in found]
 
 
 def solution_json(scenario: CompiledScenario, solution: Solution) -> dict[str, Any]:
@@ -219,6 +252,7 @@ def solution_json(scenario: CompiledScenario, solution: Solution) -> dict[str, A
                         scenario.actors, scenario.utility[:, k], strict=True
                     )
                 },
+                "minimal_winning_coalitions": winning_coalitions(scenario, k),
             }
         )
     return {

@@ -29,6 +29,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -395,66 +396,95 @@ class ConsentRule(Strict):
 
     name: str | None = None
     actors: list[str] | None = Field(default=None, min_length=1)
-    when: Condition | None = None
-    quota: Union[int, float, Literal["majority"], None] = None
     weights: dict[str, float] | None = Field(default=None, min_length=1)
     threshold: float | None = None
+    quota: Union[int, float, Literal["majority"], None] = None
     veto: list[str] = Field(default_factory=list)
+    when: Condition | None = None
     description: str | None = None
+
+    @field_validator("actors")
+    @classmethod
+    def _distinct_actors(cls, actors: list[str] | None) -> list[str] | None:
+        dup = sorted({a for a in actors or [] if actors.count(a) > 1})
+        if dup:
+            raise ValueError(f"duplicate actors {dup}; expected each actor once")
+        return actors
+
+    @field_validator("weights")
+    @classmethod
+    def _non_negative(cls, weights: dict[str, float] | None) -> Any:
+        negative = {a: w for a, w in (weights or {}).items() if w < 0}
+        if negative:
+            raise ValueError(f"negative weights {negative}; expected weights >= 0")
+        return weights
+
+    @field_validator("threshold")
+    @classmethod
+    def _reachable(cls, threshold: float | None, info: ValidationInfo) -> Any:
+        weights = info.data.get("weights")
+        if threshold is None or weights is None:
+            return threshold
+        total = sum(weights.values())
+        if not 0 < threshold <= total:
+            raise ValueError(
+                f"threshold {threshold:g} is not in (0, {total:g}], the total "
+                "weight of the rule's actors; expected a threshold they can reach"
+            )
+        return threshold
+
+    @field_validator("quota")
+    @classmethod
+    def _quota_fits(cls, quota: Any, info: ValidationInfo) -> Any:
+        if quota is None:
+            return quota
+        if info.data.get("weights") is not None:
+            raise ValueError(
+                "'quota' and 'weights' exclude each other; expected one of them"
+            )
+        n = len(info.data.get("actors") or [])
+        if isinstance(quota, bool):
+            raise ValueError("expected a count, a fraction or 'majority'")
+        if isinstance(quota, int) and quota > n:
+            raise ValueError(
+                f"quota {quota} is larger than the rule's {n} actors; expected 1 to {n}"
+            )
+        if isinstance(quota, int) and quota < 1:
+            raise ValueError(f"quota {quota} is below 1; expected 1 to {n}")
+        if isinstance(quota, float) and not 0.0 < quota <= 1.0:
+            raise ValueError(
+                f"quota {quota:g} is a fraction outside (0, 1]; expected a "
+                f"fraction in (0, 1] or a count from 1 to {n}"
+            )
+        return quota
+
+    @field_validator("veto")
+    @classmethod
+    def _veto_in_rule(cls, veto: list[str], info: ValidationInfo) -> list[str]:
+        members = info.data.get("actors") or list(info.data.get("weights") or {})
+        outside = [a for a in veto if a not in members]
+        if outside:
+            raise ValueError(
+                f"veto actor(s) {outside} are not among the rule's actors "
+                f"{members}; expected a subset of them"
+            )
+        return veto
 
     @model_validator(mode="after")
     def _one_counting_rule(self) -> ConsentRule:
         if self.actors is None and self.weights is None:
             raise ValueError("a consent rule needs 'actors' or 'weights'")
-        if self.actors is not None:
-            dup = sorted({a for a in self.actors if self.actors.count(a) > 1})
-            if dup:
-                raise ValueError(f"duplicate actors {dup} in 'actors'")
         if self.weights is not None:
-            if self.quota is not None:
-                raise ValueError(
-                    "'quota' and 'weights' exclude each other; give one of them"
-                )
             if self.actors is not None and set(self.actors) != set(self.weights):
                 raise ValueError(
                     f"'weights' names {sorted(self.weights)} but 'actors' is "
                     f"{sorted(self.actors)}; expected the same actors (or leave "
                     "out 'actors')"
                 )
-            negative = {a: w for a, w in self.weights.items() if w < 0}
-            if negative:
-                raise ValueError(f"negative weights {negative}; expected weights >= 0")
             if self.threshold is None:
                 raise ValueError("'weights' need a 'threshold'")
-            total = sum(self.weights.values())
-            if not 0 < self.threshold <= total:
-                raise ValueError(
-                    f"threshold {self.threshold:g} is not in (0, {total:g}], the "
-                    "total weight of the rule's actors; expected a threshold "
-                    "the actors can reach"
-                )
         elif self.threshold is not None:
             raise ValueError("'threshold' needs 'weights'")
-        n = len(self.members)
-        if isinstance(self.quota, bool):
-            raise ValueError("quota must be a count, a fraction or 'majority'")
-        if isinstance(self.quota, int) and not 1 <= self.quota <= n:
-            raise ValueError(
-                f"quota {self.quota} is larger than the rule's {n} actors"
-                if self.quota > n
-                else f"quota {self.quota} is below 1; expected 1 to {n}"
-            )
-        if isinstance(self.quota, float) and not 0.0 < self.quota <= 1.0:
-            raise ValueError(
-                f"quota {self.quota:g} is a fraction outside (0, 1]; expected a "
-                f"fraction in (0, 1] or a count from 1 to {n}"
-            )
-        outside = [a for a in self.veto if a not in self.members]
-        if outside:
-            raise ValueError(
-                f"veto actor(s) {outside} are not among the rule's actors "
-                f"{self.members}; expected a subset of them"
-            )
         return self
 
     @property
