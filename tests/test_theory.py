@@ -20,6 +20,7 @@ from peacegame.solutions import nash_point
 from peacegame.theory import (
     add_theory_commands,
     baron_ferejohn,
+    baron_ferejohn_majority,
     game_equilibrium,
     grid_equilibrium,
     load_game,
@@ -170,6 +171,8 @@ def test_nash_split() -> None:
         ("baron-ferejohn", "baron_ferejohn", 231, 21**3),
         ("baron-ferejohn-outside", "baron_ferejohn", 231, 21**3),
         ("nash-demand", "nash_bargaining", 101, 101),
+        # Five shares on a 5% grid summing to 100: C(20 + 4, 4) = 10,626.
+        ("baron-ferejohn-majority", "baron_ferejohn_majority", 10_626, 21**5),
     ],
 )
 def test_textbook_configs_compile(
@@ -312,8 +315,47 @@ def test_last_proposer_leaves_the_voter_its_no_deal_value() -> None:
     assert game.scenario.decode(int(eq.offers[0, 1])) == {"split": "40-60"}
 
 
+def test_majority_baron_ferejohn_closed_form_and_grid_game() -> None:
+    """Baron & Ferejohn (1989), closed rule: keep 1 - δ(n-1)/(2n), δ/n to (n-1)/2."""
+    n, delta = 5, 0.75
+    split = baron_ferejohn_majority(n, delta)
+    np.testing.assert_allclose(split.keep, 1 - delta * (n - 1) / (2 * n))
+    np.testing.assert_allclose(split.continuation, delta / n)
+    np.testing.assert_allclose(split.shares, 1 / n)
+    with pytest.raises(ValueError, match="odd n"):
+        baron_ferejohn_majority(4, 0.9)
+    game = load_game(MATCHES / "baron-ferejohn-majority-subgame-perfect.yaml").game
+    prediction = predict(game)
+    assert prediction.first_proposer_share == pytest.approx(0.70)
+    eq = game_equilibrium(game)
+    assert eq.agrees[0].all() and eq.first_round_prob == 1.0
+    # On this grid (δ/n = 0.15 and 0.70 are grid points) the finite game's
+    # proposer keeps exactly the closed form and buys (n - 1)/2 votes at δ/n.
+    assert eq.first_proposer_share == pytest.approx(0.70, abs=1e-9)
+    for i in range(n):
+        shares = game.scenario.utility64[:, int(eq.offers[0, i])]
+        others = np.delete(shares, i)
+        assert shares[i] == pytest.approx(0.70)
+        assert sorted(np.round(others, 9)) == [0, 0, 0.15, 0.15]
+
+
+def test_majority_theory_refuses_other_rules(tmp_path: Path) -> None:
+    text = (TEXTBOOK / "baron-ferejohn-majority.yaml").read_text()
+    path = tmp_path / "bf.yaml"
+    path.write_text(text.replace("quota: majority", "quota: 4"))
+    with pytest.raises(UserError, match="not a simple majority"):
+        load_game(path)
+
+
 @pytest.mark.parametrize(
-    "name", ["rubinstein", "baron-ferejohn", "baron-ferejohn-outside", "nash-demand"]
+    "name",
+    [
+        "rubinstein",
+        "baron-ferejohn",
+        "baron-ferejohn-outside",
+        "nash-demand",
+        "baron-ferejohn-majority",
+    ],
 )
 def test_engine_reproduces_the_grid_game(name: str) -> None:
     loaded = load_game(MATCHES / f"{name}-subgame-perfect.yaml")

@@ -513,7 +513,9 @@ class TheoryDeclaration(Strict):
 
     Attributes:
         model: ``rubinstein`` (two actors, alternating offers),
-            ``baron_ferejohn`` (random recognition, unanimity) or
+            ``baron_ferejohn`` (random recognition, unanimity),
+            ``baron_ferejohn_majority`` (random recognition, majority rule,
+            closed rule; n odd, equal recognition, a common discount) or
             ``nash_bargaining`` (the Nash bargaining solution).
         breakdown_prob: The per-round risk of breakdown the textbook game
             assumes (the protocol knob ``protocol.breakdown_prob`` that a match
@@ -523,7 +525,9 @@ class TheoryDeclaration(Strict):
 
     """
 
-    model: Literal["rubinstein", "baron_ferejohn", "nash_bargaining"]
+    model: Literal[
+        "rubinstein", "baron_ferejohn", "baron_ferejohn_majority", "nash_bargaining"
+    ]
     breakdown_prob: float = Field(default=0.0, ge=0.0, lt=1.0)
     description: str | None = None
 

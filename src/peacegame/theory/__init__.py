@@ -68,6 +68,7 @@ from peacegame.theory.closed_form import (
     SOURCES,
     StationarySplit,
     baron_ferejohn,
+    baron_ferejohn_majority,
     nash_split,
     rubinstein_share,
 )
@@ -119,6 +120,7 @@ __all__ = [
     "TextbookGame",
     "add_theory_commands",
     "baron_ferejohn",
+    "baron_ferejohn_majority",
     "check_textbook",
     "cmd_theory",
     "game_equilibrium",

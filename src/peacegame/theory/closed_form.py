@@ -1,7 +1,8 @@
 """Closed-form predictions on a divisible pie.
 
 Rubinstein's alternating offers (:func:`rubinstein_share`), the stationary
-Baron-Ferejohn split under unanimity (:func:`baron_ferejohn`) and the weighted
+Baron-Ferejohn split under unanimity (:func:`baron_ferejohn`) and under
+majority rule (:func:`baron_ferejohn_majority`) and the weighted
 Nash bargaining solution (:func:`nash_split`), with the full references
 (:data:`SOURCES`). The formulas and their assumptions are described in
 :mod:`peacegame.theory`.
@@ -149,6 +150,36 @@ def baron_ferejohn(
     shares = a * rest + e
     continuation = rho * shares + b * d
     keep = rest + continuation
+    return StationarySplit(shares, continuation, keep)
+
+
+def baron_ferejohn_majority(n: int, delta: float) -> StationarySplit:
+    """Stationary equilibrium of closed-rule Baron-Ferejohn majority bargaining.
+
+    n (odd) members, equal recognition 1/n, a common discount delta, no-deal
+    values 0: every member's continuation value is delta/n, so a proposer buys
+    the (n - 1)/2 cheapest votes it needs at delta/n each and keeps
+    1 - delta (n - 1)/(2n); the others get 0. Ex ante every member expects 1/n
+    (Baron & Ferejohn 1989, closed rule).
+
+    Args:
+        n: The number of members (odd, at least 3).
+        delta: The common discount factor, in (0, 1).
+
+    Returns:
+        The expected shares (1/n), the offers to coalition partners
+        (``continuation``, delta/n each) and the proposers' keeps.
+
+    Raises:
+        ValueError: For an even n, n < 3, or delta outside (0, 1).
+    """
+    if n < 3 or n % 2 == 0:
+        raise ValueError(f"majority-rule Baron-Ferejohn needs an odd n >= 3, got {n}")
+    if not 0.0 < delta < 1.0:
+        raise ValueError(f"delta must lie in (0, 1), got {delta}")
+    shares = np.full(n, 1.0 / n)
+    continuation = np.full(n, delta / n)
+    keep = np.full(n, 1.0 - delta * (n - 1) / (2 * n))
     return StationarySplit(shares, continuation, keep)
 
 

@@ -105,7 +105,7 @@ def load_game(
         raise UserError(
             "not a textbook model: the scenario declares no 'theory' block; "
             "expected theory: {model: rubinstein | baron_ferejohn | "
-            "nash_bargaining} (see docs/theory.md)",
+            "baron_ferejohn_majority | nash_bargaining} (see docs/theory.md)",
             file=loaded.path,
         )
     scenario = compile_scenario(loaded)

@@ -17,11 +17,18 @@ import numpy as np
 
 from peacegame.errors import UserError
 from peacegame.scenario.compiled import CompiledScenario
-from peacegame.theory.closed_form import baron_ferejohn, nash_split, rubinstein_share
+from peacegame.scenario.consent import minimal_winning_coalitions
+from peacegame.theory.closed_form import (
+    baron_ferejohn,
+    baron_ferejohn_majority,
+    nash_split,
+    rubinstein_share,
+)
 
 TITLES: dict[str, str] = {
     "rubinstein": "Rubinstein alternating offers",
     "baron_ferejohn": "Baron-Ferejohn bargaining under unanimity",
+    "baron_ferejohn_majority": "Baron-Ferejohn bargaining under majority rule",
     "nash_bargaining": "Nash bargaining solution",
 }
 """A readable name of each textbook model."""
@@ -102,6 +109,11 @@ def check_textbook(game: TextbookGame) -> None:
             f"({s.describe(k)}); a textbook pie needs them to sum to 1 everywhere",
         )
     if not s.required.all():
+        raise _refuse(f, "not every actor votes on every outcome; expected all to")
+    if game.model == "baron_ferejohn_majority":
+        _check_majority(game)
+        return
+    if not s.consent.unanimous:
         raise _refuse(f, "consent is not unanimous; expected every actor to consent")
     d = game.no_deal
     if d.sum() >= 1.0:
@@ -131,6 +143,37 @@ def check_textbook(game: TextbookGame) -> None:
             "equilibrium split is not unique; lower a discount or set "
             "theory.breakdown_prob",
         )
+
+
+def _check_majority(game: TextbookGame) -> None:
+    """The closed-rule majority model: n odd, symmetric, a plain discount."""
+    s, f = game.scenario, game.file
+    n = s.n_actors
+    where = game.protocol_file or f
+    if n < 3 or n % 2 == 0:
+        raise _refuse(f, f"majority rule needs an odd number of actors, got {n}")
+    need = n // 2 + 1
+    found = minimal_winning_coalitions(s.consent, s.required, 0)
+    if len(found) != math.comb(n, need) or any(len(c) != need for c in found):
+        raise _refuse(
+            f,
+            "consent is not a simple majority; expected every coalition of "
+            f"{need} of the {n} actors to carry a proposal (quota: majority)",
+            "consent",
+        )
+    if not np.all(s.consent.applies == s.consent.applies[0]):
+        raise _refuse(f, "the consent rules vary across outcomes", "consent")
+    if not np.allclose(game.recognition, 1.0 / n):
+        raise _refuse(f, f"the closed form needs equal recognition 1/{n}")
+    if not np.all(game.delta == game.delta[0]) or not 0 < game.delta[0] < 1:
+        raise _refuse(f, "the closed form needs one common discount in (0, 1)")
+    if np.any(game.no_deal != 0) or game.breakdown_prob != 0.0:
+        raise _refuse(
+            where, "the closed form needs no-deal values 0 and breakdown_prob 0"
+        )
+    if game.proposer != "random":
+        field = "protocol.proposer" if game.protocol_file else None
+        raise _refuse(where, "baron_ferejohn_majority needs proposer: random", field)
 
 
 # --------------------------------------------------------------------------- #
@@ -187,6 +230,8 @@ def predict(game: TextbookGame) -> Prediction:
         return _predict_rubinstein(game)
     if game.model == "baron_ferejohn":
         return _predict_baron_ferejohn(game)
+    if game.model == "baron_ferejohn_majority":
+        return _predict_majority(game)
     return _predict_nash(game)
 
 
@@ -304,6 +349,65 @@ def _predict_baron_ferejohn(game: TextbookGame) -> Prediction:
         quantities=quantities,
         splits=splits,
         notes=notes,
+    )
+
+
+def _predict_majority(game: TextbookGame) -> Prediction:
+    ids = game.scenario.actors
+    n = len(ids)
+    delta = float(game.delta[0])
+    split = baron_ferejohn_majority(n, delta)
+    partners = (n - 1) // 2
+    quantities = [
+        Quantity(
+            "first_proposer_share",
+            "proposer keeps",
+            "1 - δ(n - 1)/(2n)",
+            float(split.keep[0]),
+            "baron_ferejohn",
+        ),
+        Quantity(
+            "offer",
+            f"offered to each of (n - 1)/2 = {partners} others",
+            "δ/n",
+            float(split.continuation[0]),
+            "baron_ferejohn",
+        ),
+        Quantity(
+            "offer_rest",
+            f"offered to the other {n - 1 - partners}",
+            "0",
+            0.0,
+            "baron_ferejohn",
+        ),
+    ]
+    quantities += [
+        Quantity(f"share.{a}", f"expected share of {a}", "v_i = 1/n", v, "eraslan")
+        for a, v in zip(ids, split.shares, strict=True)
+    ]
+    quantities.append(
+        Quantity("agreement_round", "agreement round", "immediate", 0.0, "eraslan")
+    )
+    splits = {"expected shares v": split.shares}
+    for i, a in enumerate(ids):
+        proposal = np.zeros(n)
+        proposal[i] = split.keep[i]
+        for step in range(1, partners + 1):  # one minimal winning coalition
+            proposal[(i + step) % n] = split.continuation[0]
+        splits[f"{a} proposes"] = proposal
+    return Prediction(
+        shares=split.shares,
+        first_proposer_share=float(split.keep[0]),
+        agreement_round=0.0,
+        quantities=quantities,
+        splits=splits,
+        notes=[
+            "stationary subgame-perfect equilibrium of the closed-rule game on a "
+            "divisible pie (Baron & Ferejohn 1989): the proposer buys a minimal "
+            "winning coalition, (n - 1)/2 votes at their continuation value δ/n; "
+            "which members it buys is not determined (the split shown buys the "
+            "next ones in actor order)",
+        ],
     )
 
 
