@@ -86,6 +86,8 @@ class ReplyGrammar:
             return False, False
         if len(rest) <= len(STATEMENT_OPEN):
             return STATEMENT_OPEN.startswith(rest), False
+        if not rest.startswith(STATEMENT_OPEN):
+            return False, False
         said = rest[len(STATEMENT_OPEN) :]
         end = said.find('"')
         if end < 0:
@@ -120,6 +122,8 @@ class ReplyGrammar:
             return set(), False
         if len(rest) < len(STATEMENT_OPEN):
             return {STATEMENT_OPEN[len(rest)]}, False
+        if not rest.startswith(STATEMENT_OPEN):
+            return set(), False
         said = rest[len(STATEMENT_OPEN) :]
         end = said.find('"')
         if end < 0:
