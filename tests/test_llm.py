@@ -244,6 +244,31 @@ def test_the_in_process_backend_on_random_weights_plays_only_legal_moves(
     ]
     assert all("error" not in e and e["structured"] for e in exchanges)
 
+    # The analysis reports the LLM measures (and the report shows them).
+    from peacegame.analysis.frame import load_run
+    from peacegame.analysis.summary import format_summary, summarize
+
+    summary = summarize(load_run(tmp_path / "run"))
+    assert summary["llm_invalid_reply_rate"] == 0.0
+    assert summary["llm_fallback_rate"] == 0.0
+    tokens = sum(s["prompt_tokens"] + s["completion_tokens"] for s in stats)
+    agreements = sum(r["agreement"] for r in result.records)
+    if agreements:
+        assert summary["llm_tokens_per_agreement"] == tokens / agreements
+    assert "LLM fallback rate (per decision)" in format_summary([summary])
+
+
+def test_statement_lengths_reach_the_summary(tmp_path):
+    from peacegame.analysis.frame import load_run
+    from peacegame.analysis.summary import summarize
+
+    policies = dict(SCRIPTED, us={"policy": "llm_helpers:Talker", "words": 9})
+    config = _config(policies, talk="public")
+    run_match(config, SCENARIO, run_dir=tmp_path / "run", progress=False)
+    summary = summarize(load_run(tmp_path / "run"))
+    assert summary["statements"] > 0 and summary["statement_length_mean"] == 9
+    assert "llm_requests" not in summary
+
 
 # ------------------------------------------------------------------- config errors
 def _write(tmp_path: Path, spec: dict) -> Path:
