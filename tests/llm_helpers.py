@@ -56,13 +56,21 @@ def free_port() -> int:
 
 
 @contextmanager
-def transformers_server(model: Path, timeout: float = 120) -> Iterator[str]:
-    """Run ``transformers serve MODEL`` on a free local port; yield its base URL."""
+def transformers_server(
+    model: Path, timeout: float = 120, extra: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """Run ``transformers serve MODEL`` on a free local port; yield its base URL.
+
+    Args:
+        model: The model folder.
+        timeout: Seconds to wait for the server to answer.
+        extra: More ``transformers serve`` options (``--continuous-batching``).
+    """
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     exe = Path(sys.executable).with_name("transformers")
     cmd = [str(exe), "serve", str(model), "--port", str(port), "--host", "127.0.0.1"]
-    cmd += ["--device", "cpu", "--log-level", "warning"]
+    cmd += ["--device", "cpu", "--log-level", "warning", *extra]
     proc = subprocess.Popen(
         cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
