@@ -306,3 +306,25 @@ def test_bad_llm_specs_are_one_line_errors(
     assert code == 2
     assert len(err) == 1 and err[0].startswith("error: ") and expected in err[0], err
     assert "sk-secret" not in err[0]
+
+
+def test_llm_policies_enter_tournaments(tiny_model, tmp_path, capsys):
+    llm = {"policy": "llm", "backend": "transformers", "model": str(tiny_model)}
+    config = {
+        "name": "llm-tournament",
+        "scenarios": [SCENARIO],
+        "protocol": {"max_rounds": 3, "information": "public"},
+        "competitors": {"linear": "linear", "llm": llm},
+        "assignment": {"scheme": "role_rotation", "opponents": 1},
+        "episodes": 1,
+        "seed": 1,
+    }
+    path = tmp_path / "tournament.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = tmp_path / "out"
+    assert main(["tournament", str(path), "--out", str(out), "--no-report"]) == 0
+    lines = (out / "episodes.jsonl").read_text().splitlines()
+    labels = {v for line in lines for v in json.loads(line)["policies"].values()}
+    assert "llm(transformers:" + tiny_model.name + ")" in labels
+    assert all("llm" in json.loads(line) for line in lines if "llm(" in line)
+    assert "llm" in capsys.readouterr().out

@@ -14,7 +14,8 @@ class LLMParams(BaseModel):
         backend: ``openai`` (any OpenAI-compatible server) or ``transformers``
             (in-process, constrained decoding).
         model: The model name the server knows, or (``transformers``) a local
-            folder or hub id.
+            folder (relative to the config file, else to the working
+            directory) or a hub id already in the local cache.
         base_url: The server, for example ``http://localhost:8000/v1``; None
             is the OpenAI API.
         api_key_env: The environment variable that holds the API key (never

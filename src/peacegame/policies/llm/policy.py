@@ -74,9 +74,13 @@ class LLMPolicy:
     def __init__(
         self, params: LLMParams, *, file: str | None = None, field: str = "policy"
     ) -> None:
-        self.params = params
         self.file = file
         self.field = field
+        if params.backend == "transformers" and file:
+            beside = Path(file).parent / params.model
+            if beside.exists() and not Path(params.model).is_absolute():
+                params = params.model_copy(update={"model": str(beside)})
+        self.params = params
         self.system_prompt = self._system_prompt()
         self.backend: Backend = backend_for(params, file=file, field=field)
         self.cache: ReplyCache = (
