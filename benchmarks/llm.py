@@ -172,7 +172,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     ax.set_xscale("log", base=2)
     ax.set_xlabel("requests in flight (max_in_flight)")
     ax.set_ylabel("requests/s")
-    ax.set_title("openai backend vs transformers serve (tiny model, CPU)")
+    ax.set_title("transformers serve, tiny model, 2 CPU cores")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

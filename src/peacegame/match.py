@@ -128,9 +128,7 @@ class EpisodePlayer:
         """Where the policies' transcripts go (set by :func:`run_match`)."""
         self.run_dir: Path | None = None
         self.config_file = config_file
-        self.asynchronous = any(
-            hasattr(p, "act_async") for p in self.policies.values()
-        )
+        self.asynchronous = any(hasattr(p, "act_async") for p in self.policies.values())
         """True if a policy acts asynchronously (an LLM): episodes then run
         concurrently on an event loop instead of in worker processes."""
 
