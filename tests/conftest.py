@@ -63,3 +63,11 @@ def wait_for_log(log: Path, min_bytes: int = 1, timeout: float = 60) -> None:
         if log.exists() and log.stat().st_size >= min_bytes:
             return
         time.sleep(0.01)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random-weight chat model and tokenizer, built locally (LLM tests)."""
+    from peacegame.policies.llm.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))

@@ -26,6 +26,10 @@ READABLE_SCHEMA_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
 EPISODES = "episodes.jsonl"
 SUMMARY = "summary.json"
+TRANSCRIPTS = "transcripts.jsonl"
+"""LLM transcripts: one line per episode with every prompt and reply."""
+LLM_CACHE = "llm-cache.jsonl"
+"""The default LLM reply cache of a run folder (replays the run offline)."""
 
 
 class LogError(UserError):
@@ -187,6 +191,59 @@ class EpisodeWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class TranscriptWriter:
+    """Writer of ``transcripts.jsonl``: one line per episode, before its log line.
+
+    Each line is ``{"schema_version", "episode", "seed", "exchanges": {actor:
+    [exchange, ...]}}`` (docs/log-schema.md). A line is written and flushed
+    when its episode ends, before the episode's ``episodes.jsonl`` line, so a
+    crash leaves at most transcripts of episodes that are not logged; opening
+    the writer with ``keep_below`` (``--resume``) drops those lines and any
+    partial one, so every logged episode has exactly one transcript line.
+
+    Args:
+        path: The ``transcripts.jsonl`` file.
+        keep_below: Keep only the lines of episodes below this id (None: start
+            a new file).
+    """
+
+    def __init__(self, path: str | Path, keep_below: int | None = None) -> None:
+        self.path = Path(path)
+        kept: list[str] = []
+        if keep_below is not None and self.path.exists():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                try:
+                    episode = int(json.loads(line)["episode"])
+                except (ValueError, KeyError, TypeError):
+                    continue
+                if episode < keep_below:
+                    kept.append(line)
+        try:
+            self.path.write_text(
+                "".join(line + "\n" for line in kept), encoding="utf-8"
+            )
+            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            raise LogError(f"cannot write: {exc.strerror}", file=self.path) from None
+
+    def write(
+        self, episode: int, seed: int, exchanges: dict[str, list[dict[str, Any]]]
+    ) -> None:
+        """Append one episode's transcript."""
+        line = {
+            "schema_version": SCHEMA_VERSION,
+            "episode": int(episode),
+            "seed": int(seed),
+            "exchanges": exchanges,
+        }
+        self._fh.write(dumps_record(line) + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        """Close the file."""
+        self._fh.close()
 
 
 def write_json(

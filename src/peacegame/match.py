@@ -10,6 +10,7 @@ episode order, so ``episodes.jsonl`` is byte-identical for any N.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import shlex
@@ -17,27 +18,31 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from peacegame import __version__
 from peacegame.engine import OutcomeMetrics, episode_record, episode_seed
+from peacegame.engine.talk import Statements
 from peacegame.env import NegotiationEnv
 from peacegame.errors import ConfigError, UserError
 from peacegame.logs import (
     EPISODES,
+    LLM_CACHE,
     MANIFEST,
     RESUME_CONFLICT,
     SCHEMA_VERSION,
     SUMMARY,
+    TRANSCRIPTS,
     EpisodeWriter,
     LogError,
+    TranscriptWriter,
     config_differences,
     describe_differences,
     dumps_record,
@@ -58,6 +63,19 @@ from peacegame.match_config import (
 from peacegame.policies import make_policy, make_view, policy_label
 from peacegame.scenario import CompiledScenario, load_compiled
 from peacegame.yamlio import validate
+
+
+class Turn(NamedTuple):
+    """One move to make: the mover, its policy, its observation and info.
+
+    A named tuple, not a dataclass: one is built per move, and a tuple is the
+    cheapest to build.
+    """
+
+    agent: str
+    policy: Any
+    observation: dict[str, np.ndarray]
+    info: dict[str, Any]
 
 
 class EpisodePlayer:
@@ -102,23 +120,31 @@ class EpisodePlayer:
                     field=f"policies.{actor}",
                 )
         self.labels = {a: policy_label(p) for a, p in self.policies.items()}
+        protocol = config.protocol
+        self.talk = protocol.talk == "public"
+        self.statements = Statements(protocol.statement_max_chars)
         self.views = {
-            actor: make_view(self.env.rules, actor, self.env.record)
+            actor: make_view(self.env.rules, actor, self.env.record, self.statements)
             for actor in self.actors
         }
+        self.transcripts: TranscriptWriter | None = None
+        """Where the policies' transcripts go (set by :func:`run_match`)."""
+        self.run_dir: Path | None = None
+        self.config_file = config_file
+        self.asynchronous = any(hasattr(p, "act_async") for p in self.policies.values())
+        """True if a policy acts asynchronously (an LLM): episodes then run
+        concurrently on an event loop instead of in worker processes."""
 
-    def play(self, episode: int, seed: int | None = None) -> dict[str, Any]:
-        """Play episode ``episode`` and return its log record.
+    def _turns(self, seed: int) -> Generator[Turn, int, None]:
+        """The episode's moves: yields each turn, receives the action taken.
 
-        Args:
-            episode: The episode id.
-            seed: The episode seed; by default derived from the config's base
-                seed and ``episode`` (tournaments pass their own paired seeds).
+        The env applies every action (the rules are the engine's); under
+        ``talk: public`` the mover's statement, if its policy made one, is
+        published with its move.
         """
         env = self.env
-        if seed is None:
-            seed = episode_seed(self.config.seed, episode)
         env.reset(seed=seed)
+        self.statements.clear()
         for a, actor in enumerate(self.actors):
             self.policies[actor].reset(
                 actor, self.views[actor], np.random.default_rng([seed, a])
@@ -129,15 +155,69 @@ class EpisodePlayer:
         while True:
             agent = env.agent_selection
             if terminations[agent] or truncations[agent]:
-                break
-            action = policies[agent].act(env.observe(agent), env.infos[agent])
+                return
+            info = env.infos[agent]
+            policy = policies[agent]
+            action = yield Turn(agent, policy, env.observe(agent), info)
+            if self.talk:
+                speak = getattr(policy, "statement", None)
+                text = speak() if callable(speak) else None
+                if text:
+                    self.statements.add(int(info["round"]), agent, info["phase"], text)
             env.step(action)
+
+    def play(self, episode: int, seed: int | None = None) -> dict[str, Any]:
+        """Play episode ``episode`` and return its log record.
+
+        Args:
+            episode: The episode id.
+            seed: The episode seed; by default derived from the config's base
+                seed and ``episode`` (tournaments pass their own paired seeds).
+        """
+        if seed is None:
+            seed = episode_seed(self.config.seed, episode)
+        turns = self._turns(seed)
+        try:
+            turn = next(turns)
+            while True:
+                turn = turns.send(turn.policy.act(turn.observation, turn.info))
+        except StopIteration:
+            pass
+        return self.record(episode, seed)
+
+    async def play_async(self, episode: int, seed: int | None = None) -> dict[str, Any]:
+        """:meth:`play`, awaiting policies that act asynchronously (``act_async``).
+
+        Several players (each its own env and policies) play episodes
+        concurrently on one event loop this way; the records are the same as
+        :meth:`play`'s.
+        """
+        if seed is None:
+            seed = episode_seed(self.config.seed, episode)
+        turns = self._turns(seed)
+        try:
+            turn = next(turns)
+            while True:
+                act_async = getattr(turn.policy, "act_async", None)
+                if act_async is not None:
+                    action = await act_async(turn.observation, turn.info)
+                else:
+                    action = turn.policy.act(turn.observation, turn.info)
+                turn = turns.send(action)
+        except StopIteration:
+            pass
         return self.record(episode, seed)
 
     def record(self, episode: int, seed: int) -> dict[str, Any]:
-        """Build the log record of the episode that just ended."""
+        """Build the log record of the episode that just ended.
+
+        Policies that report per-episode statistics (``episode_stats()``: the
+        ``llm`` policy's requests, invalid replies, fallbacks and tokens) add an
+        ``llm`` object; policies that keep a transcript (``take_transcript()``)
+        hand it to :attr:`transcripts`, written before the episode's line.
+        """
         env = self.env
-        return episode_record(
+        line = episode_record(
             env.rules,
             env.state,
             0,
@@ -147,7 +227,22 @@ class EpisodePlayer:
             labels=self.labels,
             metrics=self.metrics,
             events=self.config.log_events == "rounds",
+            statements=self.statements if self.talk else None,
         )
+        stats: dict[str, Any] = {}
+        exchanges: dict[str, list[dict[str, Any]]] = {}
+        for actor, policy in self.policies.items():
+            report = getattr(policy, "episode_stats", None)
+            if callable(report):
+                stats[actor] = report()
+            take = getattr(policy, "take_transcript", None)
+            if callable(take):
+                exchanges[actor] = take()
+        if stats:
+            line["llm"] = stats
+        if exchanges and self.transcripts is not None:
+            self.transcripts.write(episode, seed, exchanges)
+        return line
 
 
 # --------------------------------------------------------------------------- #
@@ -264,7 +359,7 @@ def prepare_folder(run_dir: Path, resume: bool, overwrite: bool) -> None:
             file=run_dir,
         )
     if overwrite and has_results:
-        for name in (EPISODES, MANIFEST, SUMMARY):
+        for name in (EPISODES, MANIFEST, SUMMARY, TRANSCRIPTS, LLM_CACHE):
             (run_dir / name).unlink(missing_ok=True)
         for png in run_dir.glob("*.png"):
             png.unlink()
@@ -482,6 +577,7 @@ def run_match(
 
     start = len(records)
     todo = range(start, planned)
+    transcripts = _open_run(player, run_dir, start)
     bar = _progress(progress and bool(todo), planned, start, records)
     stop = StopRequests()
     t0 = time.perf_counter()
@@ -507,6 +603,8 @@ def run_match(
     finally:
         if bar is not None:
             bar.close()
+        if transcripts is not None:
+            transcripts.close()
     interrupted = stop.requested and played < len(todo)
     seconds = time.perf_counter() - t0
     write_json(run_dir / SUMMARY, summarise(records, scenario))
@@ -532,6 +630,9 @@ def _lines(
             for record in batch.run(range(start, min(start + size, todo.stop))):
                 yield dumps_record(record)
         return
+    if player.asynchronous:
+        yield from _async_lines(player, todo, max(1, workers))
+        return
     if workers <= 1 or len(todo) < 2:
         for i in todo:
             yield dumps_record(player.play(i))
@@ -551,6 +652,71 @@ def _lines(
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+def _open_run(
+    player: EpisodePlayer, run_dir: Path, start: int
+) -> TranscriptWriter | None:
+    """Tell run-aware policies (``open_run``) their run folder; open transcripts.
+
+    Returns:
+        The transcript writer when a policy keeps transcripts, else None.
+    """
+    writer: TranscriptWriter | None = None
+    for policy in player.policies.values():
+        open_run = getattr(policy, "open_run", None)
+        if callable(open_run):
+            open_run(run_dir)
+        if writer is None and callable(getattr(policy, "take_transcript", None)):
+            writer = TranscriptWriter(run_dir / TRANSCRIPTS, keep_below=start)
+    player.transcripts = writer
+    player.run_dir = run_dir
+    return writer
+
+
+def _async_lines(player: EpisodePlayer, todo: range, concurrency: int) -> Iterator[str]:
+    """Play ``todo`` with up to ``concurrency`` episodes at once on one event loop.
+
+    Each concurrent episode has its own player (env and policies); the lines
+    come out in episode order, so the log is the same for any concurrency.
+    Requests in flight are bounded by each LLM backend's ``max_in_flight``.
+    """
+    players = [player]
+    for _ in range(min(concurrency, len(todo)) - 1):
+        twin = EpisodePlayer(
+            player.config, player.scenario, player.metrics, player.config_file
+        )
+        if player.run_dir is not None:
+            _open_run(twin, player.run_dir, todo.start)
+            twin.transcripts = player.transcripts
+        players.append(twin)
+    loop = asyncio.new_event_loop()
+    free = list(reversed(players))
+    pending: dict[int, asyncio.Task[dict[str, Any]]] = {}
+
+    async def one(p: EpisodePlayer, episode: int) -> dict[str, Any]:
+        try:
+            return await p.play_async(episode)
+        finally:
+            free.append(p)
+
+    upcoming = iter(todo)
+    try:
+        for episode in todo:
+            for i in upcoming:
+                pending[i] = loop.create_task(one(free.pop(), i))
+                if not free:
+                    break
+            record = loop.run_until_complete(pending.pop(episode))
+            yield dumps_record(record)
+    finally:
+        for task in pending.values():
+            task.cancel()
+        if pending:
+            loop.run_until_complete(
+                asyncio.gather(*pending.values(), return_exceptions=True)
+            )
+        loop.close()
 
 
 def _progress(enabled: bool, total: int, done: int, records: list[dict[str, Any]]):

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from peacegame.engine.talk import Statements
 from peacegame.env import NegotiationEnv
 from peacegame.errors import UserError
 from peacegame.match import episode_seed
@@ -27,6 +28,7 @@ from peacegame.match_config import (
 from peacegame.policies import make_policy, make_view
 from peacegame.policies.base import PolicyView
 from peacegame.policies.scripted import Linear
+from peacegame.policies.text import TextView
 from peacegame.scenario import CompiledScenario, load_compiled
 
 HELP = """\
@@ -40,6 +42,9 @@ When you propose:
   offer               load the last offer on the table
   suggest             load what a linear concession strategy would propose now
   propose             put the draft on the table
+  say MESSAGE         (talk: public) a public statement sent with your next move
+  status              the whole state as you know it (the text view an LLM
+                      negotiator reads)
 When you vote:
   accept (a, yes)     accept the offer; offers worth less to you than your
                       no-deal value ask you to confirm
@@ -81,6 +86,9 @@ class HumanPolicy:
         self.draft: dict[str, str] = {}
         self.scenario: CompiledScenario | None = None
         self.proposer: str | None = None
+        self.text: TextView | None = None
+        self._said: str | None = None
+        self._last: tuple[dict[str, np.ndarray], dict[str, Any]] = ({}, {})
 
     def bind(self, scenario: CompiledScenario) -> None:
         """Give the policy the scenario, to decode and encode outcomes."""
@@ -90,6 +98,8 @@ class HumanPolicy:
         """Start an episode: the draft is the player's best outcome."""
         assert self.scenario is not None
         self.view = view
+        self.text = TextView(view)
+        self._said = None
         self.adviser = Linear()
         self.adviser.reset(agent, view, rng)
         self.draft = self.scenario.decode(int(view.order[0]))
@@ -117,15 +127,40 @@ class HumanPolicy:
         return float(self.view.utility[outcome])
 
     def _describe(self, outcome: int) -> str:
-        assert self.scenario is not None
+        assert self.text is not None
         u = self._utility(outcome)
-        return f"{self.scenario.describe(outcome)}  (worth {u:.3f} to you)"
+        return f"{self.text.describe(outcome)}  (worth {u:.3f} to you)"
+
+    def statement(self) -> str | None:
+        """The message typed with ``say`` for this move (then forgotten)."""
+        said, self._said = self._said, None
+        return said
+
+    def _common(self, line: str) -> bool:
+        """Handle ``say`` and ``status``; True if the line was one of them."""
+        command, _, rest = line.partition(" ")
+        command = command.lower()
+        assert self.view is not None and self.text is not None
+        if command == "status":
+            self.say(self.text.state(*self._last))
+            return True
+        if command == "say":
+            if self.view.talk != "public":
+                self.say("statements need protocol.talk: public")
+            elif not rest.strip():
+                self.say("usage: say MESSAGE")
+            else:
+                self._said = rest.strip()
+                self.say("your statement goes with your next move")
+            return True
+        return False
 
     def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> int:
         """Ask the player for a proposal or a vote."""
         view = self.view
         assert view is not None and self.scenario is not None
         mask = observation["action_mask"]
+        self._last = (observation, info)
         round_index = int(info["round"])
         if mask[view.accept_action]:
             return self._vote(int(info["offer"]), round_index)
@@ -145,7 +180,10 @@ class HumanPolicy:
         )
         confirming = False
         while True:
-            line = self._read("vote [accept/reject] > ").lower()
+            line = self._read("vote [accept/reject] > ")
+            if self._common(line):
+                continue
+            line = line.lower()
             if line in _ACCEPT:
                 if worth >= view.no_deal or confirming:
                     return view.accept_action
@@ -172,6 +210,8 @@ class HumanPolicy:
             line = self._read("propose > ")
             command, _, rest = line.partition(" ")
             command = command.lower()
+            if self._common(line):
+                continue
             if "=" in line:
                 self._edit(_parse_assignments(line))
             elif command == "set":
@@ -291,16 +331,18 @@ def play(
     }
     seed = episode_seed(config.seed, episode)
     env.reset(seed=seed)
-    for i, a in enumerate(scenario.actors):
-        policies[a].reset(
-            a, make_view(env.protocol, a, env.record), np.random.default_rng([seed, i])
-        )
     human.say(
         f"You are {actor} in {scenario.name} ({scenario.n_outcomes} outcomes, "
         f"{config.protocol.max_rounds} rounds numbered 0 to "
         f"{config.protocol.max_rounds - 1}, {config.protocol.proposer} proposer, "
         f"{config.protocol.information} information). Type 'help' for commands."
     )
+    statements = Statements(config.protocol.statement_max_chars)
+    views = {
+        a: make_view(env.protocol, a, env.record, statements) for a in scenario.actors
+    }
+    for i, a in enumerate(scenario.actors):
+        policies[a].reset(a, views[a], np.random.default_rng([seed, i]))
     shown = 0
     try:
         while True:
@@ -310,6 +352,13 @@ def play(
             action = policies[agent].act(env.observe(agent), env.infos[agent])
             if 0 <= int(action) < scenario.n_outcomes:
                 human.proposer = agent
+            info = env.infos[agent]
+            speak = getattr(policies[agent], "statement", None)
+            said = speak() if callable(speak) else None
+            if said and config.protocol.talk == "public":
+                statements.add(int(info["round"]), agent, info["phase"], said)
+                if agent != actor and info["phase"] == "propose":
+                    human.say(f'{agent} says: "{statements.items[-1].text}"')
             env.step(action)
             shown = _show_rounds(env, scenario, human, shown)
     except QuitGameError as stop:
@@ -348,19 +397,15 @@ def _parse_assignments(line: str) -> list[tuple[str, str]] | None:
 def _show_rounds(
     env: NegotiationEnv, scenario: CompiledScenario, human: HumanPolicy, shown: int
 ) -> int:
-    """Tell the player about rounds completed since the last call."""
-    record = env.record
-    for r in range(shown, record.rounds_done):
-        proposer = scenario.actors[int(record.proposers[r])]
-        offer = int(record.offers[r])
-        votes = ", ".join(
-            f"{scenario.actors[j]} {'accepts' if v == 1 else 'rejects'}"
-            for j, v in enumerate(record.votes[r])
-            if v >= 0
-        )
-        human.say(f"round {r}: {proposer} proposed {scenario.describe(offer)}")
-        human.say(f"         votes: {votes or 'none needed'}")
-    return record.rounds_done
+    """Tell the player about rounds completed since the last call.
+
+    The lines are the shared text view's (:meth:`TextView.round_lines`), the
+    history an LLM negotiator reads.
+    """
+    assert human.text is not None
+    for line in human.text.round_lines(shown):
+        human.say(line)
+    return env.record.rounds_done
 
 
 def play_config_file(

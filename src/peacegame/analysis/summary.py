@@ -24,19 +24,28 @@ Measures (``<a>`` is an actor id; ``_lo``/``_hi`` are 95% interval bounds):
 - ``in_zone_share``: share of agreements inside the zone of agreement, with a
   Wilson interval;
 - ``top_outcomes``: the most frequent agreed outcomes, decoded (ties broken by
-  the lower outcome index).
+  the lower outcome index);
+- for runs with LLM negotiators (log lines with an ``llm`` object) or
+  statements (:func:`llm_metrics`): ``llm_invalid_reply_rate`` (invalid
+  replies per request), ``llm_fallback_rate`` (fallbacks per decision),
+  ``llm_tokens_per_agreement`` (prompt and completion tokens over all
+  episodes, per agreement), ``llm_requests``, ``statements`` and
+  ``statement_length_mean`` (characters).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from peacegame.analysis.stats import CONFIDENCE, mean_interval, wilson_interval
 from peacegame.describe import table
+from peacegame.logs import EPISODES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -151,6 +160,55 @@ def summarize(run: Run, top: int = TOP_OUTCOMES) -> dict[str, Any]:
     out["partial_line"] = run.partial_line
     out["top_outcomes"] = top_outcomes(df, run.issues, top)
     out["actors"] = list(run.actors)
+    out.update(llm_metrics(run.path / EPISODES, k))
+    return out
+
+
+def llm_metrics(log: Path, agreements: int) -> dict[str, Any]:
+    """The LLM measures of a log (empty when it has no LLM actor or statement).
+
+    Args:
+        log: The ``episodes.jsonl`` file.
+        agreements: The run's number of agreements.
+    """
+    totals = dict.fromkeys(
+        ("decisions", "requests", "invalid", "fallbacks", "tokens"), 0
+    )
+    lengths: list[int] = []
+    seen = False
+    if not log.is_file():
+        return {}
+    with open(log, encoding="utf-8") as fh:
+        for line in fh:
+            if '"llm":' not in line and '"statements":' not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a partial last line (the reader reports it)
+            for stats in (record.get("llm") or {}).values():
+                seen = True
+                for key in ("decisions", "requests", "invalid", "fallbacks"):
+                    totals[key] += int(stats.get(key, 0))
+                totals["tokens"] += int(stats.get("prompt_tokens", 0)) + int(
+                    stats.get("completion_tokens", 0)
+                )
+            for event in record.get("events") or []:
+                for moves in (event.get("statements") or {}).values():
+                    lengths += [len(text) for text in moves.values()]
+    if not seen and not lengths:
+        return {}
+
+    def ratio(a: float, b: float) -> float:
+        return a / b if b else math.nan
+
+    out: dict[str, Any] = {"statements": len(lengths)}
+    out["statement_length_mean"] = float(np.mean(lengths)) if lengths else math.nan
+    if seen:
+        out["llm_requests"] = totals["requests"]
+        out["llm_invalid_reply_rate"] = ratio(totals["invalid"], totals["requests"])
+        out["llm_fallback_rate"] = ratio(totals["fallbacks"], totals["decisions"])
+        out["llm_tokens_per_agreement"] = ratio(totals["tokens"], agreements)
     return out
 
 
@@ -264,6 +322,25 @@ def summary_rows(
         "agreements in zone [95% CI]",
         lambda s: f"{_ci(s, 'in_zone_share')} ({s['in_zone']} of {s['agreements']})",
     )
+    if any("llm_requests" in s for s in summaries):
+        add("LLM requests", lambda s: f"{s.get('llm_requests', 0):,}")
+        for key, label in (
+            ("llm_invalid_reply_rate", "LLM invalid-reply rate (per request)"),
+            ("llm_fallback_rate", "LLM fallback rate (per decision)"),
+        ):
+            add(label, lambda s, key=key: _num(s.get(key, math.nan)))
+        add(
+            "LLM tokens per agreement",
+            lambda s: _num(s.get("llm_tokens_per_agreement", math.nan), 0),
+        )
+    if any("statements" in s for s in summaries):
+        add(
+            "statements (mean length, chars)",
+            lambda s: (
+                f"{s.get('statements', 0)} "
+                f"({_num(s.get('statement_length_mean', math.nan), 1)})"
+            ),
+        )
     return ["", *[s["run"] for s in summaries]], lines
 
 

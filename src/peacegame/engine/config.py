@@ -84,6 +84,11 @@ class ProtocolConfig(BaseModel):
         illegal_penalty: Reward of an offender under ``"penalize"``.
         history_length: How many past offers (as utilities to the observer) the
             observation holds, most recent first.
+        talk: ``"none"``: no statements; ``"public"``: a proposal or a vote may
+            carry a short public message (:mod:`peacegame.engine.talk`), logged
+            in the events; it never changes payoffs or legality, and
+            observation vectors are the same either way.
+        statement_max_chars: The longest statement; longer ones are cut.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -109,6 +114,12 @@ class ProtocolConfig(BaseModel):
     )
     history_length: int = Field(
         default=3, ge=0, description="past offers kept in the observation"
+    )
+    talk: Literal["none", "public"] = Field(
+        default="none", description="whether moves may carry public statements"
+    )
+    statement_max_chars: int = Field(
+        default=280, ge=1, le=4000, description="longest statement (characters)"
     )
 
     @field_validator("order")

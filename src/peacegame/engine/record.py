@@ -26,6 +26,7 @@ from peacegame.engine.rules import (
     empty_state,
 )
 from peacegame.engine.tables import Rules
+from peacegame.engine.talk import Statements
 from peacegame.logs import SCHEMA_VERSION
 from peacegame.scenario.compiled import CompiledScenario
 from peacegame.solutions import solve
@@ -73,6 +74,7 @@ def episode_record(
     labels: dict[str, str],
     metrics: OutcomeMetrics,
     events: bool,
+    statements: Statements | None = None,
 ) -> dict[str, Any]:
     """The log line of the ended episode in one state row.
 
@@ -86,6 +88,8 @@ def episode_record(
         labels: Per actor, its policy label.
         metrics: The scenario's outcome metrics.
         events: Whether to include every round's events.
+        statements: The episode's statements (``talk: public``); a round's
+            event gets a ``statements`` object when it has any.
 
     Returns:
         The record (a JSON-ready dict, in the documented key order).
@@ -134,6 +138,11 @@ def episode_record(
     if events:
         record = PublicRecord(n, rules.max_rounds, state, slot)
         line["events"] = record.events(actors)
+        if statements is not None and len(statements):
+            for event in line["events"]:
+                said = statements.of_round(int(event["round"]))  # type: ignore[arg-type]
+                if said:
+                    event["statements"] = said
     return line
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from peacegame.engine.record import PublicRecord
 from peacegame.engine.tables import Rules
+from peacegame.engine.talk import Statements
 from peacegame.scenario.compiled import CompiledScenario, IssueInfo
 from peacegame.scenario.consent import ConsentTables
 
@@ -48,6 +49,11 @@ class PolicyView:
         information: ``"private"`` or ``"public"``.
         record: The live public record of completed rounds.
         public: The whole compiled scenario under public information, else None.
+        talk: ``"none"`` or ``"public"`` (whether moves may carry statements).
+        statements: The live statements of the episode under ``talk: public``
+            (read what is public with ``statements.visible(round)``), else None.
+        scenario_name: The scenario's name (public).
+        fields: Observation field name -> slice of the observation vector.
     """
 
     agent: str
@@ -66,6 +72,10 @@ class PolicyView:
     information: str
     record: PublicRecord
     public: CompiledScenario | None
+    talk: str = "none"
+    statements: Statements | None = None
+    scenario_name: str = ""
+    fields: dict[str, slice] | None = None
 
     @property
     def n_outcomes(self) -> int:
@@ -88,8 +98,20 @@ class PolicyView:
         return self.n_outcomes + 2
 
 
-def make_view(rules: Rules, agent: str, record: PublicRecord) -> PolicyView:
-    """Build ``agent``'s view of a game played under ``rules``."""
+def make_view(
+    rules: Rules,
+    agent: str,
+    record: PublicRecord,
+    statements: Statements | None = None,
+) -> PolicyView:
+    """Build ``agent``'s view of a game played under ``rules``.
+
+    Args:
+        rules: The game's tables.
+        agent: The actor.
+        record: The live public record of the episode.
+        statements: The live statements of the episode (``talk: public``).
+    """
     scenario = rules.scenario
     i = scenario.actor_index(agent)
     public = rules.config.information == "public"
@@ -110,6 +132,10 @@ def make_view(rules: Rules, agent: str, record: PublicRecord) -> PolicyView:
         information=rules.config.information,
         record=record,
         public=scenario if public else None,
+        talk=rules.config.talk,
+        statements=statements if rules.config.talk == "public" else None,
+        scenario_name=scenario.name,
+        fields=dict(rules.fields),
     )
 
 

@@ -5,6 +5,8 @@ A policy spec is a mapping ``{policy: NAME, **params}`` (or just ``NAME``):
 * ``NAME`` from :data:`REGISTRY` (``random``, ``boulware``, ``linear``,
   ``conceder``, ``time_dependent``, ``hardliner``, ``tit_for_tat``,
   ``nash_mediator``); parameters are validated by the strategy's ``Params``;
+* ``learned`` (a trained checkpoint) and ``llm`` (a language model, see
+  :mod:`peacegame.policies.llm`), loaded on first use;
 * ``package.module:ClassName``: a user policy, imported explicitly from that
   path and constructed with the remaining keys as keyword arguments. This is
   the only place peacegame imports user code.
@@ -49,6 +51,7 @@ REGISTRY: dict[str, type[ScriptedPolicy]] = {
 
 LAZY_KINDS: dict[str, tuple[str, str]] = {
     "learned": ("peacegame.policies.learned", "LearnedPolicy"),
+    "llm": ("peacegame.policies.llm", "LLMPolicy"),
 }
 """Named policy kinds whose module loads on first use (module, class with a
 ``from_spec`` constructor): ``learned`` imports torch / SB3 only when a
