@@ -245,7 +245,7 @@ class Calibrations:
                 for r, red in enumerate(actor.red_lines):
                     others = [x for k, x in enumerate(reds) if k != r]
                     relaxed_out[(actor.id, red.name)] = _apply_red_lines(total, others)
-        required = np.zeros((feasible.shape[0] if self.dynamic else 1, n_a, m), bool)
+        required = np.zeros((n_s if self.dynamic else 1, n_a, m), bool)
         for rule in self.loaded.spec.consent:
             mask = (
                 np.ones((1, m), bool) if rule.when is None

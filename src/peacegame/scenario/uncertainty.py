@@ -412,7 +412,7 @@ def _take(
     if not is_uncertain_mapping(value):
         return
     number = parse_uncertain(value)
-    container[key] = number.value
+    container[key] = value["value"]  # as written (an int stays an int: same hash)
     if number.uncertain:
         out.append(make(number))
 
