@@ -117,7 +117,8 @@ class Calibrations:
         self.grid_size = math.prod(sizes)
         digits = np.unravel_index(np.arange(self.grid_size), sizes)
         self._levels = {
-            name: d.astype(np.int64) for name, d in zip(self.issue_names, digits)
+            name: d.astype(np.int64)
+            for name, d in zip(self.issue_names, digits, strict=True)
         }
         self.nominal = np.array([p.number.value for p in self.parameters], float)
         self._by_target: dict[tuple[Any, ...], int] = {
@@ -140,8 +141,9 @@ class Calibrations:
     def bytes_per_sample(self) -> int:
         """Rough working memory one calibration needs."""
         n = self.grid_size if self.dynamic else self._static[0].size  # type: ignore[index]
-        per = estimate_bytes(n, len(self.issue_names), len(self.loaded.spec.features),
-                             len(self.actors))
+        per = estimate_bytes(
+            n, len(self.issue_names), len(self.loaded.spec.features), len(self.actors)
+        )
         return per + n * len(self.actors) * 8 * 6
 
     # ------------------------------------------------------------------ #
@@ -160,10 +162,14 @@ class Calibrations:
             names = sorted(set().union(*(lv.attributes for lv in issue.levels)))
             for attr in names:
                 table = np.array([lv.attributes[attr] for lv in issue.levels], float)
-                cols = [
-                    (j, self._column(values, ("attribute", i, j, attr)))
-                    for j in range(len(issue.levels))
-                ] if per_sample else []
+                cols = (
+                    [
+                        (j, self._column(values, ("attribute", i, j, attr)))
+                        for j in range(len(issue.levels))
+                    ]
+                    if per_sample
+                    else []
+                )
                 sampled = [(j, c) for j, c in cols if c is not None]
                 if sampled:
                     table = np.tile(table, (values.shape[0], 1))
@@ -178,7 +184,9 @@ class Calibrations:
             ]
             op = np.multiply if feature.product is not None else np.add
             out = functools.reduce(op, parts)
-            shape = np.broadcast_shapes(*(np.shape(x) for x in parts), (self.grid_size,))
+            shape = np.broadcast_shapes(
+                *(np.shape(x) for x in parts), (self.grid_size,)
+            )
             vals[feature.name] = np.broadcast_to(out, shape) + 0.0
         grid = _Grid(self.level_names, self._levels, vals)
         feasible = np.ones(self.grid_size, dtype=bool)
@@ -235,10 +243,12 @@ class Calibrations:
             reds = []
             for r, red in enumerate(actor.red_lines):
                 crossed = np.atleast_2d(grid.condition(red.when))
-                amount = self._scalar(values, ("penalty" if red.kind == "soft"
-                                               else "floor", a, r),
-                                      red.penalty if red.kind == "soft" else red.floor,
-                                      n_s)
+                amount = self._scalar(
+                    values,
+                    ("penalty" if red.kind == "soft" else "floor", a, r),
+                    red.penalty if red.kind == "soft" else red.floor,
+                    n_s,
+                )
                 reds.append((red, crossed, amount))
             utility[:, a] = _apply_red_lines(total, reds)
             if relaxed_out is not None:
@@ -248,7 +258,8 @@ class Calibrations:
         required = np.zeros((n_s if self.dynamic else 1, n_a, m), bool)
         for rule in self.loaded.spec.consent:
             mask = (
-                np.ones((1, m), bool) if rule.when is None
+                np.ones((1, m), bool)
+                if rule.when is None
                 else np.atleast_2d(grid.condition(rule.when))
             )
             for actor_id in rule.actors:
@@ -256,8 +267,9 @@ class Calibrations:
                 required[:, a] |= mask
         per_actor = {}
         for key in ("no_deal", "discount", "recognition"):
-            arr = np.tile(np.array([getattr(x, key) for x in self.actors], float),
-                          (n_s, 1))
+            arr = np.tile(
+                np.array([getattr(x, key) for x in self.actors], float), (n_s, 1)
+            )
             for a in range(n_a):
                 c = self._column(values, (key, a))
                 if c is not None:
@@ -299,7 +311,8 @@ class Calibrations:
                 table = np.array(term.values, float)
             levels = grid.levels[term.issue]
             sampled = [
-                (k, c) for k in range(len(names))
+                (k, c)
+                for k in range(len(names))
                 if (c := self._column(values, ("table", a, j, k))) is not None
             ]
             if not sampled:
@@ -314,7 +327,8 @@ class Calibrations:
             ys = np.array([y for _, y in term.curve], float)
             sampled = [
                 (k, c, self._column(values, ("curve", a, j, k, c)))
-                for k in range(len(xs)) for c in (0, 1)
+                for k in range(len(xs))
+                for c in (0, 1)
             ]
             sampled = [s for s in sampled if s[2] is not None]
             if not sampled:

@@ -230,9 +230,7 @@ def _distribution(
     elif name == "normal":
         params.setdefault("mean", value)
         if params["sd"] <= 0:
-            raise ValueError(
-                f"the normal sd must be positive, got {params['sd']:g}"
-            )
+            raise ValueError(f"the normal sd must be positive, got {params['sd']:g}")
     elif name == "beta":
         bad = {k: v for k, v in params.items() if v <= 0}
         if bad:
@@ -251,8 +249,11 @@ class Bounds:
     def text(self) -> str:
         """The bounds in words, for example ``[0, 1]``."""
         left = (
-            f"[{self.ge:g}" if self.ge is not None
-            else f"({self.gt:g}" if self.gt is not None else "(-inf"
+            f"[{self.ge:g}"
+            if self.ge is not None
+            else f"({self.gt:g}"
+            if self.gt is not None
+            else "(-inf"
         )
         right = f"{self.le:g}]" if self.le is not None else "inf)"
         return f"{left}, {right}"
@@ -456,30 +457,54 @@ def actor_parameters(
         base = f"terms[{j}]"
         if "weight" in term:
             _take(
-                term, "weight", out,
-                param(f"{base}.weight", ("terms", j, "weight"), ("weight", index, j),
-                      f"weight of {what}"),
+                term,
+                "weight",
+                out,
+                param(
+                    f"{base}.weight",
+                    ("terms", j, "weight"),
+                    ("weight", index, j),
+                    f"weight of {what}",
+                ),
             )
         if "constant" in term:
             _take(
-                term, "constant", out,
-                param(f"{base}.constant", ("terms", j, "constant"),
-                      ("constant", index, j), "constant"),
+                term,
+                "constant",
+                out,
+                param(
+                    f"{base}.constant",
+                    ("terms", j, "constant"),
+                    ("constant", index, j),
+                    "constant",
+                ),
             )
         values = term.get("values")
         if isinstance(values, dict):
-            for k, level in enumerate(list(values)):
+            for level in list(values):
                 _take(
-                    values, level, out,
-                    param(f"{base}.values.{level}", ("terms", j, "values", level),
-                          ("table", index, j, str(level)), f"{what}={level}"),
+                    values,
+                    level,
+                    out,
+                    param(
+                        f"{base}.values.{level}",
+                        ("terms", j, "values", level),
+                        ("table", index, j, str(level)),
+                        f"{what}={level}",
+                    ),
                 )
         elif isinstance(values, list):
             for k in range(len(values)):
                 _take(
-                    values, k, out,
-                    param(f"{base}.values[{k}]", ("terms", j, "values", k),
-                          ("table", index, j, k), f"{what}[{k}]"),
+                    values,
+                    k,
+                    out,
+                    param(
+                        f"{base}.values[{k}]",
+                        ("terms", j, "values", k),
+                        ("table", index, j, k),
+                        f"{what}[{k}]",
+                    ),
                 )
         for k, point in enumerate(term.get("curve") or []):
             if not isinstance(point, list):
@@ -487,10 +512,15 @@ def actor_parameters(
             x = point[0]["value"] if is_uncertain_mapping(point[0]) else point[0]
             for c, axis in ((0, "x"), (1, "y")):
                 _take(
-                    point, c, out,
-                    param(f"{base}.curve[{k}][{c}]", ("terms", j, "curve", k, c),
-                          ("curve", index, j, k, c),
-                          f"{what} curve {axis} at x={x:g}"),
+                    point,
+                    c,
+                    out,
+                    param(
+                        f"{base}.curve[{k}][{c}]",
+                        ("terms", j, "curve", k, c),
+                        ("curve", index, j, k, c),
+                        f"{what} curve {axis} at x={x:g}",
+                    ),
                 )
     for r, red in enumerate(raw.get("red_lines") or []):
         if not isinstance(red, dict):
@@ -498,9 +528,15 @@ def actor_parameters(
         for key in ("penalty", "floor"):
             if key in red:
                 _take(
-                    red, key, out,
-                    param(f"red_lines[{r}].{key}", ("red_lines", r, key),
-                          (key, index, r), f"{red.get('name')} {key}"),
+                    red,
+                    key,
+                    out,
+                    param(
+                        f"red_lines[{r}].{key}",
+                        ("red_lines", r, key),
+                        (key, index, r),
+                        f"{red.get('name')} {key}",
+                    ),
                 )
     return out
 
@@ -527,8 +563,12 @@ def level_parameters(data: dict[str, Any], file: str) -> list[UncertainParameter
 
                 def make(
                     number: UncertainNumber,
-                    i: int = i, j: int = j, attr: str = attr,
-                    field_name: str = field_name, issue: Any = issue, level: Any = level,
+                    i: int = i,
+                    j: int = j,
+                    attr: str = attr,
+                    field_name: str = field_name,
+                    issue: Any = issue,
+                    level: Any = level,
                 ) -> UncertainParameter:
                     return UncertainParameter(
                         name=f"issues.{issue.get('name')}.{level.get('name')}.{attr}",

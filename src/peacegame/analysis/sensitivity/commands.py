@@ -56,10 +56,13 @@ def run_sensitivity(
     if seed < 0:
         raise UserError(f"--seed {seed}: expected 0 or more")
     spec = RunSpec(scenario, question, method, samples, seed)
-    run_dir = Path(out) if out is not None else default_out(scenario, method, samples, seed)
+    run_dir = (
+        Path(out) if out is not None else default_out(scenario, method, samples, seed)
+    )
     bar = _progress_bar() if progress else None
-    result = evaluate(run_dir, spec, resume=resume, workers=workers, backend=backend,
-                      progress=bar)
+    result = evaluate(
+        run_dir, spec, resume=resume, workers=workers, backend=backend, progress=bar
+    )
     doc = summarise(result)
     doc["run_dir"] = str(run_dir)
     (run_dir / "summary.json").write_text(json.dumps(doc, indent=2) + "\n")
@@ -79,8 +82,9 @@ def _progress_bar() -> Any:
 
     def update(done: int, total: int) -> None:
         if "bar" not in state:
-            state["bar"] = tqdm(total=total, unit="chunk", file=sys.stderr,
-                                leave=False, initial=done)
+            state["bar"] = tqdm(
+                total=total, unit="chunk", file=sys.stderr, leave=False, initial=done
+            )
         else:
             state["bar"].update(done - state["bar"].n)
         if done >= total:
@@ -127,20 +131,36 @@ def add_sensitivity_command(subparsers: Any) -> None:
         "write a resumable run folder with summary.json and plots.",
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or shipped name")
-    p.add_argument("--question", metavar="NAME",
-                   help="declared question (default: the first)")
-    p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, metavar="N",
-                   help=f"about N calibrations (default {DEFAULT_SAMPLES}; Sobol' "
-                   "rounds to a power of two times P + 2)")
+    p.add_argument(
+        "--question", metavar="NAME", help="declared question (default: the first)"
+    )
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=DEFAULT_SAMPLES,
+        metavar="N",
+        help=f"about N calibrations (default {DEFAULT_SAMPLES}; Sobol' "
+        "rounds to a power of two times P + 2)",
+    )
     p.add_argument("--method", choices=["sobol", "lhs", "morris"], default="sobol")
     p.add_argument("--seed", type=int, default=0, help="seed of the design")
-    p.add_argument("--out", metavar="DIR",
-                   help="run folder (default runs/sensitivity/SCENARIO-METHOD-N-seedS)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run folder (evaluate the missing chunks)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="run folder (default runs/sensitivity/SCENARIO-METHOD-N-seedS)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run folder (evaluate the missing chunks)",
+    )
     p.add_argument("--workers", type=int, default=1, help="local processes")
-    p.add_argument("--backend", choices=["local", "ray"], default="local",
-                   help="ray: chunks as Ray tasks (RAY_ADDRESS to attach)")
+    p.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="ray: chunks as Ray tasks (RAY_ADDRESS to attach)",
+    )
     p.add_argument("--json", action="store_true", help="JSON document on stdout")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -10,7 +10,9 @@ import numpy as np
 TOP = 15
 
 
-def write_plots(doc: dict[str, Any], answers: dict[str, np.ndarray], folder: Path) -> list[Path]:
+def write_plots(
+    doc: dict[str, Any], answers: dict[str, np.ndarray], folder: Path
+) -> list[Path]:
     """Write ``tornado.png``, ``histograms.png`` and (Sobol'/Morris) ``indices.png``."""
     import matplotlib
 
@@ -20,7 +22,9 @@ def write_plots(doc: dict[str, Any], answers: dict[str, np.ndarray], folder: Pat
     paths = []
     q = doc["question"] or {}
     noun = q.get("noun", "outcomes")
-    what = f"{noun} {doc['focus_name']} accepts with {q.get('label') or q.get('feature')}"
+    what = (
+        f"{noun} {doc['focus_name']} accepts with {q.get('label') or q.get('feature')}"
+    )
     base = doc["nominal"]["accepts_with"]
 
     swing = [s for s in doc["one_at_a_time"] if s["swing"] > 0][:TOP][::-1]
@@ -71,8 +75,11 @@ def write_plots(doc: dict[str, Any], answers: dict[str, np.ndarray], folder: Pat
         pos = np.arange(len(order))
         ax.barh(pos - 0.2, a[order], height=0.4, label=names[0])
         ax.barh(pos + 0.2, b[order], height=0.4, label=names[1])
-        ax.set_yticks(pos, [labels.get(idx["names"][k], idx["names"][k]) for k in order],
-                      fontsize=8)
+        ax.set_yticks(
+            pos,
+            [labels.get(idx["names"][k], idx["names"][k]) for k in order],
+            fontsize=8,
+        )
         ax.set_title(f"Sensitivity of the effect size ({doc['method']})")
         ax.legend(fontsize=8)
         fig.tight_layout()

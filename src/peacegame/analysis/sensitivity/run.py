@@ -30,8 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from peacegame.analysis.sensitivity.sampling import one_at_a_time, to_values, unit_design
-from peacegame.analysis.sensitivity.solve import BatchQuestion, answer_batch
+from peacegame.analysis.sensitivity.sampling import (
+    one_at_a_time,
+    to_values,
+    unit_design,
+)
+from peacegame.analysis.sensitivity.solve import answer_batch
 from peacegame.errors import UserError
 
 MANIFEST = "manifest.json"
@@ -272,7 +276,9 @@ def _ray_jobs(
     try:
         import ray
     except ImportError:
-        raise UserError("--backend ray needs Ray: pip install 'peacegame[ray]'") from None
+        raise UserError(
+            "--backend ray needs Ray: pip install 'peacegame[ray]'"
+        ) from None
     started = False
     if not ray.is_initialized():
         import tempfile

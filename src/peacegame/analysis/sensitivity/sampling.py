@@ -95,7 +95,9 @@ def _frozen(p: UncertainParameter) -> Any:
         return stats.triang((par["mode"] - low) / width, loc=low, scale=width)
     if number.distribution == "normal":
         mean, sd = par["mean"], par["sd"]
-        return stats.truncnorm((low - mean) / sd, (high - mean) / sd, loc=mean, scale=sd)
+        return stats.truncnorm(
+            (low - mean) / sd, (high - mean) / sd, loc=mean, scale=sd
+        )
     if number.distribution == "beta":
         return stats.beta(par["a"], par["b"], loc=low, scale=width)
     return stats.uniform(loc=low, scale=width)
@@ -112,7 +114,7 @@ def to_values(unit: np.ndarray, parameters: Sequence[UncertainParameter]) -> np.
 
 
 def one_at_a_time(parameters: Sequence[UncertainParameter]) -> np.ndarray:
-    """``float64[1 + 2P, P]``: the nominal row, then each number at its low and high end."""
+    """``float64[1 + 2P, P]``: the nominal row, then each number at its two ends."""
     nominal = np.array([p.number.value for p in parameters], float)
     rows = [nominal]
     for k, p in enumerate(parameters):

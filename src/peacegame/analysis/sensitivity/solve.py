@@ -54,7 +54,9 @@ def _accepts(batch: CalibrationBatch) -> np.ndarray:
     return gain >= -TIE_TOLERANCE
 
 
-def zone_batch(batch: CalibrationBatch, accepts: np.ndarray | None = None) -> np.ndarray:
+def zone_batch(
+    batch: CalibrationBatch, accepts: np.ndarray | None = None
+) -> np.ndarray:
     """``bool[S, M]``: feasible, and every required actor gets at least its d."""
     acc = _accepts(batch) if accepts is None else accepts
     return batch.feasible & np.all(acc | ~batch.required, axis=1)
@@ -148,4 +150,3 @@ def answer_batch(
             binds[:, r] = relaxed_zone.sum(axis=1) - out["zone"]
     out["binds"] = binds
     return {k: np.asarray(v, np.int64) for k, v in out.items()}
-

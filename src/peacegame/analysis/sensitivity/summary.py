@@ -73,8 +73,13 @@ def indices(
     if np.ptp(y) == 0:
         zero = [0.0] * len(names)
         if method == "sobol":
-            return {"names": names, "S1": zero, "S1_conf": zero, "ST": zero,
-                    "ST_conf": zero}
+            return {
+                "names": names,
+                "S1": zero,
+                "S1_conf": zero,
+                "ST": zero,
+                "ST_conf": zero,
+            }
         return {"names": names, "mu_star": zero, "sigma": zero, "mu_star_conf": zero}
     prob = problem(params)
     with warnings.catch_warnings():
@@ -82,14 +87,21 @@ def indices(
         if method == "sobol":
             from SALib.analyze import sobol
 
-            res = sobol.analyze(prob, y, calc_second_order=False, seed=seed,
-                                print_to_console=False)
+            res = sobol.analyze(
+                prob, y, calc_second_order=False, seed=seed, print_to_console=False
+            )
             keys = ("S1", "S1_conf", "ST", "ST_conf")
         else:
             from SALib.analyze import morris
 
-            res = morris.analyze(prob, design, y, num_levels=MORRIS_LEVELS,
-                                 seed=seed, print_to_console=False)
+            res = morris.analyze(
+                prob,
+                design,
+                y,
+                num_levels=MORRIS_LEVELS,
+                seed=seed,
+                print_to_console=False,
+            )
             keys = ("mu_star", "sigma", "mu_star_conf")
     return {"names": names, **{k: [float(v) for v in np.asarray(res[k])] for k in keys}}
 
@@ -131,8 +143,15 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
     swing = []
     for k, p in enumerate(params):
         low, high = oat["accepts_with"][1 + 2 * k], oat["accepts_with"][2 + 2 * k]
-        swing.append({"name": p.name, "label": p.label, "low": int(low),
-                      "high": int(high), "swing": int(abs(high - low))})
+        swing.append(
+            {
+                "name": p.name,
+                "label": p.label,
+                "low": int(low),
+                "high": int(high),
+                "swing": int(abs(high - low)),
+            }
+        )
     idx = {
         out: indices(spec["method"], setup, result["design"], y[out], spec["seed"])
         for out in INDEXED
@@ -188,8 +207,12 @@ def depends_most_on(
         scores = [(s["name"], float(s["swing"])) for s in swing]
     scores = sorted((s for s in scores if s[1] > 1e-12), key=lambda s: -s[1])
     return [
-        {"name": name, "label": labels.get(name, name), "score": score,
-         "measure": {"sobol": "ST", "morris": "mu_star"}.get(method, "swing")}
+        {
+            "name": name,
+            "label": labels.get(name, name),
+            "score": score,
+            "measure": {"sobol": "ST", "morris": "mu_star"}.get(method, "swing"),
+        }
         for name, score in scores[:top]
     ]
 
@@ -212,16 +235,21 @@ def summary_text(doc: dict[str, Any]) -> str:
         f"({doc['method']}, seed {doc['seed']}) over {len(doc['parameters'])} "
         "uncertain numbers.",
     ]
-    drivers = ", ".join(
-        f"{d['label']} ({d['measure']} {d['score']:.2f})" for d in doc["depends_most_on"]
-    ) or "none of the uncertain numbers (the effect never changes)"
+    drivers = (
+        ", ".join(
+            f"{d['label']} ({d['measure']} {d['score']:.2f})"
+            for d in doc["depends_most_on"]
+        )
+        or "none of the uncertain numbers (the effect never changes)"
+    )
     if q is not None:
         h, nom = doc["holds"], doc["nominal"]
         label = q.get("label") or q["feature"].replace("_", " ")
         noun, actor = q.get("noun", "outcomes"), doc["focus_name"]
         lines += [
             "",
-            q.get("text") or f"Does allowing {label} enlarge the {noun} {actor} accepts?",
+            q.get("text")
+            or f"Does allowing {label} enlarge the {noun} {actor} accepts?",
             f"  In {_pct(h['p'])} of calibrations (95% CI {_pct(h['low'])}-"
             f"{_pct(h['high'])}), allowing {label} enlarges the set of {noun} "
             f"{actor} accepts; the answer depends most on {drivers}.",
@@ -243,11 +271,17 @@ def summary_text(doc: dict[str, Any]) -> str:
             qs = e.get(key) or {}
             if not qs:
                 continue
-            fmt = (lambda v: f"{100 * v:+.0f}%") if key == "relative" else (
-                lambda v: f"{v:,.0f}")
+            fmt = (
+                (lambda v: f"{100 * v:+.0f}%")
+                if key == "relative"
+                else (lambda v: f"{v:,.0f}")
+            )
             rows.append([name, *(fmt(qs[f"q{int(p * 100):02d}"]) for p in QUANTILES)])
-        lines += ["", "Effect sizes (quantiles over calibrations)",
-                  table(rows, ["effect", "5%", "25%", "median", "75%", "95%"])]
+        lines += [
+            "",
+            "Effect sizes (quantiles over calibrations)",
+            table(rows, ["effect", "5%", "25%", "median", "75%", "95%"]),
+        ]
     nc = doc["nash_changes"]
     lines += [
         "",
@@ -258,24 +292,46 @@ def summary_text(doc: dict[str, Any]) -> str:
     ]
     if doc["red_lines"]:
         rows = [
-            [r["actor"], r["red_line"], r["nominal"], _pct(r["binds"]["p"]),
-             f"{r['mean_outcomes']:.1f}"]
+            [
+                r["actor"],
+                r["red_line"],
+                r["nominal"],
+                _pct(r["binds"]["p"]),
+                f"{r['mean_outcomes']:.1f}",
+            ]
             for r in doc["red_lines"]
         ]
-        lines += ["", "Binding red lines",
-                  table(rows, ["actor", "red line", "binds (nominal)",
-                               "binds in", "mean outcomes"])]
+        lines += [
+            "",
+            "Binding red lines",
+            table(
+                rows,
+                ["actor", "red line", "binds (nominal)", "binds in", "mean outcomes"],
+            ),
+        ]
     idx = doc["indices"].get("accepts_with")
     if idx is not None:
         if doc["method"] == "sobol":
             order = np.argsort(-np.asarray(idx["ST"]))[:10]
-            rows = [[_label(doc, idx["names"][k]), f"{idx['S1'][k]:.3f}",
-                     f"{idx['ST'][k]:.3f} +- {idx['ST_conf'][k]:.3f}"] for k in order]
+            rows = [
+                [
+                    _label(doc, idx["names"][k]),
+                    f"{idx['S1'][k]:.3f}",
+                    f"{idx['ST'][k]:.3f} +- {idx['ST_conf'][k]:.3f}",
+                ]
+                for k in order
+            ]
             head = ["uncertain number", "first order S1", "total order ST"]
         else:
             order = np.argsort(-np.asarray(idx["mu_star"]))[:10]
-            rows = [[_label(doc, idx["names"][k]), f"{idx['mu_star'][k]:.2f}",
-                     f"{idx['sigma'][k]:.2f}"] for k in order]
+            rows = [
+                [
+                    _label(doc, idx["names"][k]),
+                    f"{idx['mu_star'][k]:.2f}",
+                    f"{idx['sigma'][k]:.2f}",
+                ]
+                for k in order
+            ]
             head = ["uncertain number", "mu*", "sigma"]
         lines += ["", "Sensitivity of the effect size (top 10)", table(rows, head)]
     return "\n".join(lines)
