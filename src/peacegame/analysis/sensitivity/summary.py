@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from peacegame.analysis.sensitivity.question import Setup
 from peacegame.analysis.sensitivity.sampling import MORRIS_LEVELS, problem
+from peacegame.scenario.uncertainty import UncertainParameter
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 INDEXED = ("accepts_with", "zone_with", "holds", "nash_changed")
@@ -63,10 +65,22 @@ def outputs(answers: dict[str, np.ndarray], nominal_nash: int) -> dict[str, np.n
 
 
 def indices(
-    method: str, setup: Setup, design: np.ndarray, y: np.ndarray, seed: int
+    method: str,
+    params: Sequence[UncertainParameter],
+    design: np.ndarray,
+    y: np.ndarray,
+    seed: int,
 ) -> dict[str, Any] | None:
-    """Sobol' or Morris indices of one output (None for Latin hypercube)."""
-    params = setup.calibrations.parameters
+    """Sobol' or Morris indices of one output (None for Latin hypercube).
+
+    Args:
+        method: ``sobol``, ``morris`` or ``lhs``.
+        params: The uncertain numbers (the design's columns).
+        design: The unit design SALib drew.
+        y: One output per design row.
+        seed: Seed of SALib's bootstrap.
+
+    """
     names = [p.name for p in params]
     if method == "lhs":
         return None
@@ -153,7 +167,7 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
             }
         )
     idx = {
-        out: indices(spec["method"], setup, result["design"], y[out], spec["seed"])
+        out: indices(spec["method"], params, result["design"], y[out], spec["seed"])
         for out in INDEXED
     }
     doc: dict[str, Any] = {
