@@ -76,31 +76,55 @@ def test_plain_number_stays_plain_and_provenance_is_kept():
             "sd must be positive",
         ),
         (
-            {"value": 0.3, "range": [0, 1], "distribution": {"triangular": {"mode": 2}}},
+            {
+                "value": 0.3,
+                "range": [0, 1],
+                "distribution": {"triangular": {"mode": 2}},
+            },
             "mode 2 lies outside",
         ),
     ],
 )
 def test_bad_uncertain_numbers(data, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")
-                       .replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(
+        ValueError,
+        match=message.replace("(", r"\(")
+        .replace(")", r"\)")
+        .replace("[", r"\[")
+        .replace("]", r"\]"),
+    ):
         parse_uncertain(data)
 
 
 def test_default_scenario_compiles_to_the_same_arrays_at_the_values():
     loaded = _default()
     assert len(loaded.uncertain) >= 40
-    cal = Calibrations(loaded)
-    plain = cal.substituted(cal.nominal)
+    plain = loaded.resolved
     text = json.dumps(plain)
-    assert '"range"' not in text
+    assert '"range"' not in text and '"assumption"' not in text
     reference = scenario_from_dict(plain, source="plain")
-    # Adding ranges does not change the game's identity.
+    # Adding ranges does not change the game's identity: this is the hash the
+    # default scenario had before its numbers got ranges (commit a5868bc).
+    assert loaded.scenario_hash == (
+        "5f53d107b32d8cfc8f14519fb407eb255c6a5b19e0e2032e8367d53215952687"
+    )
     assert reference.scenario_hash == loaded.scenario_hash
-    a, b = compile_scenario(loaded), compile_scenario(reference)
-    for name in ("levels", "grid_index", "utility", "utility64", "required",
-                 "no_deal64", "discount", "recognition", "order"):
-        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    cal = Calibrations(loaded)
+    substituted = scenario_from_dict(cal.substituted(cal.nominal), source="s")
+    a = compile_scenario(loaded)
+    for b in (compile_scenario(reference), compile_scenario(substituted)):
+        for name in (
+            "levels",
+            "grid_index",
+            "utility",
+            "utility64",
+            "required",
+            "no_deal64",
+            "discount",
+            "recognition",
+            "order",
+        ):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name
     # The golden check of SCENARIO.md.
     assert int(zone_of_agreement(a).sum()) == 578
 
@@ -127,8 +151,9 @@ def test_nominal_batch_answers_the_china_question_as_compare_does():
     sc = compile_scenario(loaded)
     cal = Calibrations(loaded)
     batch = cal.compile(cal.nominal[None, :], relaxed=True)
-    question = BatchQuestion(sc.actor_index("russia"), "chinese_troops",
-                             tuple(sc.red_lines))
+    question = BatchQuestion(
+        sc.actor_index("russia"), "chinese_troops", tuple(sc.red_lines)
+    )
     out = {k: v[0] for k, v in answer_batch(batch, question).items()}
     assert out["focus_accepts"] == 1398 and out["accepts_without"] == 562
     assert out["zone"] == 578 and out["zone_without"] == 203
@@ -161,8 +186,11 @@ def uncertain_scenarios(draw: st.DrawFn) -> dict[str, Any]:
                 level["x"] = _wrap(x, x - 1.5, x + 1.5, draw)
     n = len(data["issues"])
     for actor in data["actors"]:
-        for key, lo, hi in (("no_deal", 0, 1), ("discount", 0.5, 1), ("recognition",
-                                                                      0, 1)):
+        for key, lo, hi in (
+            ("no_deal", 0, 1),
+            ("discount", 0.5, 1),
+            ("recognition", 0, 1),
+        ):
             v = actor[key]
             if draw(maybe) and lo < v < hi:
                 actor[key] = _wrap(v, max(lo, v - 0.1), min(hi, v + 0.1), draw)
@@ -172,27 +200,35 @@ def uncertain_scenarios(draw: st.DrawFn) -> dict[str, Any]:
                 term["weight"] = _wrap(w, w / 2, w * 2, draw)
             for k, v in enumerate(term.get("values", [])):
                 if draw(maybe):
-                    term["values"][k] = _wrap(v, max(0, v - 0.3), min(1, v + 0.3) or 0.1,
-                                              draw) if v < 1 else _wrap(v, 0.7, 1, draw)
+                    term["values"][k] = (
+                        _wrap(v, max(0, v - 0.3), min(1, v + 0.3) or 0.1, draw)
+                        if v < 1
+                        else _wrap(v, 0.7, 1, draw)
+                    )
             for point in term.get("curve", []):
                 if draw(maybe):
                     x = point[0]
                     point[0] = _wrap(x, x - 1, x + 1, draw)
                 if draw(maybe):
                     y = point[1]
-                    point[1] = _wrap(y, max(0, y - 0.3), min(1, y + 0.3), draw) if (
-                        0 < y < 1) else y
+                    point[1] = (
+                        _wrap(y, max(0, y - 0.3), min(1, y + 0.3), draw)
+                        if (0 < y < 1)
+                        else y
+                    )
         if draw(maybe):
             threshold = draw(st.integers(0, 10 * n))
             kind = draw(st.sampled_from(["soft", "hard"]))
             red: dict[str, Any] = {
-                "name": "r", "kind": kind,
+                "name": "r",
+                "kind": kind,
                 "when": {"feature": "total", "above": threshold},
             }
             amount = draw(st.sampled_from([0.1, 0.25, 0.5]))
             red["penalty" if kind == "soft" else "floor"] = (
                 _wrap(amount, amount - 0.05, amount + 0.05, draw)
-                if draw(maybe) else amount
+                if draw(maybe)
+                else amount
             )
             actor["red_lines"] = [red]
     if draw(maybe):
@@ -202,8 +238,7 @@ def uncertain_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     return data
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=uncertain_scenarios(), seed=st.integers(0, 2**31 - 1))
 def test_batch_equals_compiling_each_calibration_alone(data, seed):
     try:
@@ -227,8 +262,9 @@ def test_batch_equals_compiling_each_calibration_alone(data, seed):
     for s, sc in enumerate(one):
         cols = feasible[s]
         assert np.array_equal(batch.outcomes[cols], sc.grid_index)
-        np.testing.assert_allclose(batch.utility[s][:, cols], sc.utility64,
-                                   rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            batch.utility[s][:, cols], sc.utility64, rtol=0, atol=1e-12
+        )
         assert np.array_equal(
             np.broadcast_to(batch.required, batch.utility.shape)[s][:, cols],
             sc.required,
@@ -259,7 +295,12 @@ def test_batch_equals_compiling_each_calibration_alone(data, seed):
 def _params(n: int, low: float, high: float) -> list[UncertainParameter]:
     return [
         UncertainParameter(
-            name=f"x{k}", label=f"x{k}", file="-", field="-", path=(), target=(),
+            name=f"x{k}",
+            label=f"x{k}",
+            file="-",
+            field="-",
+            path=(),
+            target=(),
             number=UncertainNumber(value=(low + high) / 2, range=(low, high)),
         )
         for k in range(n)
@@ -325,8 +366,9 @@ def tiny(tmp_path):
 
 
 def test_a_number_that_cannot_change_the_answer(tiny, tmp_path):
-    doc, paths = run_sensitivity(str(tiny), samples=512, out=tmp_path / "run",
-                                 plots=True)
+    doc, paths = run_sensitivity(
+        str(tiny), samples=512, out=tmp_path / "run", plots=True
+    )
     assert doc["holds"]["p"] == 1.0
     assert doc["holds"]["low"] > 0.99
     idx = doc["indices"]["accepts_with"]
@@ -340,10 +382,12 @@ def test_a_number_that_cannot_change_the_answer(tiny, tmp_path):
 
 
 def test_run_is_resumable_and_identical_across_workers(tiny, tmp_path):
-    a, _ = run_sensitivity(str(tiny), samples=256, method="lhs", out=tmp_path / "a",
-                           plots=False)
-    b, _ = run_sensitivity(str(tiny), samples=256, method="lhs", out=tmp_path / "b",
-                           plots=False, workers=2)
+    a, _ = run_sensitivity(
+        str(tiny), samples=256, method="lhs", out=tmp_path / "a", plots=False
+    )
+    b, _ = run_sensitivity(
+        str(tiny), samples=256, method="lhs", out=tmp_path / "b", plots=False, workers=2
+    )
     strip = ("run_dir",)
     assert {k: v for k, v in a.items() if k not in strip} == {
         k: v for k, v in b.items() if k not in strip
@@ -351,15 +395,29 @@ def test_run_is_resumable_and_identical_across_workers(tiny, tmp_path):
     # Drop a chunk as an interrupted run would have; --resume recomputes it.
     chunks = sorted((tmp_path / "a" / "chunks").glob("*.npz"))
     chunks[-1].unlink()
-    c, _ = run_sensitivity(str(tiny), samples=256, method="lhs", out=tmp_path / "a",
-                           plots=False, resume=True)
+    c, _ = run_sensitivity(
+        str(tiny),
+        samples=256,
+        method="lhs",
+        out=tmp_path / "a",
+        plots=False,
+        resume=True,
+    )
     assert c["holds"] == a["holds"] and c["effects"] == a["effects"]
 
 
 def test_cli_refuses_to_overwrite_and_checks_resume(tiny, tmp_path, capsys):
     out = tmp_path / "run"
-    argv = ["sensitivity", str(tiny), "--samples", "64", "--out", str(out),
-            "--quiet", "--no-plots"]
+    argv = [
+        "sensitivity",
+        str(tiny),
+        "--samples",
+        "64",
+        "--out",
+        str(out),
+        "--quiet",
+        "--no-plots",
+    ]
     assert main(argv) == 0
     assert "of calibrations" in capsys.readouterr().out
     assert main(argv) == 2
@@ -386,8 +444,9 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 
 
 def test_default_scenario_morris_runs(tmp_path):
-    doc, _ = run_sensitivity(DEFAULT, method="morris", samples=400,
-                             out=tmp_path / "m", plots=False)
+    doc, _ = run_sensitivity(
+        DEFAULT, method="morris", samples=400, out=tmp_path / "m", plots=False
+    )
     assert doc["question"]["name"] == "chinese_contingent"
     assert doc["nominal"]["accepts_with"] == 836
     assert 0.5 < doc["holds"]["p"] <= 1.0
@@ -396,8 +455,16 @@ def test_default_scenario_morris_runs(tmp_path):
 
 def test_ray_backend_gives_the_same_answers(tiny, tmp_path):
     pytest.importorskip("ray")
-    a, _ = run_sensitivity(str(tiny), samples=64, method="lhs", out=tmp_path / "a",
-                           plots=False)
-    b, _ = run_sensitivity(str(tiny), samples=64, method="lhs", out=tmp_path / "b",
-                           plots=False, backend="ray", workers=1)
+    a, _ = run_sensitivity(
+        str(tiny), samples=64, method="lhs", out=tmp_path / "a", plots=False
+    )
+    b, _ = run_sensitivity(
+        str(tiny),
+        samples=64,
+        method="lhs",
+        out=tmp_path / "b",
+        plots=False,
+        backend="ray",
+        workers=1,
+    )
     assert a["effects"] == b["effects"] and a["holds"] == b["holds"]
