@@ -280,15 +280,15 @@ def _ray_jobs(
             "--backend ray needs Ray: pip install 'peacegame[ray]'"
         ) from None
     started = False
+    prior_tmp = os.environ.get("RAY_TMPDIR")
     if not ray.is_initialized():
-        import tempfile
-
         os.environ["OMP_NUM_THREADS"] = "1"
-        os.environ.setdefault("RAY_TMPDIR", tempfile.mkdtemp(prefix="pgs-ray-"))
         env = {"env_vars": {"OMP_NUM_THREADS": "1"}}
         if os.environ.get("RAY_ADDRESS"):
             ray.init(runtime_env=env, log_to_driver=False)
         else:
+            if prior_tmp is None:
+                os.environ["RAY_TMPDIR"] = str(_ray_temp_dir(run_dir))
             ray.init(
                 num_cpus=max(1, workers),
                 include_dashboard=False,
@@ -306,3 +306,16 @@ def _ray_jobs(
     finally:
         if started:
             ray.shutdown()
+        if prior_tmp is None:
+            os.environ.pop("RAY_TMPDIR", None)
+
+
+def _ray_temp_dir(run_dir: Path) -> Path:
+    """``run_dir/ray`` when its path is short enough for Ray's sockets."""
+    import tempfile
+
+    inside = (run_dir / "ray").resolve()
+    if len(str(inside)) <= 40:
+        inside.mkdir(parents=True, exist_ok=True)
+        return inside
+    return Path(tempfile.mkdtemp(prefix="pgs-ray-"))
