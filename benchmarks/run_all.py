@@ -19,6 +19,9 @@ Measures, on this machine and in one run:
   filter (``peacegame.solutions.pareto_mask``) and NegMAS's ``pareto_frontier``
   run on the same 5 x 10^4 utilities, and the frontiers are checked to be the
   same set of distinct utility vectors (NegMAS keeps one outcome of a tie);
+* **sensitivity**: ``peacegame sensitivity`` on the default scenario, 10,000
+  calibrations (Latin hypercube) with 2 worker processes, end to end
+  (``benchmarks/sensitivity.py``); its peak memory includes the workers';
 * **train**: sb3-contrib MaskablePPO learner steps/s, env path
   (``peacegame.train.sb3_adapter``, SB3 ``DummyVecEnv``) against the vector path
   (``peacegame.vector_env`` through ``sb3_vec_env``), only if SB3 is importable.
@@ -301,6 +304,20 @@ def _solve_case(case: str) -> Callable[[bool, int], Result]:
     return run
 
 
+def _sensitivity_case(quick: bool, repeats: int) -> Result:
+    import sensitivity as sensitivity_bench
+
+    out = sensitivity_bench.run_case(512 if quick else 10_000, workers=2)
+    return {
+        "unit": "s",
+        "work": 1,
+        "times": [out["seconds"]],
+        "calibrations": out["calibrations"],
+        "parameters": out["parameters"],
+        "peak_mib_with_workers": out["peak_mib"],
+    }
+
+
 def _pareto_utilities() -> np.ndarray:
     import solve as solve_bench
     from peacegame.scenario import compile_dict
@@ -480,6 +497,11 @@ CASES: list[Case] = [
     Case("solve.1e5", "compile + solve, 10^5 outcomes", _solve_case("5"), True),
     Case("solve.1e6", "compile + solve, 10^6 outcomes", _solve_case("6"), True),
     Case("solve.pareto", "pareto_mask, 5 x 10^4", _pareto_ours),
+    Case(
+        "sensitivity.default",
+        "sensitivity, 10^4 calibrations, 2 workers",
+        _sensitivity_case,
+    ),
     Case("solve.negmas", "NegMAS pareto_frontier, 5 x 10^4", _peer_negmas_pareto),
     Case("train.env", "MaskablePPO, env path, 16 envs", _train_case("env", 16)),
     Case("train.vector", "MaskablePPO, vector path, 16 envs", _train_case("vec", 16)),
@@ -529,6 +551,8 @@ TARGETS: list[tuple[str, str, str | None, float, str]] = [
     ("private matches/s, env path", "matches.env_private", None, 20 * 51, "rate"),
     ("Pareto 10^4: ours / NegMAS", "solve.pareto", "solve.negmas", 10.0, "ratio"),
     ("solve 10^6 outcomes", "solve.1e6", None, 5.0, "seconds"),
+    # Issue 17: 10,000 calibrations of the default scenario in 60 s on 2 cores.
+    ("sensitivity 10^4 calibrations", "sensitivity.default", None, 60.0, "seconds"),
     ("training: vector / env path", "train.vector", "train.env", 2.0, "ratio"),
     (
         "env stepping: vector / env path",

@@ -62,7 +62,12 @@ NASH_TIE = 1e-9
 
 
 def num(value: Any) -> Fraction:
-    """The exact decimal a YAML number is written as."""
+    """The exact decimal a YAML number is written as.
+
+    An uncertain number (``{value: x, range: [...], ...}``) is worth its value.
+    """
+    if isinstance(value, dict) and "value" in value:
+        value = value["value"]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"expected a number, got {value!r}")
     return Fraction(str(value))

@@ -138,7 +138,7 @@ def pydantic_error(
     return ConfigError(message + more, file=file, field=path or None)
 
 
-_UNION_FIELDS = {"when", "forbid", "require", "not"}
+_UNION_FIELDS = {"when", "forbid", "require", "not", "values"}
 _BRANCH_TAGS = {
     "issue",
     "feature",
@@ -150,6 +150,8 @@ _BRANCH_TAGS = {
     "constant",
     "str",
     "Actor",
+    "list",
+    "mapping",
 }
 
 

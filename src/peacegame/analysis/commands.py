@@ -1,4 +1,4 @@
-"""The ``analyze``, ``report`` and ``compare`` subcommands.
+"""The ``analyze``, ``report``, ``compare`` and ``sensitivity`` subcommands.
 
 :func:`add_commands` adds them to the ``peacegame`` parser. Each handler takes
 the parsed arguments and returns an exit code; user errors are raised as
@@ -254,3 +254,7 @@ def add_commands(subparsers: Any) -> None:
     )
     p.add_argument("--json", action="store_true", help="JSON document")
     p.set_defaults(func=cmd_compare)
+
+    from peacegame.analysis.sensitivity.commands import add_sensitivity_command
+
+    add_sensitivity_command(subparsers)

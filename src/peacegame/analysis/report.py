@@ -11,8 +11,12 @@ the configuration dump last. Sections, in order:
    caption;
 3. **Scenario**: issues, actors, consent rules, and the solution table (zone of
    agreement, Nash and other points);
-4. **Notes**: warnings from reading the log and plots that were skipped;
-5. **Appendix**: the configuration: the run's key facts and the config
+4. **Robustness**: how sure the scenario's answer is over the ranges of its
+   uncertain numbers (``peacegame sensitivity``): the summary of
+   ``RUN_DIR/sensitivity/summary.json`` when that run exists, else a quick
+   Latin-hypercube estimate of :data:`QUICK_CALIBRATIONS` calibrations;
+5. **Notes**: warnings from reading the log and plots that were skipped;
+6. **Appendix**: the configuration: the run's key facts and the config
    snapshot from ``manifest.json`` (as YAML).
 
 Tables are laid out by :func:`peacegame.describe.html_table` and
@@ -43,7 +47,7 @@ from peacegame.describe import html_table, markdown_table
 if TYPE_CHECKING:
     from peacegame.analysis.frame import Run
 
-SECTIONS = ("Summary", "Plots", "Scenario", "Notes", "Appendix")
+SECTIONS = ("Summary", "Plots", "Scenario", "Robustness", "Notes", "Appendix")
 """The report's section titles, in order."""
 
 CSS = """
@@ -118,6 +122,50 @@ def _scenario_text(run: Run) -> str | None:
     return "\n\n".join(parts)
 
 
+QUICK_CALIBRATIONS = 256
+"""Calibrations of the report's quick robustness estimate."""
+
+
+def _robustness_text(run: Run) -> str:
+    """The Robustness section (see the module docstring)."""
+    import json
+    import tempfile
+
+    from peacegame.errors import UserError
+
+    done = Path(run.path) / "sensitivity" / "summary.json"
+    if done.is_file():
+        doc = json.loads(done.read_text())
+        return f"From {done}:\n\n{doc['text']}"
+    if run.loaded is None:
+        return "The run's scenario was not found; see the notes."
+    if not run.loaded.uncertain:
+        return (
+            "The scenario declares no uncertain numbers (no 'range' on any "
+            "number), so there is nothing to vary."
+        )
+    from peacegame.analysis.sensitivity import run_sensitivity
+
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            doc, _ = run_sensitivity(
+                str(run.loaded.path),
+                method="lhs",
+                samples=QUICK_CALIBRATIONS,
+                out=Path(tmp) / "run",
+                plots=False,
+            )
+    except UserError as exc:
+        return f"No robustness estimate: {exc.one_line()}"
+    out = Path(run.path) / "sensitivity"
+    command = f"peacegame sensitivity {run.loaded.path} --out {out}"
+    return (
+        f"A quick estimate ({QUICK_CALIBRATIONS} calibrations, Latin hypercube, "
+        f"seed 0); for Sobol' indices and more calibrations run: {command}\n\n"
+        f"{doc['text']}"
+    )
+
+
 def build_report(run: Run, png_folder: str | Path | None = None) -> Report:
     """Render a run's report as HTML and Markdown.
 
@@ -132,6 +180,7 @@ def build_report(run: Run, png_folder: str | Path | None = None) -> Report:
     top_headers, top_rows = top_outcome_rows(summary["top_outcomes"])
     plots = run_plots(run)
     scenario_text = _scenario_text(run)
+    robustness = _robustness_text(run)
     config = yaml.safe_dump(
         run.manifest.get("config") or {}, sort_keys=False, allow_unicode=True
     ).rstrip()
@@ -181,6 +230,8 @@ def build_report(run: Run, png_folder: str | Path | None = None) -> Report:
             if scenario_text
             else "<p>The run's scenario was not found; see the notes.</p>"
         ),
+        '<h2 id="robustness">Robustness</h2>',
+        f"<pre>{html.escape(robustness)}</pre>",
         '<h2 id="notes">Notes</h2>',
         (
             "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"
@@ -217,6 +268,10 @@ def build_report(run: Run, png_folder: str | Path | None = None) -> Report:
         f"```\n{scenario_text}\n```"
         if scenario_text
         else "The run's scenario was not found; see the notes.",
+        "",
+        "## Robustness",
+        "",
+        f"```\n{robustness}\n```",
         "",
         "## Notes",
         "",

@@ -18,6 +18,7 @@ step loop) and as float64 (``utility64``, for the solution concepts).
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 from typing import Any
@@ -80,10 +81,12 @@ class _Grid:
             if cond.at_least is not None:
                 return x >= cond.at_least
             return x <= cond.at_most
+        # functools.reduce rather than ufunc.reduce: the operands may have
+        # different (broadcastable) shapes in a batch of calibrations.
         if isinstance(cond, AllCondition):
-            return np.logical_and.reduce([self.condition(c) for c in cond.all])
+            return functools.reduce(np.logical_and, map(self.condition, cond.all))
         if isinstance(cond, AnyCondition):
-            return np.logical_or.reduce([self.condition(c) for c in cond.any])
+            return functools.reduce(np.logical_or, map(self.condition, cond.any))
         if isinstance(cond, NotCondition):
             return ~self.condition(cond.not_)
         raise TypeError(f"not a condition: {cond!r}")

@@ -56,6 +56,11 @@ from peacegame.scenario.model import (
     Scenario,
     TableTerm,
 )
+from peacegame.scenario.uncertainty import (
+    UncertainParameter,
+    actor_parameters,
+    level_parameters,
+)
 from peacegame.yamlio import read_yaml, validate
 
 
@@ -70,6 +75,10 @@ class LoadedScenario:
         actor_fields: Per actor id, its field path prefix in that file
             (``actors[2].`` for an inline actor, empty for an actor file).
         resolved: The fully merged plain data, used for the scenario hash.
+            Uncertain numbers appear as their ``value``, so a scenario's hash
+            does not change when ranges are added to it.
+        uncertain: The numbers with a range (see
+            :mod:`peacegame.scenario.uncertainty`), in file order.
 
     """
 
@@ -78,6 +87,7 @@ class LoadedScenario:
     actor_files: dict[str, str]
     resolved: dict[str, Any]
     actor_fields: dict[str, str] | None = None
+    uncertain: tuple[UncertainParameter, ...] = ()
 
     @property
     def actors(self) -> list[Actor]:
@@ -285,6 +295,7 @@ def scenario_from_dict(
             )
     actors: list[Actor] = []
     actor_data: list[dict[str, Any]] = []
+    uncertain: list[UncertainParameter] = []
     actor_files: dict[str, str] = {}
     actor_fields: dict[str, str] = {}
     for i, entry in enumerate(raw_actors):
@@ -310,6 +321,8 @@ def scenario_from_dict(
                 field=f"{prefix}.id" if prefix else "id",
             )
         actors.append(actor)
+        raw = copy.deepcopy(raw)
+        uncertain += actor_parameters(raw, i, file, f"{prefix}." if prefix else "")
         actor_data.append(raw)
         actor_files[actor.id] = file
         actor_fields[actor.id] = f"{prefix}." if prefix else ""
@@ -332,17 +345,20 @@ def scenario_from_dict(
     # The identity of the game: what the engine sees. Questions and texts do
     # not change the game, so they stay out of the hash.
     resolved = {
-        k: v
+        k: copy.deepcopy(v)
         for k, v in data.items()
         if k not in ("actors", "extends", "overrides", "questions")
     }
+    uncertain = level_parameters(resolved, source) + uncertain
     used = [over for _, over in override_layers if over]
     if len(used) == 1:
         resolved["overrides"] = used[0]
     elif used:
         resolved["overrides"] = used
     resolved["actors"] = actor_data
-    loaded = LoadedScenario(spec, source, actor_files, resolved, actor_fields)
+    loaded = LoadedScenario(
+        spec, source, actor_files, resolved, actor_fields, tuple(uncertain)
+    )
     check_references(loaded)
     return loaded
 

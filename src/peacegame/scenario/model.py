@@ -14,6 +14,13 @@ lines and consent rules::
     {feature: european_troops, above: 0}            # above | below | at_least | at_most
     {all: [cond, ...]}  {any: [cond, ...]}  {not: cond}
 
+Calibration numbers (weights, table values, curve points, no-deal values,
+discounts, recognition probabilities, red-line penalties and floors, level
+attributes) may be written as uncertain numbers with a range or a distribution
+and ``source`` / ``assumption`` provenance, ``{value: 0.35, range: [0.25,
+0.45]}``; the models keep the ``value``. See
+:mod:`peacegame.scenario.uncertainty`.
+
 Feature references are ``issue.attribute`` (a level attribute), the name of an
 earlier feature, or a number. Nothing here evaluates Python.
 """
@@ -32,6 +39,15 @@ from pydantic import (
     ValidationInfo,
     field_validator,
     model_validator,
+)
+
+from peacegame.scenario.uncertainty import (
+    AnyNumber,
+    DiscountNumber,
+    NonNegativeNumber,
+    UnitNumber,
+    is_uncertain_mapping,
+    plain_number,
 )
 
 IDENT = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
@@ -166,6 +182,15 @@ class Level(BaseModel):
     def _from_name(cls, value: Any) -> Any:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return {"name": str(value)}
+        if isinstance(value, dict) and any(map(is_uncertain_mapping, value.values())):
+            plain = dict(value)
+            for key, val in value.items():
+                if key not in ("name", "description") and is_uncertain_mapping(val):
+                    try:
+                        plain[key] = plain_number(val)
+                    except ValueError as exc:
+                        raise ValueError(f"attribute {key!r}: {exc}") from None
+            return plain
         return value
 
     @model_validator(mode="after")
@@ -252,9 +277,15 @@ class FeasibilityRule(Strict):
 class TableTerm(Strict):
     """A value per level of one issue (a list in level order, or a mapping)."""
 
-    weight: float = Field(ge=0)
+    weight: NonNegativeNumber = Field(ge=0)
     issue: str
-    values: list[float] | dict[str, float]
+    values: Annotated[
+        Union[
+            Annotated[list[UnitNumber], Tag("list")],
+            Annotated[dict[str, UnitNumber], Tag("mapping")],
+        ],
+        Discriminator(lambda v: "mapping" if isinstance(v, dict) else "list"),
+    ]
     description: str | None = None
 
     @field_validator("values")
@@ -270,9 +301,9 @@ class TableTerm(Strict):
 class CurveTerm(Strict):
     """A piecewise-linear curve over a feature, clamped beyond its end points."""
 
-    weight: float = Field(ge=0)
+    weight: NonNegativeNumber = Field(ge=0)
     feature: str
-    curve: list[tuple[float, float]] = Field(min_length=1)
+    curve: list[tuple[AnyNumber, UnitNumber]] = Field(min_length=1)
     description: str | None = None
 
     @field_validator("curve")
@@ -290,8 +321,8 @@ class CurveTerm(Strict):
 class ConstantTerm(Strict):
     """A constant value for any deal (for example, 'any agreement is worth 1')."""
 
-    weight: float = Field(ge=0)
-    constant: float = Field(ge=0, le=1)
+    weight: NonNegativeNumber = Field(ge=0)
+    constant: UnitNumber = Field(ge=0, le=1)
     description: str | None = None
 
 
@@ -337,8 +368,8 @@ class RedLine(Strict):
     name: str = Field(pattern=IDENT)
     when: Condition
     kind: Literal["soft", "hard"] = "soft"
-    penalty: float = Field(default=0.25, ge=0, le=1)
-    floor: float = Field(default=0.0, ge=0, le=1)
+    penalty: UnitNumber = Field(default=0.25, ge=0, le=1)
+    floor: UnitNumber = Field(default=0.0, ge=0, le=1)
     source: str | None = None
     description: str | None = None
 
@@ -349,9 +380,9 @@ class Actor(Strict):
     id: str = Field(pattern=IDENT)
     name: str | None = None
     description: str | None = None
-    no_deal: float = Field(ge=0, le=1)
-    discount: float = Field(gt=0, le=1)
-    recognition: float = Field(ge=0, le=1)
+    no_deal: UnitNumber = Field(ge=0, le=1)
+    discount: DiscountNumber = Field(gt=0, le=1)
+    recognition: UnitNumber = Field(ge=0, le=1)
     terms: list[Term] = Field(min_length=1)
     red_lines: list[RedLine] = Field(default_factory=list)
 
