@@ -366,3 +366,35 @@ def test_solve_json_lists_minimal_winning_coalitions(tmp_path, capsys):
     scenario = compile_dict(_pie([{"actors": actors, "quota": 3}]))
     assert doc["zone_size"] == int(solve(scenario).zone.sum())
     assert rule_met({"actors": actors, "quota": 3}, {"a0", "a1", "a2"})
+
+
+# ------------------------------------------------- the Security Council variant
+def test_security_council_variant_against_brute_force():
+    """9 of 15 with no permanent veto: zone and coalitions from exact arithmetic."""
+    from peacegame.scenario import load_compiled
+
+    scenario = load_compiled("security-council")
+    brute = evaluate("security-council")
+    assert brute.actors == scenario.actors and len(brute.actors) == 8
+    zone = zone_of_agreement(scenario)
+    assert np.flatnonzero(zone).tolist() == [o.index for o in brute.zone]
+    mandated = [o for o in brute.outcomes if o.levels["command"] == "un_commanded"]
+    for o in mandated[:25]:
+        voters = sorted(o.required, key=brute.actors.index)
+        expected = []
+        for size in range(len(voters) + 1):
+            for group in itertools.combinations(voters, size):
+                if o.carried_by(set(group)) and not any(
+                    set(m) <= set(group) for m in expected
+                ):
+                    expected.append(group)
+        got = minimal_winning_coalitions(scenario.consent, scenario.required, o.index)
+        assert sorted(tuple(scenario.actors[i] for i in c) for c in got) == sorted(
+            tuple(sorted(g, key=brute.actors.index)) for g in expected
+        )
+        # Every minimal coalition holds the four permanent proxies and 9 votes.
+        for group in expected:
+            assert {"russia", "china", "us", "eu"} <= set(group)
+    # Without a mandate the blocs do not vote.
+    plain = next(o for o in brute.outcomes if o.levels["command"] == "coalition")
+    assert not {"elected_western", "elected_africa_asia"} & plain.required
