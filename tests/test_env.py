@@ -446,8 +446,7 @@ def test_parallel_illegal_actions(default_scenario: Any) -> None:
 def test_env_applies_the_usual_wrappers(default_scenario: Any) -> None:
     env = aec_env(scenario=default_scenario)
     assert isinstance(env, wrappers.OrderEnforcingWrapper)
-    assert isinstance(env.env, wrappers.AssertOutOfBoundsWrapper)
-    assert not isinstance(env.env, wrappers.TerminateIllegalWrapper)
+    assert isinstance(env.env, NegotiationEnv)  # the env checks actions itself
     assert isinstance(env.unwrapped, NegotiationEnv)
     assert str(env) == "peacegame_v0"
     with pytest.raises(AttributeError, match="before reset"):
@@ -457,12 +456,25 @@ def test_env_applies_the_usual_wrappers(default_scenario: Any) -> None:
     with pytest.raises(AssertionError, match="before reset|reset"):
         env.step(0)
     env.reset(seed=0)
-    with pytest.raises(AssertionError, match="action space"):
+    last = default_scenario.n_outcomes + 2
+    with pytest.raises(ValueError, match=f"out of range 0..{last}"):
         env.step(default_scenario.n_outcomes + 3)
-    with pytest.raises(AssertionError, match="action space"):
+    with pytest.raises(ValueError, match=f"-1 \\(out of range 0..{last}\\)"):
         env.step(-1)
+    with pytest.raises(ValueError, match="4.5 in the 'propose' phase"):
+        env.step(4.5)
     env.step(np.int64(4))  # numpy integers are fine
     assert env.agent_selection != "russia"
+
+
+def test_an_out_of_range_action_is_penalized_when_configured(default_scenario):
+    env = aec_env(scenario=default_scenario, illegal_action="penalize")
+    env.reset(seed=0)
+    mover = env.agent_selection
+    env.step(default_scenario.n_outcomes + 7)
+    assert env.rewards[mover] == -1.0
+    assert all(env.terminations.values())
+    assert env.infos[mover]["end_reason"] == "illegal"
 
 
 def test_metadata_and_registration(default_scenario: Any) -> None:

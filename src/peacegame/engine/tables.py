@@ -404,6 +404,8 @@ class Rules:
             value = int(action)  # type: ignore[call-overload]
         except (TypeError, ValueError):
             return repr(action)
+        if value != action:  # 4.5 is not action 4
+            return repr(action)
         if 0 <= value < self.n_outcomes:
             return f"propose #{value} ({self.scenario.describe(value)})"
         names = {
