@@ -41,7 +41,12 @@ platform ``pow`` decides a move):
   ``received`` is how much the best offer from the others improves on their
   first offer, in own utility;
 * ``nash_mediator``: proposes the weighted Nash point and accepts anything at
-  least as good (without a bargaining set: its best outcome, and d).
+  least as good (without a bargaining set: its best outcome, and d). Under
+  quota, weight and veto rules it still proposes the Nash point of the
+  bargaining set (every actor at or above its no-deal value): a mediator seeks
+  a deal every actor prefers to no deal, which every winning coalition then
+  carries; building the cheapest winning coalition is what the proposers
+  above do.
 """
 
 from __future__ import annotations
