@@ -225,7 +225,12 @@ def resolve(game, state, rewards, slot) -> None:
         row[last + i] = row[votes + i]
         row[record_votes + i] = row[votes + i]
     row[C_ROUNDS_DONE] = done + 1
-    if proposal_carried(game, row, n, offer):
+    # Under unanimity "carried" is "nobody rejected": the same verdict, cheaper.
+    if ints[I_UNANIMOUS] != 0:
+        carried = row[C_REJECTIONS] == 0
+    else:
+        carried = proposal_carried(game, row, n, offer)
+    if carried:
         row[C_PHASE] = ENDED
         row[C_END] = AGREEMENT
         for i in range(n):
