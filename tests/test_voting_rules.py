@@ -229,9 +229,7 @@ def test_cheapest_winning_coalition_matches_enumeration(data, proposer):
     me = scenario.actors[proposer]
     surplus = scenario.utility64 - scenario.no_deal64[:, None]
     got = coalition_values(
-        scenario.consent.weights,
-        scenario.consent.threshold,
-        scenario.consent.veto,
+        scenario.consent.rules,
         scenario.consent.applies,
         np.ascontiguousarray(scenario.required.T, np.uint8),
         np.ascontiguousarray(surplus),

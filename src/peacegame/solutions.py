@@ -80,11 +80,7 @@ def zone_of_agreement(scenario: CompiledScenario) -> np.ndarray:
     """
     rules = scenario.consent
     return carried_outcomes(
-        rules.weights,
-        rules.threshold,
-        rules.veto,
-        rules.applies,
-        np.ascontiguousarray(_at_least_no_deal(scenario)),
+        rules.rules, rules.applies, np.ascontiguousarray(_at_least_no_deal(scenario))
     )
 
 

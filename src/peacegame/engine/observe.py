@@ -21,10 +21,8 @@ from peacegame.engine.rules import (
     G_FLOATS,
     G_INTS,
     G_LEVEL_COLUMNS,
-    G_QUOTA,
     G_REQUIRED,
     G_UTILITY,
-    G_VETO_PLAYERS,
     I_ACTORS,
     I_HISTORY,
     I_LEVELS,
@@ -87,7 +85,6 @@ def encode(game, state, slot, out) -> None:
     """Write every actor's observation of ``slot`` into ``out[n_actors, size]``."""
     ints, floats, required = game[G_INTS], game[G_FLOATS], game[G_REQUIRED]
     utility, level_columns = game[G_UTILITY], game[G_LEVEL_COLUMNS]
-    veto_players, quota = game[G_VETO_PLAYERS], game[G_QUOTA]
     row = state[slot]
     n = ints[I_ACTORS]
     n_levels = ints[I_LEVELS]
@@ -123,10 +120,13 @@ def encode(game, state, slot, out) -> None:
                 o[at + level_columns[offer, k]] = 1.0
         at += n_levels
         if offer >= 0:
+            voting = 0
             for j in range(n):
+                voting += 1 if required[offer, j] != 0 else 0
                 o[at + j] = 1.0 if required[offer, j] != 0 else 0.0
-                o[at + n + j] = 1.0 if veto_players[offer, j] != 0 else 0.0
-            o[at + 2 * n] = np.float32(quota[offer])
+                o[at + n + j] = 1.0 if required[offer, n + j] != 0 else 0.0
+            if voting > 0:  # the same quotient as ConsentTables.quota
+                o[at + 2 * n] = np.float32(required[offer, 2 * n] / voting)
         at += 2 * n + 1
         if public:
             if offer >= 0:

@@ -5,7 +5,8 @@ functions below) and one ``float64[B, n_actors]`` matrix of rewards. The
 tables of a game travel as one tuple, ``game`` (:attr:`peacegame.engine.tables.
 Rules.game`): ``ints`` and ``floats`` (scalars and per-actor numbers, indexed
 by the ``I_*`` and ``F_*`` constants), ``required`` (``uint8[n_outcomes,
-n_actors]``, who votes), the voting rules (``G_RULE_*``), ``utility``
+n_actors + 1 + n_rules]``, who votes and the voting rules' per-outcome
+columns), the packed voting rules (``G_RULES``), ``utility``
 (``float64[n_actors, n_outcomes]``, the compiled
 float32 utilities widened), ``payoff_scale`` (``float64[max_rounds,
 n_actors]``, ``discount ** round``) and ``level_columns`` (``int64[n_outcomes,
@@ -39,10 +40,10 @@ them):
 Every random number comes from :mod:`peacegame.engine.randomness`, keyed by
 the episode's seed, the round and the purpose of the draw.
 
-The small functions called for every decision are ``inline="always"``: a
+The functions called for every decision or round are ``inline="always"``: a
 compiled call passes the ``game`` tuple's arrays with reference counting, which
-tripled the cost of a decision. :func:`resolve` (once per round) stays a call,
-which keeps the first compilation of the batch path near 6 s.
+tripled the cost of a decision (and every array more in the tuple costs about
+5% of the batch engine's speed, measured 2026-12-01).
 """
 
 from __future__ import annotations
@@ -83,10 +84,32 @@ MOVE_NONE, MOVE_PROPOSE, MOVE_VOTE = 0, 1, 2
 MASK_NONE, MASK_PROPOSE, MASK_VOTE, MASK_WAIT = 0, 1, 2, 3
 """Which legal set an actor has now (:func:`mask_row`; rows of ``Rules.masks``)."""
 G_INTS, G_FLOATS, G_REQUIRED, G_UTILITY, G_PAYOFF_SCALE, G_LEVEL_COLUMNS = range(6)
-G_RULE_WEIGHTS, G_RULE_THRESHOLD, G_RULE_VETO, G_RULE_APPLIES = range(6, 10)
-G_VETO_PLAYERS, G_QUOTA = 10, 11
-"""Positions in the ``game`` tuple (the voting rules are
-:class:`peacegame.scenario.consent.ConsentTables`)."""
+G_RULES = 6
+"""Positions in the ``game`` tuple. ``G_RULES`` holds the voting rules packed
+(:func:`peacegame.scenario.consent.pack_rules`); ``G_REQUIRED`` is the
+per-outcome table ``uint8[n_outcomes, 2 n + 1 + n_rules]``: who votes (columns
+``0 .. n``), the veto players (:func:`col_veto_players`), the size of the
+smallest carrying coalition (:func:`col_smallest`) and which rules apply
+(:func:`col_applies`). Each array in the tuple costs every compiled call that
+passes it, so the tables share arrays."""
+
+
+@njit(cache=True, inline="always")
+def col_veto_players(n: int) -> int:
+    """First column of the veto players in the ``G_REQUIRED`` table."""
+    return n
+
+
+@njit(cache=True, inline="always")
+def col_smallest(n: int) -> int:
+    """Column of the smallest carrying coalition's size in ``G_REQUIRED``."""
+    return 2 * n
+
+
+@njit(cache=True, inline="always")
+def col_applies(n: int) -> int:
+    """First column of the rules' applicability in ``G_REQUIRED``."""
+    return 2 * n + 1
 
 
 @njit(cache=True)
@@ -205,7 +228,7 @@ def vote(game, state, rewards, slot, voter, accept) -> None:
         resolve(game, state, rewards, slot)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def resolve(game, state, rewards, slot) -> None:
     """End the round: record it, then agreement, deadline, breakdown or next."""
     ints, floats = game[G_INTS], game[G_FLOATS]
@@ -266,17 +289,10 @@ def proposal_carried(game, row, n, offer) -> bool:
     for i in range(n):
         if row[votes + i] == 1:
             coalition |= np.int64(1) << i
-    return carries(
-        game[G_RULE_WEIGHTS],
-        game[G_RULE_THRESHOLD],
-        game[G_RULE_VETO],
-        game[G_RULE_APPLIES],
-        offer,
-        coalition,
-    )
+    return carries(game[G_RULES], game[G_REQUIRED], col_applies(n), offer, coalition)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def disagree(game, state, rewards, slot, reason) -> None:
     """End the episode without agreement: everyone gets its no-deal value."""
     ints, floats = game[G_INTS], game[G_FLOATS]

@@ -67,10 +67,7 @@ from peacegame.engine.rules import (
     G_INTS,
     G_LEVEL_COLUMNS,
     G_REQUIRED,
-    G_RULE_APPLIES,
-    G_RULE_THRESHOLD,
-    G_RULE_VETO,
-    G_RULE_WEIGHTS,
+    G_RULES,
     G_UTILITY,
     I_ACTORS,
     I_OUTCOMES,
@@ -78,6 +75,7 @@ from peacegame.engine.rules import (
     I_UNANIMOUS,
     MOVE_PROPOSE,
     MOVE_VOTE,
+    col_applies,
     move_kind,
 )
 from peacegame.scenario.consent import ConsentTables, coalition_value, coalition_values
@@ -232,9 +230,7 @@ def public_picks(
     """
     surplus = np.ascontiguousarray(utility - np.asarray(no_deal, np.float64)[:, None])
     score = coalition_values(
-        rules.weights,
-        rules.threshold,
-        rules.veto,
+        rules.rules,
         rules.applies,
         np.ascontiguousarray(required, np.uint8),
         surplus,
@@ -317,10 +313,9 @@ def private_pick(game, order, counts, actor, count) -> int:
                 voters |= np.int64(1) << j
         if not unanimous:
             score = coalition_value(
-                game[G_RULE_WEIGHTS],
-                game[G_RULE_THRESHOLD],
-                game[G_RULE_VETO],
-                game[G_RULE_APPLIES],
+                game[G_RULES],
+                required,
+                col_applies(n),
                 o,
                 base,
                 voters,

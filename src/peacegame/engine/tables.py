@@ -115,6 +115,29 @@ def consent_table(required: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(required.T, dtype=np.uint8)
 
 
+def outcome_table(voters: np.ndarray, consent: ConsentTables) -> np.ndarray:
+    """The kernel's per-outcome table: voters, veto players, smallest, rules.
+
+    Args:
+        voters: ``uint8[n_outcomes, n_actors]``, who votes on each outcome.
+        consent: The voting rules.
+
+    Returns:
+        ``uint8[n_outcomes, 2 n_actors + 1 + n_rules]`` (see ``rules.G_REQUIRED``).
+    """
+    return np.ascontiguousarray(
+        np.concatenate(
+            [
+                np.asarray(voters, np.uint8),
+                consent.veto_players,
+                consent.smallest[:, None],
+                consent.applies,
+            ],
+            axis=1,
+        ).astype(np.uint8)
+    )
+
+
 def game_tuple(
     ints: np.ndarray,
     floats: np.ndarray,
@@ -125,19 +148,16 @@ def game_tuple(
     consent: ConsentTables,
 ) -> tuple[np.ndarray, ...]:
     """The kernel's ``game`` tuple, in the ``rules.G_*`` positions."""
+    table = outcome_table(voters, consent)
+    table.flags.writeable = False
     return (
         ints,
         floats,
-        voters,
+        table,
         utility,
         payoff_scale,
         level_columns,
-        consent.weights,
-        consent.threshold,
-        consent.veto,
-        consent.applies,
-        consent.veto_players,
-        consent.quota,
+        consent.rules,
     )
 
 

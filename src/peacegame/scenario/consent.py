@@ -24,7 +24,7 @@ of :mod:`peacegame.theory.grid` all call them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -52,6 +52,9 @@ class ConsentTables:
         veto_players: ``uint8[n_outcomes, n_actors]``, see
             :func:`consent_summary`.
         quota: ``float64[n_outcomes]``, see :func:`consent_summary`.
+        smallest: ``uint8[n_outcomes]``, the smallest carrying coalition's size.
+        rules: ``int64[n_rules, 2 n_actors + 1]``, weights, veto and threshold
+            packed for the compiled functions (:func:`pack_rules`; derived).
     """
 
     weights: np.ndarray
@@ -63,9 +66,16 @@ class ConsentTables:
     unanimous: bool
     veto_players: np.ndarray
     quota: np.ndarray
+    smallest: np.ndarray
+    rules: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "rules", pack_rules(self.weights, self.threshold, self.veto)
+        )
         for array in (
+            self.rules,
+            self.smallest,
             self.weights,
             self.threshold,
             self.veto,
@@ -172,7 +182,7 @@ def compile_consent(
         table[:, r] = mask
     names = tuple(rule.name or f"rule{r}" for r, rule in enumerate(rules))
     table = np.ascontiguousarray(table)
-    veto_players, quota = consent_summary(
+    veto_players, quota, smallest = consent_summary(
         weights, threshold, veto, table, voters_of(table, members)
     )
     return ConsentTables(
@@ -185,30 +195,48 @@ def compile_consent(
         unanimous=bool(unanimous),
         veto_players=veto_players,
         quota=quota,
+        smallest=smallest,
     )
 
 
 # ------------------------------------------------------------ compiled checks
+# The compiled functions read the rules packed in one array (``rules``, see
+# :func:`pack_rules`) and where each applies from columns ``column ..
+# column + n_rules`` of an outcome table (``ConsentTables.applies`` with column
+# 0, or the engine's wider per-outcome table): the engine passes its tables as
+# one tuple, and every array more in it costs each compiled call.
+
+
+def pack_rules(weights: np.ndarray, threshold: np.ndarray, veto: np.ndarray):
+    """``int64[n_rules, 2 n + 1]``: each rule's weights, veto flags, threshold."""
+    return np.ascontiguousarray(
+        np.concatenate(
+            [weights, veto.astype(np.int64), threshold[:, None]], axis=1
+        ).astype(np.int64)
+    )
+
+
 @njit(cache=True, inline="always")
-def carries(weights, threshold, veto, applies, outcome, coalition) -> bool:
+def carries(rules, table, column, outcome, coalition) -> bool:
     """Whether the ``coalition`` bit mask carries ``outcome`` under every rule."""
-    n_rules, n = weights.shape
+    n_rules = rules.shape[0]
+    n = (rules.shape[1] - 1) // 2
     for r in range(n_rules):
-        if applies[outcome, r] == 0:
+        if table[outcome, column + r] == 0:
             continue
         total = 0
         for i in range(n):
             if (coalition >> i) & 1:
-                total += weights[r, i]
-            elif veto[r, i] != 0:
+                total += rules[r, i]
+            elif rules[r, n + i] != 0:
                 return False
-        if total < threshold[r]:
+        if total < rules[r, 2 * n]:
             return False
     return True
 
 
 @njit(cache=True, inline="always")
-def coalition_value(weights, threshold, veto, applies, outcome, base, voters, values):
+def coalition_value(rules, table, column, outcome, base, voters, values):
     """The most willing winning coalition's least willing voter.
 
     Over the coalitions that contain ``base`` (a bit mask, the proposer),
@@ -219,7 +247,7 @@ def coalition_value(weights, threshold, veto, applies, outcome, base, voters, va
     first) until the coalition carries the outcome finds it.
     """
     coalition = base
-    if carries(weights, threshold, veto, applies, outcome, coalition):
+    if carries(rules, table, column, outcome, coalition):
         return np.inf
     remaining = voters & ~base
     while remaining != 0:
@@ -235,13 +263,13 @@ def coalition_value(weights, threshold, veto, applies, outcome, base, voters, va
             j += 1
         coalition |= np.int64(1) << pick
         remaining &= ~(np.int64(1) << pick)
-        if carries(weights, threshold, veto, applies, outcome, coalition):
+        if carries(rules, table, column, outcome, coalition):
             return best
     return -np.inf
 
 
 @njit(cache=True)
-def carried_outcomes(weights, threshold, veto, applies, accept):
+def carried_outcomes(rules, applies, accept):
     """``bool[n_outcomes]``: the actors flagged in ``accept[n, k]`` carry ``k``."""
     n, n_outcomes = accept.shape
     out = np.empty(n_outcomes, np.bool_)
@@ -250,18 +278,16 @@ def carried_outcomes(weights, threshold, veto, applies, accept):
         for i in range(n):
             if accept[i, k]:
                 coalition |= np.int64(1) << i
-        out[k] = carries(weights, threshold, veto, applies, k, coalition)
+        out[k] = carries(rules, applies, 0, k, coalition)
     return out
 
 
 @njit(cache=True)
-def coalition_values(weights, threshold, veto, applies, voters, values, proposer):
+def coalition_values(rules, applies, voters, values, proposer):
     """:func:`coalition_value` of every outcome for ``proposer``.
 
     Args:
-        weights: ``int64[n_rules, n_actors]``.
-        threshold: ``int64[n_rules]``.
-        veto: ``uint8[n_rules, n_actors]``.
+        rules: ``int64[n_rules, 2 n + 1]`` (:func:`pack_rules`).
         applies: ``uint8[n_outcomes, n_rules]``.
         voters: ``uint8[n_outcomes, n_actors]``, who votes on each outcome.
         values: ``float64[n_actors, n_outcomes]``, each voter's willingness.
@@ -280,16 +306,14 @@ def coalition_values(weights, threshold, veto, applies, voters, values, proposer
             column[i] = values[i, k]
             if voters[k, i] != 0:
                 mask |= np.int64(1) << i
-        out[k] = coalition_value(
-            weights, threshold, veto, applies, k, base, mask, column
-        )
+        out[k] = coalition_value(rules, applies, 0, k, base, mask, column)
     return out
 
 
 @njit(cache=True)
-def _pattern_summary(weights, threshold, veto, applies_row, voters):
+def _pattern_summary(rules, applies_row, voters):
     """Veto players and the smallest carrying coalition's size, for one row."""
-    n = weights.shape[1]
+    n = (rules.shape[1] - 1) // 2
     one = np.zeros((1, applies_row.shape[0]), np.uint8)
     one[0] = applies_row
     members = []
@@ -299,7 +323,7 @@ def _pattern_summary(weights, threshold, veto, applies_row, voters):
     m = len(members)
     vetoes = np.zeros(n, np.uint8)
     for i in members:
-        if not carries(weights, threshold, veto, one, 0, voters & ~(np.int64(1) << i)):
+        if not carries(rules, one, 0, 0, voters & ~(np.int64(1) << i)):
             vetoes[i] = 1
     smallest = m
     for subset in range(1 << m):
@@ -309,7 +333,7 @@ def _pattern_summary(weights, threshold, veto, applies_row, voters):
             if (subset >> b) & 1:
                 size += 1
                 coalition |= np.int64(1) << members[b]
-        if size < smallest and carries(weights, threshold, veto, one, 0, coalition):
+        if size < smallest and carries(rules, one, 0, 0, coalition):
             smallest = size
     return vetoes, smallest
 
@@ -338,14 +362,16 @@ def consent_summary(
         voters: ``bool[n_actors, n_outcomes]``.
 
     Returns:
-        ``uint8[n_outcomes, n_actors]`` veto flags and ``float64[n_outcomes]``
-        quotas.
+        ``uint8[n_outcomes, n_actors]`` veto flags, ``float64[n_outcomes]``
+        quotas and ``uint8[n_outcomes]`` sizes of the smallest carrying
+        coalitions.
     """
     n, n_outcomes = voters.shape
     vetoes = np.zeros((n_outcomes, n), np.uint8)
     quota = np.zeros(n_outcomes, np.float64)
+    smallest_size = np.zeros(n_outcomes, np.uint8)
     if n_outcomes == 0:
-        return vetoes, quota
+        return vetoes, quota, smallest_size
     patterns, inverse = np.unique(applies, axis=0, return_inverse=True)
     inverse = np.asarray(inverse).ravel()
     for p in range(patterns.shape[0]):
@@ -354,16 +380,15 @@ def consent_summary(
         for i in np.flatnonzero(voters[:, rows[0]]):
             voter_mask |= 1 << int(i)
         flags, smallest = _pattern_summary(
-            weights,
-            threshold,
-            veto,
+            pack_rules(weights, threshold, veto),
             np.ascontiguousarray(patterns[p]),
             np.int64(voter_mask),
         )
         count = bin(voter_mask).count("1")
         vetoes[rows] = flags
+        smallest_size[rows] = smallest
         quota[rows] = smallest / count if count else 0.0
-    return vetoes, quota
+    return vetoes, quota, smallest_size
 
 
 def minimal_winning_coalitions(
@@ -396,11 +421,7 @@ def minimal_winning_coalitions(
     row = np.ascontiguousarray(tables.applies[outcome : outcome + 1])
 
     def wins(mask: int) -> bool:
-        return bool(
-            carries(
-                tables.weights, tables.threshold, tables.veto, row, 0, np.int64(mask)
-            )
-        )
+        return bool(carries(tables.rules, row, 0, 0, np.int64(mask)))
 
     found: list[list[int]] = []
     for subset in range(1 << len(members)):
@@ -434,7 +455,7 @@ def unanimity(required: np.ndarray) -> ConsentTables:
     veto = np.zeros((n, n), np.uint8)
     applies = np.ascontiguousarray(required.T.astype(np.uint8))
     members = np.eye(n, dtype=bool)
-    veto_players, quota = consent_summary(
+    veto_players, quota, smallest = consent_summary(
         weights, threshold, veto, applies, voters_of(applies, members)
     )
     return ConsentTables(
@@ -447,4 +468,5 @@ def unanimity(required: np.ndarray) -> ConsentTables:
         unanimous=True,
         veto_players=veto_players,
         quota=quota,
+        smallest=smallest,
     )

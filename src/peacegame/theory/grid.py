@@ -137,9 +137,7 @@ def grid_equilibrium(
         for i in range(n):
             votes = ok.copy()
             votes[i] = True  # the proposer accepts its own proposal
-            acceptable = carried_outcomes(
-                rules.weights, rules.threshold, rules.veto, rules.applies, votes
-            )
+            acceptable = carried_outcomes(rules.rules, rules.applies, votes)
             own = np.where(acceptable, gain[i], w[i])
             ties = own >= own.max() - slack[i]
             if (ties & acceptable).any():
