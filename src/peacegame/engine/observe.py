@@ -20,17 +20,18 @@ from peacegame.engine.rules import (
     F_NO_DEAL,
     G_FLOATS,
     G_INTS,
-    G_LEVEL_COLUMNS,
     G_REQUIRED,
     G_UTILITY,
     I_ACTORS,
     I_HISTORY,
+    I_ISSUES,
     I_LEVELS,
     I_PUBLIC,
     I_ROUNDS,
     col_last_votes,
     col_record_offers,
     col_voters,
+    level_column,
 )
 
 
@@ -84,7 +85,7 @@ def observation_bounds(
 def encode(game, state, slot, out) -> None:
     """Write every actor's observation of ``slot`` into ``out[n_actors, size]``."""
     ints, floats, required = game[G_INTS], game[G_FLOATS], game[G_REQUIRED]
-    utility, level_columns = game[G_UTILITY], game[G_LEVEL_COLUMNS]
+    utility = game[G_UTILITY]
     row = state[slot]
     n = ints[I_ACTORS]
     n_levels = ints[I_LEVELS]
@@ -100,7 +101,7 @@ def encode(game, state, slot, out) -> None:
     done = row[C_ROUNDS_DONE]
     round_fraction = row[C_ROUND] * (1.0 / rounds)
     discount = F_NO_DEAL + 2 * n
-    n_issues = level_columns.shape[1]
+    n_issues = ints[I_ISSUES]
     for i in range(n):
         o = out[i]
         o[:] = 0.0
@@ -117,7 +118,7 @@ def encode(game, state, slot, out) -> None:
         at = 7 + n
         if offer >= 0:
             for k in range(n_issues):
-                o[at + level_columns[offer, k]] = 1.0
+                o[at + level_column(ints, offer, k)] = 1.0
         at += n_levels
         if offer >= 0:
             voting = 0

@@ -23,7 +23,6 @@ from peacegame.engine.rules import (
     C_PROPOSER,
     C_ROUNDS_DONE,
     G_INTS,
-    G_LEVEL_COLUMNS,
     G_UTILITY,
     I_ACTORS,
     I_ROUNDS,
@@ -74,7 +73,7 @@ def fold_rounds(game, plan, state, slot, memory, counts, start, only_actor) -> i
         if plan[PL_USE_MODEL]:
             first = votes + r * n
             cast = row[first : first + n]
-            count_round(game[G_LEVEL_COLUMNS], counts, proposer, offer, cast)
+            count_round(ints, counts, proposer, offer, cast)
     return done
 
 

@@ -2,15 +2,24 @@
 
 The state of B episodes is one ``int64[B, width]`` matrix (see the column
 functions below) and one ``float64[B, n_actors]`` matrix of rewards. The
-tables of a game travel as one tuple, ``game`` (:attr:`peacegame.engine.tables.
-Rules.game`): ``ints`` and ``floats`` (scalars and per-actor numbers, indexed
-by the ``I_*`` and ``F_*`` constants), ``required`` (``uint8[n_outcomes,
-n_actors + 1 + n_rules]``, who votes and the voting rules' per-outcome
-columns), the packed voting rules (``G_RULES``), ``utility``
-(``float64[n_actors, n_outcomes]``, the compiled
-float32 utilities widened), ``payoff_scale`` (``float64[max_rounds,
-n_actors]``, ``discount ** round``) and ``level_columns`` (``int64[n_outcomes,
-n_issues]``, each outcome's levels as columns of the one-hot level space).
+tables of a game travel as one tuple of four arrays, ``game``
+(:attr:`peacegame.engine.tables.Rules.game`; every array more in it costs each
+compiled call, about 5-9% of the batch engine's speed per array, measured
+2026-12-01):
+
+* ``ints`` (``int64``): the scalars (``I_*``), the rotating order, the issues'
+  level-column bounds, then each outcome's levels as columns of the one-hot
+  level space (:func:`level_column`) and the voting rules packed
+  (:func:`rules_matrix`, :func:`peacegame.scenario.consent.pack_rules`);
+* ``floats`` (``float64``): breakdown probability, illegal penalty, then the
+  no-deal values, the recognition CDF and the discounts (n each), then the
+  payoff scale ``discount ** round`` (:func:`payoff_scale`);
+* ``required`` (``uint8[n_outcomes, 2 n + 1 + n_rules]``): who votes on each
+  outcome (columns ``0 .. n``), its veto players (:func:`col_veto_players`),
+  the size of its smallest carrying coalition (:func:`col_smallest`) and which
+  rules apply to it (:func:`col_applies`);
+* ``utility`` (``float64[n_actors, n_outcomes]``, the compiled float32
+  utilities widened).
 
 Rules (every adapter, env or runner, calls these functions; none restates
 them):
@@ -27,7 +36,7 @@ them):
   meet every consent rule that applies to it (a quota, a weight threshold,
   vetoes, or by default all of the rule's actors; see
   :mod:`peacegame.scenario.consent`). In round ``r`` actor ``i`` then gets
-  ``payoff_scale[r, i] * utility[i, k]`` (float64).
+  ``discount_i ** r * utility[i, k]`` (float64, the tabulated powers).
 * **After a round without agreement**, in this order: round ``r + 1 ==
   max_rounds`` ends the episode (``deadline``); else, with ``breakdown_prob >
   0``, a draw ``u < breakdown_prob`` ends it (``breakdown``); else round ``r +
@@ -83,15 +92,35 @@ MOVE_NONE, MOVE_PROPOSE, MOVE_VOTE = 0, 1, 2
 """What an actor may do now (:func:`move_kind`)."""
 MASK_NONE, MASK_PROPOSE, MASK_VOTE, MASK_WAIT = 0, 1, 2, 3
 """Which legal set an actor has now (:func:`mask_row`; rows of ``Rules.masks``)."""
-G_INTS, G_FLOATS, G_REQUIRED, G_UTILITY, G_PAYOFF_SCALE, G_LEVEL_COLUMNS = range(6)
-G_RULES = 6
-"""Positions in the ``game`` tuple. ``G_RULES`` holds the voting rules packed
-(:func:`peacegame.scenario.consent.pack_rules`); ``G_REQUIRED`` is the
-per-outcome table ``uint8[n_outcomes, 2 n + 1 + n_rules]``: who votes (columns
-``0 .. n``), the veto players (:func:`col_veto_players`), the size of the
-smallest carrying coalition (:func:`col_smallest`) and which rules apply
-(:func:`col_applies`). Each array in the tuple costs every compiled call that
-passes it, so the tables share arrays."""
+G_INTS, G_FLOATS, G_REQUIRED, G_UTILITY = range(4)
+"""Positions in the ``game`` tuple (see the module docstring)."""
+
+
+@njit(cache=True, inline="always")
+def level_column_start(ints) -> int:
+    """Where the outcomes' level columns start in ``ints`` (outcome-major)."""
+    return I_ROTATION + ints[I_ACTORS] + ints[I_ISSUES] + 1
+
+
+@njit(cache=True, inline="always")
+def level_column(ints, outcome, issue) -> int:
+    """The one-hot level column of ``outcome``'s level of ``issue``."""
+    return ints[level_column_start(ints) + outcome * ints[I_ISSUES] + issue]
+
+
+@njit(cache=True, inline="always")
+def rules_matrix(ints):
+    """The packed voting rules, ``int64[n_rules, 2 n + 1]`` (a view of ``ints``)."""
+    n, n_issues = ints[I_ACTORS], ints[I_ISSUES]
+    start = I_ROTATION + n + n_issues + 1 + ints[I_OUTCOMES] * n_issues
+    width = 2 * n + 1
+    return ints[start:].reshape((ints.shape[0] - start) // width, width)
+
+
+@njit(cache=True, inline="always")
+def payoff_scale(floats, n, round_index, actor) -> float:
+    """``discount[actor] ** round_index``, tabulated in ``floats``."""
+    return floats[F_NO_DEAL + 3 * n + round_index * n + actor]
 
 
 @njit(cache=True, inline="always")
@@ -232,7 +261,7 @@ def vote(game, state, rewards, slot, voter, accept) -> None:
 def resolve(game, state, rewards, slot) -> None:
     """End the round: record it, then agreement, deadline, breakdown or next."""
     ints, floats = game[G_INTS], game[G_FLOATS]
-    utility, payoff_scale = game[G_UTILITY], game[G_PAYOFF_SCALE]
+    utility = game[G_UTILITY]
     row = state[slot]
     n = ints[I_ACTORS]
     rounds = ints[I_ROUNDS]
@@ -257,7 +286,8 @@ def resolve(game, state, rewards, slot) -> None:
         row[C_PHASE] = ENDED
         row[C_END] = AGREEMENT
         for i in range(n):
-            rewards[slot, i] = payoff_scale[round_index, i] * utility[i, offer]
+            scale = payoff_scale(floats, n, round_index, i)
+            rewards[slot, i] = scale * utility[i, offer]
         return
     if round_index + 1 == rounds:
         disagree(game, state, rewards, slot, DEADLINE)
@@ -289,7 +319,8 @@ def proposal_carried(game, row, n, offer) -> bool:
     for i in range(n):
         if row[votes + i] == 1:
             coalition |= np.int64(1) << i
-    return carries(game[G_RULES], game[G_REQUIRED], col_applies(n), offer, coalition)
+    rules = rules_matrix(game[G_INTS])
+    return carries(rules, game[G_REQUIRED], col_applies(n), offer, coalition)
 
 
 @njit(cache=True, inline="always")

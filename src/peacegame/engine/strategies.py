@@ -65,18 +65,20 @@ from peacegame.engine.rules import (
     F_NO_DEAL,
     G_FLOATS,
     G_INTS,
-    G_LEVEL_COLUMNS,
     G_REQUIRED,
-    G_RULES,
     G_UTILITY,
     I_ACTORS,
+    I_ISSUES,
     I_OUTCOMES,
     I_ROTATION,
     I_UNANIMOUS,
     MOVE_PROPOSE,
     MOVE_VOTE,
     col_applies,
+    level_column,
+    level_column_start,
     move_kind,
+    rules_matrix,
 )
 from peacegame.scenario.consent import ConsentTables, coalition_value, coalition_values
 
@@ -262,7 +264,7 @@ def model_tables(ints, counts):
     """Per actor and level column: count / the issue's largest count (or 1/2)."""
     n = ints[I_ACTORS]
     bounds = I_ROTATION + n
-    n_issues = ints.shape[0] - bounds - 1
+    n_issues = ints[I_ISSUES]
     table = np.empty(counts.shape, np.float64)
     for j in range(n):
         for k in range(n_issues):
@@ -281,46 +283,56 @@ def private_pick(game, order, counts, actor, count) -> int:
 
     An outcome's score is that of its cheapest winning coalition under the
     model's estimates (as :func:`public_picks` does with surpluses): under
-    "all of" rules the smallest estimate over its other voters.
+    "all of" rules the smallest estimate over its other voters (that loop is
+    written out on its own: it is the hot one, and it may stop early).
     """
     ints, required = game[G_INTS], game[G_REQUIRED]
-    level_columns = game[G_LEVEL_COLUMNS]
     table = model_tables(ints, counts)
     n = ints[I_ACTORS]
-    n_issues = level_columns.shape[1]
-    unanimous = ints[I_UNANIMOUS] != 0
-    estimates = np.zeros(n, np.float64)
-    base = np.int64(1) << actor
+    n_issues = ints[I_ISSUES]
+    columns = level_column_start(ints)
+    n_outcomes = ints[I_OUTCOMES]
+    levels = ints[columns : columns + n_outcomes * n_issues].reshape(
+        (n_outcomes, n_issues)
+    )
     best_score = -np.inf
     best = order[count - 1]
-    for p in range(count - 1, -1, -1):  # lowest own utility first: ties stay
+    if ints[I_UNANIMOUS] != 0:
+        for p in range(count - 1, -1, -1):  # lowest own utility first: ties stay
+            o = order[p]
+            score = np.inf
+            for j in range(n):
+                if j == actor or required[o, j] == 0:
+                    continue
+                estimate = 0.0
+                for k in range(n_issues):
+                    estimate += table[j, levels[o, k]]
+                if estimate < score:
+                    score = estimate
+                    if score <= best_score:
+                        break
+            if score > best_score:
+                best_score = score
+                best = o
+        return best
+    rules = rules_matrix(ints)
+    estimates = np.zeros(n, np.float64)
+    base = np.int64(1) << actor
+    for p in range(count - 1, -1, -1):
         o = order[p]
-        score = np.inf
+        at = columns + o * n_issues
         voters = np.int64(0)
         for j in range(n):
             if j == actor or required[o, j] == 0:
                 continue
             estimate = 0.0
             for k in range(n_issues):
-                estimate += table[j, level_columns[o, k]]
-            if unanimous:  # every voter is needed: the smallest estimate
-                if estimate < score:
-                    score = estimate
-                    if score <= best_score:
-                        break
-            else:
-                estimates[j] = estimate
-                voters |= np.int64(1) << j
-        if not unanimous:
-            score = coalition_value(
-                game[G_RULES],
-                required,
-                col_applies(n),
-                o,
-                base,
-                voters,
-                estimates,
-            )
+                estimate += table[j, ints[at + k]]
+            estimates[j] = estimate
+            voters |= np.int64(1) << j
+        score = coalition_value(
+            rules, required, col_applies(n), o, base, voters, estimates
+        )
         if score > best_score:
             best_score = score
             best = o
@@ -412,12 +424,12 @@ def remember_offer(plan, utility, memory, actor, proposer, offer) -> None:
 
 
 @njit(cache=True, inline="always")
-def count_round(level_columns, counts, proposer, offer, votes) -> None:
+def count_round(ints, counts, proposer, offer, votes) -> None:
     """Fold one completed round into the frequency model's integer counts."""
-    n_issues = level_columns.shape[1]
+    n_issues = ints[I_ISSUES]
     for k in range(n_issues):
-        counts[proposer, level_columns[offer, k]] += 2
+        counts[proposer, level_column(ints, offer, k)] += 2
     for j in range(votes.shape[0]):
         if votes[j] == 1:
             for k in range(n_issues):
-                counts[j, level_columns[offer, k]] += 1
+                counts[j, level_column(ints, offer, k)] += 1

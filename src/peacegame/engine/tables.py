@@ -147,18 +147,19 @@ def game_tuple(
     level_columns: np.ndarray,
     consent: ConsentTables,
 ) -> tuple[np.ndarray, ...]:
-    """The kernel's ``game`` tuple, in the ``rules.G_*`` positions."""
+    """The kernel's ``game`` tuple, in the ``rules.G_*`` positions.
+
+    ``ints`` gets the outcomes' level columns and the packed voting rules
+    appended, ``floats`` the payoff scale (see :mod:`peacegame.engine.rules`).
+    """
+    packed_ints = np.concatenate(
+        [ints, np.ravel(level_columns), np.ravel(consent.rules)]
+    ).astype(np.int64)
+    packed_floats = np.concatenate([floats, np.ravel(payoff_scale)]).astype(np.float64)
     table = outcome_table(voters, consent)
-    table.flags.writeable = False
-    return (
-        ints,
-        floats,
-        table,
-        utility,
-        payoff_scale,
-        level_columns,
-        consent.rules,
-    )
+    for array in (packed_ints, packed_floats, table):
+        array.flags.writeable = False
+    return (packed_ints, packed_floats, table, utility)
 
 
 def build_plan(
