@@ -134,6 +134,38 @@ def test_every_default_range_has_provenance():
         assert p.number.source or p.number.assumption, p.name
 
 
+def test_every_interior_value_of_the_default_actors_has_a_range():
+    """Weights and curves are ASSUMPTIONS (the actor files say so): every table
+    value and curve height gets a range, except a term's 0 and 1 anchors (the
+    ends of its scale; moving one is moving the term's weight, which has one)."""
+    from peacegame.scenario.model import CurveTerm, TableTerm
+
+    loaded = _default()
+    cal = Calibrations(loaded)
+    ranged = set(cal._by_target)
+    missing = []
+    for a, actor in enumerate(loaded.actors):
+        assert ("no_deal", a) in ranged and ("discount", a) in ranged
+        for j, term in enumerate(actor.terms):
+            assert ("weight", a, j) in ranged, (actor.id, j)
+            if isinstance(term, TableTerm):
+                values = term.values
+                if isinstance(values, dict):
+                    names = cal.level_names[term.issue]
+                    values = [values[n] for n in names]
+                keys = [("table", a, j, k) for k in range(len(values))]
+            elif isinstance(term, CurveTerm):
+                values = [y for _, y in term.curve]
+                keys = [("curve", a, j, k, 1) for k in range(len(values))]
+            else:
+                continue
+            anchors = {v for v in (min(values), max(values)) if v in (0.0, 1.0)}
+            for key, v in zip(keys, values, strict=True):
+                if v not in anchors and key not in ranged:
+                    missing.append((actor.id, j, key[3], v))
+    assert not missing
+
+
 def test_schema_accepts_uncertain_numbers():
     from peacegame.config_kinds import json_schemas
 

@@ -32,8 +32,30 @@ def run_sensitivity(
     backend: str = "local",
     plots: bool = True,
     progress: bool = False,
+    play: int | None = None,
+    match: str | None = None,
+    episodes: int | None = None,
 ) -> tuple[dict[str, Any], list[Path]]:
     """Run (or resume) a sensitivity analysis; write its folder.
+
+    Args:
+        scenario: Scenario file or shipped name.
+        question: Name of the declared question (default: the first).
+        method: ``sobol``, ``lhs`` or ``morris``.
+        samples: About how many calibrations to draw.
+        seed: Seed of the design.
+        out: The run folder (default :func:`default_out`).
+        resume: Continue an existing run folder.
+        workers: Local processes.
+        backend: ``local`` or ``ray`` (the played-out part runs locally).
+        plots: Write the PNG plots.
+        progress: Show a progress bar on stderr.
+        play: Also play the match on this many sampled calibrations, with and
+            without the question's counterfactual (see :mod:`.play`); on
+            ``resume`` without it, a recorded played-out run is continued.
+        match: The match config to play (default: the scenario's shipped
+            scripted match config, see :func:`.play.default_match`).
+        episodes: Episodes per calibration and side (default: the config's).
 
     Returns:
         The summary (see :func:`.summary.summarise`) and the plot paths.
@@ -59,12 +81,22 @@ def run_sensitivity(
     run_dir = (
         Path(out) if out is not None else default_out(scenario, method, samples, seed)
     )
+    player, play_spec = _play_setup(
+        scenario, question, seed, run_dir, resume, play, match, episodes
+    )
     bar = _progress_bar() if progress else None
     result = evaluate(
         run_dir, spec, resume=resume, workers=workers, backend=backend, progress=bar
     )
     doc = summarise(result)
     doc["run_dir"] = str(run_dir)
+    played = None
+    if player is not None and play_spec is not None:
+        from peacegame.analysis.sensitivity.play import play_out, summarise_play
+
+        played = play_out(run_dir, player, play_spec, resume=resume, workers=workers)
+        doc["play"] = summarise_play(played)
+        doc["text"] += "\n\n" + doc["play"]["text"]
     (run_dir / "summary.json").write_text(json.dumps(doc, indent=2) + "\n")
     (run_dir / "summary.txt").write_text(doc["text"] + "\n")
     paths: list[Path] = []
@@ -72,7 +104,72 @@ def run_sensitivity(
         from peacegame.analysis.sensitivity.plots import write_plots
 
         paths = write_plots(doc, result["answers"], run_dir)
+        if played is not None:
+            from peacegame.analysis.sensitivity.play import write_play_plot
+
+            paths.append(write_play_plot(doc["play"], played, run_dir))
     return doc, paths
+
+
+def _play_setup(
+    scenario: str,
+    question: str | None,
+    seed: int,
+    run_dir: Path,
+    resume: bool,
+    play: int | None,
+    match: str | None,
+    episodes: int | None,
+) -> tuple[Any, Any]:
+    """The player and spec of the played-out part (``(None, None)``: none).
+
+    Everything is checked here, before the run folder is written.
+
+    Raises:
+        UserError: For bad ``--play``/``--match``/``--episodes`` values, or a
+            match config the batch engine cannot play.
+
+    """
+    from peacegame.analysis.sensitivity.play import (
+        Player,
+        PlaySpec,
+        default_match,
+        recorded_spec,
+    )
+
+    if play is None:
+        if match is not None or episodes is not None:
+            flag = "--match" if match is not None else "--episodes"
+            raise UserError(f"{flag} needs --play K (the calibrations to play)")
+        recorded = recorded_spec(run_dir) if resume else None
+        if recorded is None:
+            return None, None
+        player = Player(scenario, question, recorded.match, recorded.episodes)
+        return player, recorded
+    if play < 1:
+        raise UserError(f"--play {play}: expected at least 1 calibration")
+    if episodes is not None and episodes < 1:
+        raise UserError(f"--episodes {episodes}: expected at least 1")
+    from peacegame.analysis.sensitivity.question import load_setup
+    from peacegame.match_config import load_match_config
+    from peacegame.resources import resolve_config
+
+    if match is None:
+        match_path = default_match(load_setup(scenario, question))
+    else:
+        match_path = resolve_config(match, "matches")
+    cfg, _ = load_match_config(match_path)
+    n_ep = int(episodes if episodes is not None else cfg.episodes)
+    play_spec = PlaySpec(int(play), str(Path(match_path).resolve()), n_ep, seed)
+    recorded = recorded_spec(run_dir) if resume else None
+    if recorded is not None and recorded != play_spec:
+        raise UserError(
+            "--resume: the recorded played-out run differs (recorded "
+            f"{json.dumps(recorded.as_dict())[:160]}); resume with the same "
+            "--play/--match/--episodes, or choose a new --out folder",
+            file=run_dir,
+        )
+    return Player(scenario, question, play_spec.match, n_ep), play_spec
 
 
 def _progress_bar() -> Any:
@@ -107,9 +204,15 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         backend=args.backend,
         plots=not args.no_plots,
         progress=not args.quiet and not args.json,
+        play=args.play,
+        match=args.match,
+        episodes=args.episodes,
     )
     if args.json:
-        print(json.dumps({k: v for k, v in doc.items() if k != "text"}, indent=2))
+        out = {k: v for k, v in doc.items() if k != "text"}
+        if "play" in out:
+            out["play"] = {k: v for k, v in out["play"].items() if k != "text"}
+        print(json.dumps(out, indent=2))
         return 0
     print(doc["text"])
     print(f"\nrun folder: {doc['run_dir']}")
@@ -160,6 +263,26 @@ def add_sensitivity_command(subparsers: Any) -> None:
         choices=["local", "ray"],
         default="local",
         help="ray: chunks as Ray tasks (RAY_ADDRESS to attach)",
+    )
+    p.add_argument(
+        "--play",
+        type=int,
+        metavar="K",
+        help="also play the match on K sampled calibrations with the batch "
+        "engine, with and without the question's counterfactual (its variant, "
+        "else no outcome with its feature); report the agreement rates",
+    )
+    p.add_argument(
+        "--match",
+        metavar="CONFIG",
+        help="match config to play with --play (default: the scenario's shipped "
+        "scripted match config, e.g. baseline)",
+    )
+    p.add_argument(
+        "--episodes",
+        type=int,
+        metavar="N",
+        help="episodes per calibration and side with --play (default: the config's)",
     )
     p.add_argument("--json", action="store_true", help="JSON document on stdout")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")

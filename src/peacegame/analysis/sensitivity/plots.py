@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from peacegame.analysis.sensitivity.summary import question_label
+
 TOP = 15
 
 
@@ -22,9 +24,12 @@ def write_plots(
     paths = []
     q = doc["question"] or {}
     noun = q.get("noun", "outcomes")
-    what = (
-        f"{noun} {doc['focus_name']} accepts with {q.get('label') or q.get('feature')}"
-    )
+    if q.get("feature"):
+        what = f"{noun} {doc['focus_name']} accepts with {question_label(q)}"
+    elif q:
+        what = f"{noun} {doc['focus_name']} accepts beyond {question_label(q)}"
+    else:
+        what = f"{noun} accepted"
     base = doc["nominal"]["accepts_with"]
 
     swing = [s for s in doc["one_at_a_time"] if s["swing"] > 0][:TOP][::-1]

@@ -35,7 +35,7 @@ from peacegame.analysis.sensitivity.sampling import (
     to_values,
     unit_design,
 )
-from peacegame.analysis.sensitivity.solve import answer_batch
+from peacegame.analysis.sensitivity.solve import BatchQuestion, answer_batch
 from peacegame.errors import UserError
 
 MANIFEST = "manifest.json"
@@ -74,9 +74,24 @@ class Evaluator:
         self.setup = setup if setup is not None else load_setup(scenario, question)
 
     def __call__(self, values: np.ndarray) -> dict[str, np.ndarray]:
-        """Answers of ``values`` (``float64[S, P]``), one chunk at a time."""
-        batch = self.setup.calibrations.compile(values, relaxed=True)
-        return answer_batch(batch, self.setup.batch_question)
+        """Answers of ``values`` (``float64[S, P]``), one chunk at a time.
+
+        For a question with a variant instead of a feature, the "with" counts
+        are this scenario's minus the variant's (compiled with the same
+        calibration), the "without" counts the variant's.
+        """
+        setup = self.setup
+        batch = setup.calibrations.compile(values, relaxed=True)
+        out = answer_batch(batch, setup.batch_question)
+        if setup.variant is not None:
+            other = setup.variant.compile(setup.variant_values(values))
+            q = setup.batch_question
+            alt = answer_batch(other, BatchQuestion(focus=q.focus, feature=None))
+            out["accepts_with"] = out["focus_accepts"] - alt["focus_accepts"]
+            out["accepts_without"] = alt["focus_accepts"]
+            out["zone_with"] = out["zone"] - alt["zone"]
+            out["zone_without"] = alt["zone"]
+        return out
 
 
 _WORKER: dict[str, Evaluator] = {}

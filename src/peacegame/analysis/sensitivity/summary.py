@@ -231,6 +231,19 @@ def depends_most_on(
     ]
 
 
+def question_label(q: dict[str, Any]) -> str:
+    """What the question's counterfactual takes away, in words.
+
+    The feature's label for a feature question (``Chinese troops``), else
+    ``the <variant> variant``.
+    """
+    if q.get("feature"):
+        return q.get("label") or q["feature"].replace("_", " ")
+    from pathlib import Path
+
+    return f"the {Path(str(q.get('variant'))).stem} variant"
+
+
 def _pct(p: float) -> str:
     return f"{100 * p:.1f}%"
 
@@ -258,18 +271,22 @@ def summary_text(doc: dict[str, Any]) -> str:
     )
     if q is not None:
         h, nom = doc["holds"], doc["nominal"]
-        label = q.get("label") or q["feature"].replace("_", " ")
+        label = question_label(q)
         noun, actor = q.get("noun", "outcomes"), doc["focus_name"]
+        if q.get("feature"):
+            claim = f"allowing {label} enlarges the set of {noun} {actor} accepts"
+            asked = f"Does allowing {label} enlarge the {noun} {actor} accepts?"
+        else:
+            claim = f"{actor} accepts more {noun} than in {label}"
+            asked = f"Does {actor} accept more {noun} than in {label}?"
         lines += [
             "",
-            q.get("text")
-            or f"Does allowing {label} enlarge the {noun} {actor} accepts?",
+            q.get("text") or asked,
             f"  In {_pct(h['p'])} of calibrations (95% CI {_pct(h['low'])}-"
-            f"{_pct(h['high'])}), allowing {label} enlarges the set of {noun} "
-            f"{actor} accepts; the answer depends most on {drivers}.",
+            f"{_pct(h['high'])}), {claim}; the answer depends most on {drivers}.",
             f"  Nominal calibration: {nom['accepts_without']:,} -> "
             f"{nom['accepts_without'] + nom['accepts_with']:,} {noun} "
-            f"(+{nom['accepts_with']:,}); zone of agreement {nom['zone_without']:,}"
+            f"({nom['accepts_with']:+,}); zone of agreement {nom['zone_without']:,}"
             f" -> {nom['zone']:,}.",
             f"  The zone of agreement widens in {_pct(doc['zone_widens']['p'])} "
             f"(95% CI {_pct(doc['zone_widens']['low'])}-"
