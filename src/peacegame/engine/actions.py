@@ -406,8 +406,92 @@ def encode_draft(iface, state, drafts, slot, out, start) -> None:
         at += ints[4 + j]
 
 
+class SlotTranslator:
+    """An interface in front of one slot of an outcome-action game (adapters).
+
+    The SB3 and RLlib adapters drive the PettingZoo env with concrete actions
+    (their scripted opponents act in them) and put the learners' interface
+    in front through this object: one draft for the slot, the interface's
+    masks, and observations extended by the interface's fields.
+
+    Args:
+        game: The rules' ``game`` tuple.
+        interface: The interface.
+        state: The state matrix.
+        slot: The slot.
+        base_size: Length of the rules' own observation vector.
+    """
+
+    def __init__(
+        self,
+        game: tuple[np.ndarray, ...],
+        interface: ActionInterface,
+        state: np.ndarray,
+        slot: int,
+        base_size: int,
+    ) -> None:
+        self.game = game
+        self.interface = interface
+        self.state = state
+        self.slot = slot
+        self.base_size = base_size
+        self.drafts = interface.new_drafts(state.shape[0])
+        self._mask = np.zeros(interface.n_actions, np.int8)
+
+    def reset(self) -> None:
+        """Clear the draft (call at every episode start)."""
+        reset_draft(self.interface.tables, self.drafts, self.slot)
+
+    def translate(self, actor: int, action: int) -> int:
+        """The concrete action, ``SUBSTEP`` or ``ILLEGAL`` (see :func:`translate`)."""
+        return int(
+            translate(
+                self.game,
+                self.interface.tables,
+                self.state,
+                self.drafts,
+                self.slot,
+                actor,
+                int(action),
+                False,
+            )
+        )
+
+    def mask(self, actor: int) -> np.ndarray:
+        """``int8[n_actions]``: ``actor``'s legal interface actions now (a copy)."""
+        fill_mask(
+            self.game,
+            self.interface.tables,
+            self.state,
+            self.drafts,
+            self.slot,
+            actor,
+            False,
+            self._mask,
+        )
+        return self._mask.copy()
+
+    def observation(self, rows: np.ndarray, actor: int) -> np.ndarray:
+        """``actor``'s observation: its row of ``rows`` plus the draft fields."""
+        extra = self.interface.extra_size
+        if extra == 0:
+            return rows[actor].copy()
+        out = np.zeros((rows.shape[0], self.base_size + extra), np.float32)
+        out[:, : self.base_size] = rows[:, : self.base_size]
+        encode_draft(
+            self.interface.tables,
+            self.state,
+            self.drafts,
+            self.slot,
+            out,
+            self.base_size,
+        )
+        return out[actor]
+
+
 __all__ = [
     "ACTION_INTERFACES",
+    "SlotTranslator",
     "ILLEGAL",
     "SUBSTEP",
     "ActionInterface",
