@@ -12,16 +12,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from peacegame.env import env as aec_env
-from peacegame.env import parallel_env
 from peacegame.engine import ProtocolConfig, Rules
 from peacegame.engine.actions import utility_targets
+from peacegame.env import env as aec_env
+from peacegame.env import parallel_env
 from peacegame.scenario import compile_dict, load_compiled
 from peacegame.scenario.consent import carries
 from peacegame.vector_env import vector_env
+from test_voting_rules import voting_rules
 
 from scenario_strategies import scenario_dicts
-from test_voting_rules import voting_rules
 
 INTERFACES = ("outcome", "utility", "issues")
 SETTINGS = settings(
@@ -69,10 +69,11 @@ def _reference_picks(rules: Rules, bins: int) -> np.ndarray:
         for b in range(bins):
             eligible = [k for k in range(n_outcomes) if utility[i, k] >= targets[i, b]]
             if rules.public:
-                key = lambda k: (score[k], utility[i, k], -k)  # noqa: E731
-                picks[i, b] = max(eligible, key=key)
+                picks[i, b] = max(
+                    eligible, key=lambda k, i=i, sc=score: (sc[k], utility[i, k], -k)
+                )
             else:
-                picks[i, b] = min(eligible, key=lambda k: (utility[i, k], k))
+                picks[i, b] = min(eligible, key=lambda k, i=i: (utility[i, k], k))
     return picks
 
 
@@ -103,7 +104,7 @@ def test_masked_actions_are_always_legal_and_proposals_feasible(
         env = aec_env(**kw)
         env.reset(seed=seed)
         drafted: list[int] = []
-        for agent in env.agent_iter():
+        for _agent in env.agent_iter():
             obs, _, term, trunc, info = env.last()
             if term or trunc:
                 env.step(None)

@@ -440,7 +440,11 @@ class _NegotiationBase:
         reset_draft(self._iface, self._drafts, 0)
         if self.interface.kind == KIND_ISSUES:
             encode_draft(
-                self._iface, self.state, self._drafts, 0, self.observations,
+                self._iface,
+                self.state,
+                self._drafts,
+                0,
+                self.observations,
                 self._draft_start,
             )
         self.started = True

@@ -75,6 +75,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from peacegame.engine import Episodes, Rules, episode_seeds
+from peacegame.engine.actions import KIND_OUTCOME
 from peacegame.engine.config import (
     AGREEMENT,
     END_REASONS,
@@ -87,7 +88,6 @@ from peacegame.engine.rules import (
     C_PHASE,
     C_ROUND,
 )
-from peacegame.engine.actions import KIND_OUTCOME
 from peacegame.engine.vector import (
     advance,
     observe,

@@ -15,8 +15,8 @@ then ACCEPT = ``n_choices``, REJECT = ``n_choices + 1``, WAIT = ``n_choices +
   Bin ``b`` of actor ``i`` targets ``t_b = lo_i + (hi_i - lo_i) * b / (K - 1)``
   (``t_0 = lo_i`` for ``K = 1``), where ``hi_i`` is the largest of its
   utilities over the outcomes and ``lo_i`` its no-deal value ``d_i`` clipped
-  into [smallest utility, ``hi_i``] (no bin asks for less than walking away). The kernel proposes
-  :func:`utility_picks`: among the outcomes with ``U_i(o) >= t_b`` (never
+  into [smallest utility, ``hi_i``] (no bin asks for less than walking
+  away). The kernel proposes :func:`utility_picks`: among the outcomes with ``U_i(o) >= t_b`` (never
   empty: the best outcome qualifies), under public information the one the
   others are most likely to accept, the largest *acceptability* (the value of
   the cheapest winning coalition, :func:`peacegame.scenario.consent.
@@ -79,9 +79,7 @@ D_DEPTH, D_LO, D_HI = 0, 1, 2
 
 
 # ------------------------------------------------------------------- tables
-def utility_targets(
-    utility: np.ndarray, no_deal: np.ndarray, bins: int
-) -> np.ndarray:
+def utility_targets(utility: np.ndarray, no_deal: np.ndarray, bins: int) -> np.ndarray:
     """``float64[n_actors, bins]``: each bin's target utility (module doc)."""
     hi = utility.max(axis=1, keepdims=True)
     lo = np.clip(

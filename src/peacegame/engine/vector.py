@@ -36,9 +36,9 @@ from peacegame.engine.observe import encode
 from peacegame.engine.play import scripted_turns
 from peacegame.engine.rules import (
     C_PHASE,
-    MOVE_NONE,
     G_INTS,
     I_ACTORS,
+    MOVE_NONE,
     apply_action,
     end_illegal,
     is_legal,

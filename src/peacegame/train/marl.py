@@ -249,13 +249,13 @@ class MultiAgentTrainer:
     def collect(self) -> tuple[list[TensorDict | None], dict[str, Any]]:
         """One rollout: per actor a TensorDict of its decisions with advantages."""
         s = self.settings
-        T = s.rollout_steps
+        steps = s.rollout_steps
         per_actor: list[list[Any]] = [[] for _ in range(self.n)]
-        end_step = np.full((T + 1, s.num_envs), T, np.int64)
-        end_reward = np.zeros((T, s.num_envs, self.n), np.float64)
+        end_step = np.full((steps + 1, s.num_envs), steps, np.int64)
+        end_reward = np.zeros((steps, s.num_envs, self.n), np.float64)
         episodes = agreements = 0
         reward_sum = np.zeros(self.n)
-        for t in range(T):
+        for t in range(steps):
             actions, records = self._act()
             for i, rec in enumerate(records):
                 if rec is not None:
@@ -271,7 +271,7 @@ class MultiAgentTrainer:
                 reward_sum += self.episodes.rewards[ended].sum(axis=0)
                 self._start(ended)
             self._observe()
-        for t in range(T - 1, -1, -1):  # first end at or after t
+        for t in range(steps - 1, -1, -1):  # first end at or after t
             end_step[t] = np.minimum(end_step[t], end_step[t + 1])
         batches = [
             self._advantages(per_actor[i], i, end_step, end_reward)
@@ -309,14 +309,14 @@ class MultiAgentTrainer:
         first_end = end_step[t_sorted, s_sorted]
         terminal = first_end < next_t
         reward = np.zeros(m, np.float32)
-        reward[terminal] = end_reward[
-            first_end[terminal], s_sorted[terminal], actor
-        ]
+        reward[terminal] = end_reward[first_end[terminal], s_sorted[terminal], actor]
         v_sorted = value[order]
         next_value = np.where(same_next, np.roll(v_sorted, -1), v_sorted)
         next_value = np.where(terminal, 0.0, next_value).astype(np.float32)
         # Lay each slot's decisions out as a row: [slots, L, 1], padding done.
-        uniq, starts, counts = np.unique(s_sorted, return_index=True, return_counts=True)
+        uniq, starts, counts = np.unique(
+            s_sorted, return_index=True, return_counts=True
+        )
         row = np.repeat(np.arange(uniq.size), counts)
         col = np.arange(m) - np.repeat(starts, counts)
         shape = (uniq.size, int(counts.max()), 1)
@@ -485,7 +485,9 @@ def outcome_report(
         "episodes": int(state.shape[0]),
         "agreement": float(agreed.mean()),
         "in_zone": float(zone[offers].mean()) if offers.size else 0.0,
-        "mean_reward": dict(zip(rules.actors, mean_reward.round(4).tolist(), strict=True)),
+        "mean_reward": dict(
+            zip(rules.actors, mean_reward.round(4).tolist(), strict=True)
+        ),
         "no_deal": dict(zip(rules.actors, no_deal.round(4).tolist(), strict=True)),
         "above_no_deal": bool((mean_reward >= no_deal - 1e-9).all()),
         "nash_product_ratio": (
@@ -533,6 +535,49 @@ def train(
     return trainer
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``python -m peacegame.train.marl``: train every actor, then evaluate.
+
+    Returns:
+        The exit code.
+    """
+    import argparse
+
+    from peacegame.scenario import load_compiled
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default=None, help="scenario YAML or name")
+    parser.add_argument("--actions", default="utility", help="action interface")
+    parser.add_argument("--information", default="public")
+    parser.add_argument("--max-rounds", type=int, default=20)
+    parser.add_argument("--iterations", type=int, default=50)
+    parser.add_argument("--num-envs", type=int, default=1024)
+    parser.add_argument("--rollout-steps", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--eval-every", type=int, default=10)
+    parser.add_argument("--out", default="runs/train/marl")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    protocol = ProtocolConfig(
+        actions=args.actions,
+        information=args.information,
+        max_rounds=args.max_rounds,
+    )
+    settings = MarlSettings(
+        num_envs=args.num_envs, rollout_steps=args.rollout_steps, seed=args.seed
+    )
+    trainer = train(
+        load_compiled(args.scenario),
+        protocol,
+        settings,
+        args.iterations,
+        Path(args.out),
+        eval_every=args.eval_every,
+    )
+    print(json.dumps(trainer.evaluate(), indent=2))
+    return 0
+
+
 __all__ = [
     "IterationStats",
     "MarlSettings",
@@ -540,3 +585,7 @@ __all__ = [
     "outcome_report",
     "train",
 ]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
