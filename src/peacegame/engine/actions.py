@@ -16,11 +16,12 @@ then ACCEPT = ``n_choices``, REJECT = ``n_choices + 1``, WAIT = ``n_choices +
   (``t_0 = lo_i`` for ``K = 1``), where ``hi_i`` is the largest of its
   utilities over the outcomes and ``lo_i`` its no-deal value ``d_i`` clipped
   into [smallest utility, ``hi_i``] (no bin asks for less than walking
-  away). The kernel proposes :func:`utility_picks`: among the outcomes with ``U_i(o) >= t_b`` (never
-  empty: the best outcome qualifies), under public information the one the
-  others are most likely to accept, the largest *acceptability* (the value of
-  the cheapest winning coalition, :func:`peacegame.scenario.consent.
-  coalition_value` over the others' surpluses ``U_j(o) - d_j``: the smallest
+  away). The kernel proposes :func:`utility_picks`: among the outcomes
+  with ``U_i(o) >= t_b`` (never empty: the best outcome qualifies), under
+  public information the one the others are most likely to accept, the
+  largest *acceptability* (the value of the cheapest winning coalition,
+  :func:`peacegame.scenario.consent.coalition_value` over the others'
+  surpluses ``U_j(o) - d_j``: the smallest
   surplus among the accepting voters the proposal needs; +inf when the
   proposer alone carries it), ties to the higher own utility, then the lower
   index; under private information, where the others' utilities are not the
