@@ -360,10 +360,12 @@ def _peer_negmas_pareto(quick: bool, repeats: int) -> Result:
     return out
 
 
-def _train_case(path: str, n_envs: int) -> Callable[[bool, int], Result]:
+def _train_case(
+    path: str, n_envs: int, actions: str = "outcome"
+) -> Callable[[bool, int], Result]:
     def run(quick: bool, repeats: int) -> Result:
         envs = min(n_envs, 4) if quick else n_envs
-        venv = _train_venv(path, envs)
+        venv = _train_venv(path, envs, actions)
         import torch
         from sb3_contrib import MaskablePPO
 
@@ -402,7 +404,7 @@ def _train_case(path: str, n_envs: int) -> Callable[[bool, int], Result]:
     return run
 
 
-def _train_venv(path: str, envs: int) -> Any:
+def _train_venv(path: str, envs: int, actions: str = "outcome") -> Any:
     """The SB3 vec env of the shipped training setup (baseline match, Ukraine)."""
     for module in ("torch", "stable_baselines3", "sb3_contrib"):
         if importlib.util.find_spec(module) is None:
@@ -419,15 +421,58 @@ def _train_venv(path: str, envs: int) -> Any:
     if path == "env":
         spec = LearnerSpec(
             scenario=load_compiled(scenario_file),
-            protocol=match.protocol,
+            protocol=match.protocol.model_copy(update={"actions": actions}),
             learner=learner,
             opponents={a: p for a, p in match.policies.items() if a != learner},
         )
         return make_vec_env(spec, envs, "dummy", seed=0)
     return VecMonitor(
-        sb3_vec_env(vector_env(envs, match="baseline", learner=learner)),
+        sb3_vec_env(
+            vector_env(
+                envs,
+                match="baseline",
+                learner=learner,
+                protocol=match.protocol.model_copy(update={"actions": actions}),
+            )
+        ),
         info_keywords=("agreement",),
     )
+
+
+def _marl_case(actions: str, num_envs: int) -> Callable[[bool, int], Result]:
+    """Every actor learning at once (``peacegame.train.marl``), end to end."""
+
+    def run(quick: bool, repeats: int) -> Result:
+        if importlib.util.find_spec("torchrl") is None:
+            raise ImportError("torchrl is not installed (the train extra)")
+        import torch
+
+        from peacegame.engine import ProtocolConfig
+        from peacegame.scenario import load_compiled
+        from peacegame.train.marl import MarlSettings, MultiAgentTrainer
+
+        torch.set_num_threads(1)
+        envs = 64 if quick else num_envs
+        trainer = MultiAgentTrainer(
+            load_compiled(None),
+            ProtocolConfig(actions=actions, information="public"),
+            MarlSettings(num_envs=envs, rollout_steps=4 if quick else 16),
+        )
+        trainer.train_iteration()  # warm-up (compilation, first update)
+        decisions = [0]
+
+        def iterate() -> None:
+            decisions[0] = trainer.train_iteration().decisions
+
+        times, _ = _timed(iterate, repeats)
+        return {
+            "unit": "env-steps/s (decisions of all 5 learners)",
+            "work": decisions[0],
+            "times": times,
+            "num_envs": envs,
+        }
+
+    return run
 
 
 def _stepping_case(path: str, n_envs: int) -> Callable[[bool, int], Result]:
@@ -507,6 +552,16 @@ CASES: list[Case] = [
     Case("train.vector", "MaskablePPO, vector path, 16 envs", _train_case("vec", 16)),
     Case("train.vector64", "MaskablePPO, vector path, 64 envs", _train_case("vec", 64)),
     Case(
+        "train.vector_utility64",
+        "MaskablePPO, vector path, 64 envs, utility actions",
+        _train_case("vec", 64, "utility"),
+    ),
+    Case(
+        "train.marl_utility",
+        "5 learners, kernel + TorchRL PPO, 1024 slots, utility actions",
+        _marl_case("utility", 1024),
+    ),
+    Case(
         "train.steps_env",
         "env stepping only, env path, 16 envs",
         _stepping_case("env", 16),
@@ -527,6 +582,14 @@ CASES: list[Case] = [
 # (label, numerator case, denominator case or None for an absolute bound,
 #  target, "ratio" (>= target) | "rate" (>= target) | "seconds" (<= target))
 TARGETS: list[tuple[str, str, str | None, float, str]] = [
+    (
+        "MaskablePPO learner steps/s, utility actions",
+        "train.vector_utility64",
+        None,
+        8e3,
+        "rate",
+    ),
+    ("five learners, env steps/s", "train.marl_utility", None, 2e4, "rate"),
     ("batch decisions/s (one core)", "batch.random", None, 2e7, "rate"),
     ("batch / OpenSpiel bargaining", "batch.random", "env.openspiel", 20.0, "ratio"),
     ("env() / tictactoe", "env.aec", "env.tictactoe", 5.0, "ratio"),

@@ -147,6 +147,14 @@ from gymnasium.utils import seeding
 from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils import wrappers
 
+from peacegame.engine.actions import (
+    KIND_ISSUES,
+    KIND_OUTCOME,
+    draft_size,
+    encode_draft,
+    fill_mask,
+    reset_draft,
+)
 from peacegame.engine.config import (
     END_REASONS,
     ENDED,
@@ -174,7 +182,9 @@ from peacegame.engine.turns import (
     MISSING,
     NOT_AN_ACTION,
     aec_step,
+    aec_step_in,
     parallel_step,
+    parallel_step_in,
 )
 from peacegame.scenario.compiled import CompiledScenario
 
@@ -366,27 +376,43 @@ class _NegotiationBase:
         self._row = self.state[0]
         self._game = rules.game
         self.record = PublicRecord(n, rules.max_rounds, self.state, 0)
-        self.observations = np.zeros((n, rules.observation_size), np.float32)
+        self.interface = interface = rules.interface
+        self._general = interface.kind != KIND_OUTCOME
+        self._iface = interface.tables
+        self._drafts = interface.new_drafts(1)
+        self._draft_start = rules.interface_observation_size - draft_size(
+            interface.tables
+        )
+        size = rules.interface_observation_size
+        n_actions = interface.n_actions
+        self.n_actions = n_actions
+        self._mask_buffer = np.zeros((n, n_actions), np.int8)
+        if self._general:
+            self._no_moves = np.zeros(n_actions, np.int8)
+            self._no_moves.flags.writeable = False
+        else:
+            self._no_moves = rules.empty_mask
+        self.observations = np.zeros((n, size), np.float32)
         self._rows = list(self.observations)
-        self.observation_fields = dict(rules.fields)
+        self.observation_fields = dict(rules.interface_fields)
         self.observation_spaces = {
             agent: spaces.Dict(
                 {
                     "observation": spaces.Box(
-                        low=rules.low,
-                        high=rules.high,
-                        shape=(rules.observation_size,),
+                        low=rules.interface_low,
+                        high=rules.interface_high,
+                        shape=(size,),
                         dtype=np.float32,
                     ),
                     "action_mask": spaces.Box(
-                        low=0, high=1, shape=(rules.n_actions,), dtype=np.int8
+                        low=0, high=1, shape=(n_actions,), dtype=np.int8
                     ),
                 }
             )
             for agent in self.possible_agents
         }
         self.action_spaces = {
-            agent: spaces.Discrete(rules.n_actions) for agent in self.possible_agents
+            agent: spaces.Discrete(n_actions) for agent in self.possible_agents
         }
         self.np_random: np.random.Generator | None = None
         self.np_random_seed: int | None = None
@@ -411,9 +437,43 @@ class _NegotiationBase:
             key = int(seed) % 2**63
         self.episodes.start(np.zeros(1, np.int64), np.array([key], np.int64))
         self.episodes.encode(0, self.observations)
+        reset_draft(self._iface, self._drafts, 0)
+        if self.interface.kind == KIND_ISSUES:
+            encode_draft(
+                self._iface,
+                self.state,
+                self._drafts,
+                0,
+                self.observations,
+                self._draft_start,
+            )
         self.started = True
         if self._transcript is not None:
             self._transcript.start()
+
+    def _interface_mask(self, i: int, allow_wait: bool) -> np.ndarray:
+        """Actor ``i``'s legal actions under a non-``outcome`` interface."""
+        out = self._mask_buffer[i]
+        fill_mask(
+            self._game, self._iface, self.state, self._drafts, 0, i, allow_wait, out
+        )
+        return out.copy()
+
+    def _interface_error(self, i: int, action: Any, allow_wait: bool) -> Exception:
+        """The illegal-action error under a non-``outcome`` interface."""
+        from peacegame.engine.config import IllegalActionError
+
+        legal = np.flatnonzero(self._interface_mask(i, allow_wait)).tolist()
+        phase = PHASES[int(self._row[C_PHASE])]
+        name = self.possible_agents[i]
+        return IllegalActionError(
+            f"illegal action by {name!r}: {action!r} in the {phase!r} phase of "
+            f"round {int(self._row[C_ROUND])} ({self.interface.name!r} actions); "
+            f"expected one of {legal if legal else 'nothing'}",
+            actor=name,
+            action=action,
+            phase=phase,
+        )
 
     @property
     def seed_of_episode(self) -> int:
@@ -535,8 +595,10 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         every mask once the episode has ended, is all zeros.
         """
         if agent == self.agent_selection and self._selected_mask is not None:
+            if self._general:
+                return self._interface_mask(self._index[agent], False)
             return self._selected_mask
-        return self.rules.empty_mask
+        return self._no_moves
 
     def _to_move(self) -> str | None:
         if not self.started or not self.agents:
@@ -557,16 +619,30 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
             return
         proposing = row[C_PHASE] == PROPOSING
         round_index, proposer = int(row[C_ROUND]), int(row[C_PROPOSER])
-        mover = aec_step(
-            self._game,
-            self.state,
-            self.episodes.rewards,
-            self.observations,
-            self._index[agent],
-            value,
-        )
+        if self._general:
+            mover = aec_step_in(
+                self._game,
+                self._iface,
+                self.state,
+                self.episodes.rewards,
+                self.observations,
+                self._drafts,
+                self._index[agent],
+                value,
+            )
+        else:
+            mover = aec_step(
+                self._game,
+                self.state,
+                self.episodes.rewards,
+                self.observations,
+                self._index[agent],
+                value,
+            )
         if mover == ILLEGAL_ACTION:
             self._illegal(agent, action)
+            return
+        if proposing and row[C_PHASE] == PROPOSING:  # an issues sub-step
             return
         transcript = self._transcript
         if proposing and transcript is not None:
@@ -592,7 +668,10 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
 
     def _illegal(self, agent: str, action: Any) -> None:
         i = self._index[agent]
-        error = self.rules.illegal_action_error(self.state, 0, i, action)
+        if self._general:
+            error = self._interface_error(i, action, False)
+        else:
+            error = self.rules.illegal_action_error(self.state, 0, i, action)
         if self.config.illegal_action == "raise":
             raise error
         if self._transcript is not None:
@@ -660,6 +739,7 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
         self.agents: list[str] = []
         self._steps = 0
         self._actions = np.full(self.rules.n_actors, MISSING, np.int64)
+        self._concrete = np.full(self.rules.n_actors, MISSING, np.int64)
         self._offenders = np.zeros(self.rules.n_actors, np.uint8)
 
     def reset(
@@ -679,7 +759,9 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
     def action_mask(self, agent: str) -> np.ndarray:
         """Return ``agent``'s current action mask (shared, read-only)."""
         if not self.started or agent not in self.agents:
-            return self.rules.empty_mask
+            return self._no_moves
+        if self._general:
+            return self._interface_mask(self._index[agent], True)
         row = self.rules.mask_row(self.state, 0, self._index[agent], True)
         return self.rules.mask_rows[row]
 
@@ -701,6 +783,14 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
         rows = self._rows
         masks = rules.mask_rows
         # No actor leaves before the end, so every step observes all of them.
+        if self._general:
+            return {
+                agent: {
+                    "observation": rows[i].copy(),
+                    "action_mask": self._interface_mask(i, True),
+                }
+                for i, agent in enumerate(self.possible_agents)
+            }
         return {
             agent: {
                 "observation": rows[i].copy(),
@@ -743,25 +833,38 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
             codes[i] = NOT_AN_ACTION if value is None or value < 0 else value
         proposing = row[C_PHASE] == PROPOSING
         round_index, proposer = int(row[C_ROUND]), int(row[C_PROPOSER])
-        offending = parallel_step(
-            self._game,
-            self.state,
-            self.episodes.rewards,
-            self.observations,
-            codes,
-            self._offenders,
-        )
+        if self._general:
+            offending = parallel_step_in(
+                self._game,
+                self._iface,
+                self.state,
+                self.episodes.rewards,
+                self.observations,
+                self._drafts,
+                codes,
+                self._concrete,
+                self._offenders,
+            )
+        else:
+            offending = parallel_step(
+                self._game,
+                self.state,
+                self.episodes.rewards,
+                self.observations,
+                codes,
+                self._offenders,
+            )
         reason: str | None = None
         transcript = self._transcript
         if offending:
             first = int(np.flatnonzero(self._offenders)[0])
-            error = self.rules.illegal_action_error(
-                self.state,
-                0,
-                first,
-                actions.get(self.possible_agents[first], "no action"),
-                allow_wait=True,
-            )
+            sent = actions.get(self.possible_agents[first], "no action")
+            if self._general:
+                error = self._interface_error(first, sent, True)
+            else:
+                error = self.rules.illegal_action_error(
+                    self.state, 0, first, sent, allow_wait=True
+                )
             if self.config.illegal_action == "raise":
                 raise error
             if transcript is not None:
@@ -769,6 +872,8 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
             self.episodes.end_illegal(0, np.flatnonzero(self._offenders).tolist())
             self.episodes.encode(0, self.observations)
             reason = "illegal"
+        elif proposing and row[C_PHASE] == PROPOSING:
+            pass  # an issues sub-step: only the draft changed
         else:
             if proposing and transcript is not None:
                 transcript.proposal(row, round_index, proposer)
@@ -797,7 +902,7 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
             terminations = dict.fromkeys(agents, False)
             truncations = dict.fromkeys(agents, True)
             for observation in observations.values():
-                observation["action_mask"] = self.rules.empty_mask
+                observation["action_mask"] = self._no_moves
         else:
             rewards = dict(zip(agents, rewards_row.tolist(), strict=True))
             terminations = dict.fromkeys(agents, True)

@@ -75,6 +75,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from peacegame.engine import Episodes, Rules, episode_seeds
+from peacegame.engine.actions import KIND_OUTCOME
 from peacegame.engine.config import (
     AGREEMENT,
     END_REASONS,
@@ -87,7 +88,13 @@ from peacegame.engine.rules import (
     C_PHASE,
     C_ROUND,
 )
-from peacegame.engine.vector import advance, observe, step_external
+from peacegame.engine.vector import (
+    advance,
+    observe,
+    observe_in,
+    step_external,
+    step_external_in,
+)
 from peacegame.errors import ConfigError
 from peacegame.match_config import MatchConfig, load_match_config
 from peacegame.policies import make_policy, policy_label
@@ -189,12 +196,21 @@ class NegotiationVectorEnv(VectorEnv):
         self.episodes = Episodes(rules, strategies, num_envs)
         self.state = self.episodes.state
         self.base_seed = int(seed)
-        self.observation_fields = dict(rules.fields)
-        size = rules.observation_size
+        self.interface = interface = rules.interface
+        self._general = interface.kind != KIND_OUTCOME
+        self._drafts = interface.new_drafts(num_envs)
+        self._fresh_draft = interface.new_drafts(1)[0]
+        self.observation_fields = dict(rules.interface_fields)
+        size = rules.interface_observation_size
+        self._size = size
         self.single_observation_space = spaces.Box(
-            low=rules.low, high=rules.high, shape=(size,), dtype=np.float32
+            low=rules.interface_low,
+            high=rules.interface_high,
+            shape=(size,),
+            dtype=np.float32,
         )
-        self.n_actions = rules.n_actions
+        self.n_actions = interface.n_actions
+        self._mask_values = np.zeros((num_envs, self.n_actions), np.int8)
         self.single_action_space = spaces.Discrete(self.n_actions)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
@@ -269,10 +285,25 @@ class NegotiationVectorEnv(VectorEnv):
         else:  # not integers: illegal everywhere
             values = np.full(self.num_envs, -1, np.int64)
         legal = self._legal
-        illegal = step_external(self.episodes, me, values, self.penalize, legal)
+        if self._general:
+            illegal = step_external_in(
+                self.episodes, self._drafts, me, values, self.penalize, legal
+            )
+        else:
+            illegal = step_external(self.episodes, me, values, self.penalize, legal)
         if illegal and not self.penalize:  # nothing was applied
             bad = int(np.flatnonzero(~legal)[0])
             error = self.rules.illegal_action_error(self.state, bad, me, actions[bad])
+            if self._general:
+                legal_now = np.flatnonzero(self._mask_values[bad]).tolist()
+                error = IllegalActionError(
+                    f"illegal action {actions[bad]!r} by {error.actor!r} "
+                    f"({self.interface.name!r} actions); expected one of "
+                    f"{legal_now}",
+                    actor=error.actor,
+                    action=actions[bad],
+                    phase=error.phase,
+                )
             raise IllegalActionError(
                 f"sub-env {bad}: {error}",
                 actor=error.actor,
@@ -287,9 +318,15 @@ class NegotiationVectorEnv(VectorEnv):
         if ended.any():
             done = self._slots[ended]
             rewards[ended] = self.episodes.rewards[done, me]
-            final = np.empty((done.size, self.rules.observation_size), np.float32)
-            rows = np.empty(done.size, np.int64)
-            observe(self.episodes, done, me, self._scratch, final, rows)
+            final = np.empty((done.size, self._size), np.float32)
+            if self._general:
+                masks = np.empty((done.size, self.n_actions), np.int8)
+                observe_in(
+                    self.episodes, self._drafts, done, me, self._scratch, final, masks
+                )
+            else:
+                rows = np.empty(done.size, np.int64)
+                observe(self.episodes, done, me, self._scratch, final, rows)
             final_obs = np.full(self.num_envs, None, dtype=object)
             for k, row in zip(done.tolist(), final, strict=True):
                 final_obs[k] = row
@@ -323,6 +360,8 @@ class NegotiationVectorEnv(VectorEnv):
 
     def action_masks(self) -> np.ndarray:
         """The learner's legal actions, ``bool[num_envs, n_actions]``."""
+        if self._general:
+            return self._mask_values.astype(bool)
         return self._masks[self._mask_rows]
 
     def close_extras(self, **kwargs: Any) -> None:
@@ -337,6 +376,17 @@ class NegotiationVectorEnv(VectorEnv):
 
     def _observe(self) -> None:
         """Encode every sub-env's learner observation and move kind."""
+        if self._general:
+            observe_in(
+                self.episodes,
+                self._drafts,
+                self._slots,
+                self.learner_index,
+                self._scratch,
+                self._observations,
+                self._mask_values,
+            )
+            return
         observe(
             self.episodes,
             self._slots,
@@ -351,6 +401,7 @@ class NegotiationVectorEnv(VectorEnv):
         ids = np.arange(self._next_episode, self._next_episode + n, dtype=np.int64)
         self._next_episode += n
         self.episodes.start(slots, episode_seeds(self.base_seed, ids))
+        self._drafts[slots] = self._fresh_draft
         self.episode_ids[slots] = ids
 
     def _start(self, slots: np.ndarray) -> None:

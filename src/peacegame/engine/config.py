@@ -89,6 +89,12 @@ class ProtocolConfig(BaseModel):
             in the events; it never changes payoffs or legality, and
             observation vectors are the same either way.
         statement_max_chars: The longest statement; longer ones are cut.
+        actions: The action interface of the envs' learners
+            (:mod:`peacegame.engine.actions`): ``"outcome"`` (flat, one action
+            per outcome), ``"utility"`` (a target-utility bin; size independent
+            of the outcomes) or ``"issues"`` (one level per issue, sub-steps
+            masked to stay feasible). Scripted policies are unaffected.
+        utility_bins: ``K``, the target bins of the ``utility`` interface.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -120,6 +126,13 @@ class ProtocolConfig(BaseModel):
     )
     statement_max_chars: int = Field(
         default=280, ge=1, le=4000, description="longest statement (characters)"
+    )
+
+    actions: Literal["outcome", "utility", "issues"] = Field(
+        default="outcome", description="action interface of the envs' learners"
+    )
+    utility_bins: int = Field(
+        default=16, ge=1, le=4096, description="target bins of 'utility' actions"
     )
 
     @field_validator("order")

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from peacegame.engine.actions import ActionInterface, build_interface
 from peacegame.engine.config import (
     DONE,
     PHASES,
@@ -291,6 +292,14 @@ class Rules:
         high: Upper bounds of the observation vector.
         masks: ``int8[4, n_actions]``: no move, propose, vote, wait.
         game: The kernel's ``game`` tuple (``rules.G_*`` positions).
+        interface: The action interface of ``config.actions``
+            (:mod:`peacegame.engine.actions`); the attributes above are the
+            concrete (``outcome``) actions the rules take.
+        interface_fields: Observation fields under the interface: ``fields``
+            plus the interface's own (``issues``: the draft).
+        interface_observation_size: Length of that observation vector.
+        interface_low: Its lower bounds.
+        interface_high: Its upper bounds.
     """
 
     def __init__(
@@ -379,6 +388,27 @@ class Rules:
         self.empty_mask, self.propose_mask, self.vote_mask, self.wait_mask = (
             self.mask_rows
         )
+        self.interface: ActionInterface = build_interface(
+            config.actions,
+            utility=self.utility,
+            no_deal=self.no_deal,
+            required=self.required,
+            consent=scenario.consent,
+            levels=scenario.levels,
+            level_counts=[issue.n_levels for issue in scenario.issues],
+            bins=config.utility_bins,
+            public=self.public,
+        )
+        fields = dict(self.fields)
+        at = self.observation_size
+        for name, size in self.interface.extra_fields:
+            fields[name] = slice(at, at + size)
+            at += size
+        self.interface_fields = fields
+        self.interface_observation_size = at
+        extra = at - self.observation_size
+        self.interface_low = np.concatenate([self.low, np.zeros(extra, np.float32)])
+        self.interface_high = np.concatenate([self.high, np.ones(extra, np.float32)])
 
     def _resolve_order(self, order: list[str] | None) -> tuple[int, ...]:
         if order is None:

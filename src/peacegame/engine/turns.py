@@ -13,6 +13,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from peacegame.engine.actions import (
+    A_KIND,
+    ILLEGAL,
+    KIND_ISSUES,
+    SUBSTEP,
+    X_INTS,
+    draft_size,
+    encode_draft,
+    translate,
+)
 from peacegame.engine.config import ENDED, PROPOSING
 from peacegame.engine.observe import encode
 from peacegame.engine.rules import (
@@ -90,3 +100,78 @@ def parallel_step(game, state, rewards, observations, actions, offenders) -> int
             apply_action(game, state, rewards, 0, i, actions[i])
     encode(game, state, 0, observations)
     return 0
+
+
+# ------------------------------------------------- under an action interface
+@njit(cache=True)
+def aec_step_in(game, iface, state, rewards, observations, drafts, actor, action):
+    """:func:`aec_step` for an action in ``iface`` (:mod:`~.actions`).
+
+    An ``issues`` sub-step changes only the draft; the same actor moves again.
+    The observation rows must be ``Rules.interface_observation_size`` long.
+
+    Returns:
+        As :func:`aec_step`.
+    """
+    concrete = translate(game, iface, state, drafts, 0, actor, action, False)
+    if concrete == ILLEGAL:
+        return ILLEGAL_ACTION
+    issues = iface[X_INTS][A_KIND] == KIND_ISSUES
+    start = observations.shape[1] - draft_size(iface)
+    if concrete == SUBSTEP:
+        encode_draft(iface, state, drafts, 0, observations, start)
+        return actor
+    mover = aec_step(game, state, rewards, observations, actor, concrete)
+    if issues:
+        encode_draft(iface, state, drafts, 0, observations, start)
+    return mover
+
+
+@njit(cache=True)
+def parallel_step_in(
+    game, iface, state, rewards, observations, drafts, actions, concrete, offenders
+) -> int:
+    """:func:`parallel_step` for actions in ``iface`` (:mod:`~.actions`).
+
+    ``concrete`` (``int64[n_actors]``) is scratch for the translated actions.
+    Nothing (not even the draft) changes when there are offenders.
+
+    Returns:
+        The number of offenders.
+    """
+    n = game[G_INTS][I_ACTORS]
+    depth, lo, hi = drafts[0, 0], drafts[0, 1], drafts[0, 2]
+    substep = False
+    for i in range(n):
+        action = actions[i]
+        if action < 0:
+            concrete[i] = action
+            continue
+        c = translate(game, iface, state, drafts, 0, i, action, True)
+        if c == SUBSTEP:
+            substep = True
+            concrete[i] = MISSING
+        elif c == ILLEGAL:
+            concrete[i] = NOT_AN_ACTION
+        else:
+            concrete[i] = c
+    issues = iface[X_INTS][A_KIND] == KIND_ISSUES
+    start = observations.shape[1] - draft_size(iface)
+    if substep:  # the proposer drafted; everyone else must WAIT (or send none)
+        count = 0
+        for i in range(n):
+            c = concrete[i]
+            ok = c == MISSING or (c >= 0 and is_legal(game, state, 0, i, c, True))
+            offenders[i] = 0 if ok else 1
+            count += offenders[i]
+        if count:
+            drafts[0, 0], drafts[0, 1], drafts[0, 2] = depth, lo, hi
+            return count
+        encode_draft(iface, state, drafts, 0, observations, start)
+        return 0
+    count = parallel_step(game, state, rewards, observations, concrete, offenders)
+    if count:
+        drafts[0, 0], drafts[0, 1], drafts[0, 2] = depth, lo, hi
+    elif issues:
+        encode_draft(iface, state, drafts, 0, observations, start)
+    return count

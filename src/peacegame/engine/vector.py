@@ -20,6 +20,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from peacegame.engine.actions import (
+    A_KIND,
+    ILLEGAL,
+    KIND_ISSUES,
+    SUBSTEP,
+    X_INTS,
+    encode_draft,
+    fill_mask,
+    translate,
+)
 from peacegame.engine.config import ENDED
 from peacegame.engine.episodes import Episodes
 from peacegame.engine.observe import encode
@@ -28,10 +38,12 @@ from peacegame.engine.rules import (
     C_PHASE,
     G_INTS,
     I_ACTORS,
+    MOVE_NONE,
     apply_action,
     end_illegal,
     is_legal,
     mask_row,
+    move_kind,
 )
 
 
@@ -148,4 +160,192 @@ def observe(
     )
 
 
-__all__ = ["advance", "observe", "step_external"]
+# ------------------------------------------------- under an action interface
+@njit(cache=True)
+def _step_external_in(
+    game,
+    iface,
+    plan,
+    state,
+    rewards,
+    memory,
+    counts,
+    seen,
+    drafts,
+    actor,
+    actions,
+    penalize,
+    legal,
+) -> int:
+    """:func:`_step_external` for actions in ``iface`` (:mod:`~.actions`).
+
+    A slot whose action is an ``issues`` sub-step only updates its draft.
+    Nothing changes (not even a draft) when an action is illegal and
+    ``penalize`` is false.
+    """
+    size = actions.shape[0]
+    concrete = np.empty(size, np.int64)
+    saved = drafts.copy()
+    illegal = 0
+    for slot in range(size):
+        concrete[slot] = translate(
+            game, iface, state, drafts, slot, actor, actions[slot], False
+        )
+        legal[slot] = concrete[slot] != ILLEGAL
+        if not legal[slot]:
+            illegal += 1
+    if illegal and not penalize:
+        drafts[:] = saved
+        return illegal
+    offenders = np.zeros(game[G_INTS][I_ACTORS], np.uint8)
+    offenders[actor] = 1
+    for slot in range(size):
+        if not legal[slot]:
+            end_illegal(game, state, rewards, slot, offenders)
+        elif concrete[slot] != SUBSTEP:
+            apply_action(game, state, rewards, slot, actor, concrete[slot])
+            scripted_turns(game, plan, state, rewards, memory, counts, seen, slot)
+    return illegal
+
+
+@njit(cache=True)
+def _observe_in(game, iface, state, drafts, slots, actor, scratch, out, masks, start):
+    """:func:`_observe` under ``iface``: observations with the draft, and masks.
+
+    ``scratch`` rows and ``out`` rows are ``Rules.interface_observation_size``
+    long; ``masks`` is ``int8[len(slots), n_actions]`` of the interface.
+    """
+    issues = iface[X_INTS][A_KIND] == KIND_ISSUES
+    for k in range(slots.shape[0]):
+        slot = slots[k]
+        encode(game, state, slot, scratch)
+        if issues:
+            encode_draft(iface, state, drafts, slot, scratch, start)
+        out[k] = scratch[actor]
+        fill_mask(game, iface, state, drafts, slot, actor, False, masks[k])
+
+
+@njit(cache=True)
+def step_all(game, iface, state, rewards, drafts, actions, moved, offenders) -> int:
+    """Every actor external in every slot: apply the movers' actions at once.
+
+    ``actions`` (``int64[B, n_actors]``) holds an interface action per actor;
+    only actors with a move (``moved[B, n_actors]``, set here before the
+    actions apply) are read: the proposer, or every voter (in actor order, as
+    the parallel env). An illegal action ends its slot with the offender
+    flagged (``offenders[B, n_actors]``). Slots that have ended are skipped.
+
+    Returns:
+        The number of illegal actions.
+    """
+    size, n = actions.shape
+    illegal = 0
+    flags = np.zeros(n, np.uint8)
+    for slot in range(size):
+        for i in range(n):
+            moved[slot, i] = False
+            offenders[slot, i] = 0
+        if state[slot, C_PHASE] == ENDED:
+            continue
+        for i in range(n):
+            moved[slot, i] = move_kind(game, state, slot, i) != MOVE_NONE
+        for i in range(n):
+            if not moved[slot, i]:
+                continue
+            c = translate(game, iface, state, drafts, slot, i, actions[slot, i], False)
+            if c == ILLEGAL:
+                flags[:] = 0
+                flags[i] = 1
+                offenders[slot, i] = 1
+                end_illegal(game, state, rewards, slot, flags)
+                illegal += 1
+                break
+            if c != SUBSTEP:
+                apply_action(game, state, rewards, slot, i, c)
+    return illegal
+
+
+@njit(cache=True)
+def observe_all(game, iface, state, drafts, out, masks, start) -> None:
+    """Every actor's observation (``out[B, n_actors, size]``) and interface mask.
+
+    ``masks`` is ``int8[B, n_actors, n_actions]``; WAIT is never legal.
+    """
+    issues = iface[X_INTS][A_KIND] == KIND_ISSUES
+    size, n = masks.shape[0], masks.shape[1]
+    for slot in range(size):
+        encode(game, state, slot, out[slot])
+        if issues:
+            encode_draft(iface, state, drafts, slot, out[slot], start)
+        for i in range(n):
+            fill_mask(game, iface, state, drafts, slot, i, False, masks[slot, i])
+
+
+def step_external_in(
+    episodes: Episodes,
+    drafts: np.ndarray,
+    actor: int,
+    actions: np.ndarray,
+    penalize: bool,
+    legal: np.ndarray,
+) -> int:
+    """:func:`step_external` for actions in ``episodes.rules.interface``.
+
+    Returns:
+        The number of illegal actions.
+    """
+    game, plan, state, rewards, memory, counts, seen = episodes.arrays()
+    return int(
+        _step_external_in(
+            game,
+            episodes.rules.interface.tables,
+            plan,
+            state,
+            rewards,
+            memory,
+            counts,
+            seen,
+            drafts,
+            actor,
+            actions,
+            penalize,
+            legal,
+        )
+    )
+
+
+def observe_in(
+    episodes: Episodes,
+    drafts: np.ndarray,
+    slots: np.ndarray,
+    actor: int,
+    scratch: np.ndarray,
+    out: np.ndarray,
+    masks: np.ndarray,
+) -> None:
+    """:func:`observe` under ``episodes.rules.interface`` (masks as int8 rows)."""
+    rules = episodes.rules
+    start = rules.observation_size
+    _observe_in(
+        rules.game,
+        rules.interface.tables,
+        episodes.state,
+        drafts,
+        np.asarray(slots, np.int64),
+        actor,
+        scratch,
+        out,
+        masks,
+        start,
+    )
+
+
+__all__ = [
+    "advance",
+    "observe",
+    "observe_all",
+    "observe_in",
+    "step_all",
+    "step_external",
+    "step_external_in",
+]

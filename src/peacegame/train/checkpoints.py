@@ -97,10 +97,11 @@ def actor_metadata(
             "actors": list(scenario.actors),
         },
         "view_fingerprint": view_fingerprint(view),
-        "obs_size": int(rules.observation_size),
-        "n_actions": int(rules.n_actions),
+        "obs_size": int(rules.interface_observation_size),
+        "n_actions": int(rules.interface.n_actions),
+        "actions": rules.interface.name,
         "observation_fields": {
-            name: [s.start, s.stop] for name, s in rules.fields.items()
+            name: [s.start, s.stop] for name, s in rules.interface_fields.items()
         },
         "protocol": protocol.model_dump(mode="json"),
     }

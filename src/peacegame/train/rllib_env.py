@@ -30,6 +30,8 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
+from peacegame.engine import Rules
+from peacegame.engine.actions import ILLEGAL, KIND_OUTCOME, SUBSTEP, SlotTranslator
 from peacegame.engine.rules import MASK_NONE
 from peacegame.env import NegotiationEnv
 from peacegame.policies import make_policy, make_view
@@ -57,8 +59,22 @@ class RllibNegotiationEnv(MultiAgentEnv):
         config = dict(config or {})
         scenario = load_compiled(config.get("scenario"))
         protocol = ProtocolConfig.model_validate(config.get("protocol") or {})
+        # Scripted actors act in concrete actions; the trainable actors'
+        # interface (protocol.actions) is translated in front by the engine.
         self.game = NegotiationEnv(
-            scenario=scenario, protocol=protocol, max_cycles=protocol.max_rounds + 1
+            scenario=scenario,
+            protocol=protocol.model_copy(update={"actions": "outcome"}),
+            max_cycles=protocol.max_rounds + 1,
+        )
+        learner_rules = Rules(scenario, protocol)
+        self.interface = learner_rules.interface
+        self._general = self.interface.kind != KIND_OUTCOME
+        self.translator = SlotTranslator(
+            self.game.rules.game,
+            self.interface,
+            self.game.state,
+            0,
+            self.game.rules.observation_size,
         )
         actors = list(scenario.actors)
         self.trainable = list(config.get("trainable") or actors)
@@ -77,7 +93,13 @@ class RllibNegotiationEnv(MultiAgentEnv):
         self.possible_agents = list(actors)
         self.agents = list(actors)
         n_actions = rules.n_actions
-        inner = self.game.observation_space(actors[0])["observation"]
+        learner_actions = self.interface.n_actions
+        inner = gym.spaces.Box(
+            learner_rules.interface_low,
+            learner_rules.interface_high,
+            (learner_rules.interface_observation_size,),
+            np.float32,
+        )
         self.observation_spaces = {}
         for actor in actors:
             if actor in self.scripted:
@@ -87,16 +109,17 @@ class RllibNegotiationEnv(MultiAgentEnv):
             else:
                 space = gym.spaces.Dict(
                     {
-                        "observations": self.game.observation_space(actor)[
-                            "observation"
-                        ],
+                        "observations": inner,
                         "action_mask": gym.spaces.Box(
-                            0.0, 1.0, (n_actions,), np.float32
+                            0.0, 1.0, (learner_actions,), np.float32
                         ),
                     }
                 )
             self.observation_spaces[actor] = space
-        self.action_spaces = {a: gym.spaces.Discrete(n_actions) for a in actors}
+        self.action_spaces = {
+            a: gym.spaces.Discrete(n_actions if a in self.scripted else learner_actions)
+            for a in actors
+        }
         self.obs_size = int(inner.shape[0])
         self._masks = rules.masks.astype(np.float32)
         self._expected: int | None = None
@@ -111,6 +134,7 @@ class RllibNegotiationEnv(MultiAgentEnv):
             self._rng = np.random.default_rng(seed)
         episode_seed = int(self._rng.integers(2**63 - 1))
         self.game.reset(seed=episode_seed)
+        self.translator.reset()
         for actor, policy in self.scripted.items():
             policy.reset(
                 actor,
@@ -136,6 +160,13 @@ class RllibNegotiationEnv(MultiAgentEnv):
                 f"chose {self._expected}"
             )
         self._moved.add(agent)
+        if self._general and agent not in self.scripted:
+            action = self.translator.translate(self._index[agent], action)
+            if action == SUBSTEP:  # an issues sub-step: the same actor again
+                done = {"__all__": False}
+                return {agent: self._observe(agent)}, {agent: 0.0}, done, dict(done), {}
+            if action == ILLEGAL:
+                action = -1  # the env raises or ends the episode (penalize)
         game.step(action)
         nxt = game.agent_selection
         if not (game.terminations[nxt] or game.truncations[nxt]):
@@ -165,6 +196,14 @@ class RllibNegotiationEnv(MultiAgentEnv):
             self._expected = int(action)
             return {SCRIPTED_KEY: np.array([action], np.int64)}
         i = self._index[agent]
+        if self._general:
+            mask = self.translator.mask(i).astype(np.float32)
+            if final:
+                mask[:] = 0.0
+            return {
+                "observations": self.translator.observation(game.observations, i),
+                "action_mask": mask,
+            }
         row = MASK_NONE if final else game.rules.mask_row(game.state, 0, i, False)
         return {
             "observations": game.observations[i].copy(),

@@ -25,6 +25,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from peacegame.engine import Rules
+from peacegame.engine.actions import ILLEGAL, KIND_OUTCOME, SUBSTEP, SlotTranslator
+from peacegame.engine.config import IllegalActionError
 from peacegame.env import NegotiationEnv
 from peacegame.policies import Policy, make_policy, make_view
 from peacegame.protocol import ProtocolConfig
@@ -72,9 +75,11 @@ class LearnerEnv(gym.Env):
         scenario = spec.scenario
         self.spec = spec
         self.learner = spec.learner
+        # Opponents act in concrete actions; the learner's interface
+        # (protocol.actions) is translated in front of it by the engine.
         self.game = NegotiationEnv(
             scenario=scenario,
-            protocol=spec.protocol,
+            protocol=spec.protocol.model_copy(update={"actions": "outcome"}),
             max_cycles=spec.protocol.max_rounds + 1,
         )
         self._learner_index = scenario.actor_index(spec.learner)
@@ -91,10 +96,19 @@ class LearnerEnv(gym.Env):
         record = self.game.record
         self.views = {actor: make_view(rules, actor, record) for actor in self.policies}
         self._actor_index = {a: i for i, a in enumerate(scenario.actors)}
-        self.observation_space = self.game.observation_space(spec.learner)[
-            "observation"
-        ]
-        self.action_space = spaces.Discrete(rules.n_actions)
+        learner_rules = Rules(scenario, spec.protocol)
+        self.interface = learner_rules.interface
+        self.translator = SlotTranslator(
+            rules.game, self.interface, self.game.state, 0, rules.observation_size
+        )
+        self._general = self.interface.kind != KIND_OUTCOME
+        self.observation_space = spaces.Box(
+            low=learner_rules.interface_low,
+            high=learner_rules.interface_high,
+            shape=(learner_rules.interface_observation_size,),
+            dtype=np.float32,
+        )
+        self.action_space = spaces.Discrete(self.interface.n_actions)
         self._masks = rules.masks.astype(bool)
         self.skipped_episodes = 0
 
@@ -115,6 +129,7 @@ class LearnerEnv(gym.Env):
         for _ in range(MAX_SKIPPED_EPISODES):
             episode_seed = int(self.np_random.integers(2**63 - 1))
             game.reset(seed=episode_seed)
+            self.translator.reset()
             for actor, policy in self.policies.items():
                 policy.reset(
                     actor,
@@ -140,7 +155,24 @@ class LearnerEnv(gym.Env):
             (at the end: ``agreement``, ``round``, ``end_reason``).
         """
         game = self.game
-        game.step(int(action))
+        concrete = int(action)
+        if self._general:
+            concrete = self.translator.translate(self._learner_index, concrete)
+            if concrete == SUBSTEP:
+                return self._observation(), 0.0, False, False, {}
+            if concrete == ILLEGAL:
+                if game.config.illegal_action == "raise":
+                    legal = np.flatnonzero(self.action_masks()).tolist()
+                    raise IllegalActionError(
+                        f"illegal action {int(action)} by {self.learner!r} "
+                        f"({self.interface.name!r} actions); expected one of "
+                        f"{legal}",
+                        actor=self.learner,
+                        action=action,
+                        phase=game.infos[self.learner]["phase"],
+                    )
+                concrete = -1  # the env ends the episode with the penalty
+        game.step(concrete)
         if self._advance():
             return self._observation(), 0.0, False, False, {}
         final = game.infos[self.learner]
@@ -155,12 +187,18 @@ class LearnerEnv(gym.Env):
     def action_masks(self) -> np.ndarray:
         """The learner's legal actions now (bool; MaskablePPO reads this)."""
         game = self.game
+        if self._general:
+            return self.translator.mask(self._learner_index).astype(bool)
         return self._masks[
             game.rules.mask_row(game.state, 0, self._learner_index, False)
         ]
 
     # -------------------------------------------------------------- internals
     def _observation(self) -> np.ndarray:
+        if self._general:
+            return self.translator.observation(
+                self.game.observations, self._learner_index
+            )
         return self.game.observations[self._learner_index].copy()
 
     def _advance(self) -> bool:

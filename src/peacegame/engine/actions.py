@@ -1,0 +1,503 @@
+"""Action interfaces: what a learner's action means, translated to the rules' moves.
+
+The rules (:mod:`peacegame.engine.rules`) take *concrete* actions: propose
+outcome ``k`` (``0 .. n_outcomes - 1``), ACCEPT (``n_outcomes``), REJECT
+(``n_outcomes + 1``), WAIT (``n_outcomes + 2``). An action interface puts a
+smaller or factored action space in front of them; every env, adapter and
+trainer translates through the compiled functions here, so the meaning of an
+action has this one home. Each interface has ``n_choices`` proposal choices and
+then ACCEPT = ``n_choices``, REJECT = ``n_choices + 1``, WAIT = ``n_choices +
+2``: ``Discrete(n_choices + 3)``.
+
+* ``outcome`` (the default): ``n_choices = n_outcomes``, the concrete actions
+  themselves. Proposal mask: every outcome.
+* ``utility``: ``n_choices = K`` (``utility_bins``), a target utility level.
+  Bin ``b`` of actor ``i`` targets ``t_b = lo_i + (hi_i - lo_i) * b / (K - 1)``
+  (``t_0 = lo_i`` for ``K = 1``), where ``hi_i`` is the largest of its
+  utilities over the outcomes and ``lo_i`` its no-deal value ``d_i`` clipped
+  into [smallest utility, ``hi_i``] (no bin asks for less than walking
+  away). The kernel proposes :func:`utility_picks`: among the outcomes
+  with ``U_i(o) >= t_b`` (never empty: the best outcome qualifies), under
+  public information the one the others are most likely to accept, the
+  largest *acceptability* (the value of the cheapest winning coalition,
+  :func:`peacegame.scenario.consent.coalition_value` over the others'
+  surpluses ``U_j(o) - d_j``: the smallest
+  surplus among the accepting voters the proposal needs; +inf when the
+  proposer alone carries it), ties to the higher own utility, then the lower
+  index; under private information, where the others' utilities are not the
+  proposer's to know, the one closest to the target from above (the smallest
+  ``U_i(o) >= t_b``, ties to the lower index). Proposal mask: every bin. The
+  size does not grow with the number of outcomes.
+* ``issues``: ``n_choices = max_levels`` (the most levels of any issue). A
+  proposal takes one **sub-step per issue**, in issue order: at sub-step ``j``
+  the proposer picks a level of issue ``j``, and the mask allows exactly the
+  levels that, with the levels chosen so far, extend to at least one feasible
+  outcome. After the last issue the outcome with those levels is proposed. No
+  sequence of masked actions can name an infeasible outcome. The sub-steps
+  live in a per-slot *draft* (``int64[B, 3]``: depth, and the range
+  ``[lo, hi)`` of outcomes, in grid order, that match the levels so far); the
+  observation grows by ``draft_issue`` (one-hot: the issue being chosen) and
+  ``draft_levels`` (one-hot over all levels: the levels chosen so far).
+
+Votes and WAIT are the same in every interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from peacegame.engine.config import PROPOSING
+from peacegame.engine.rules import (
+    C_PHASE,
+    C_PROPOSER,
+    G_INTS,
+    I_OUTCOMES,
+    MASK_PROPOSE,
+    MASK_VOTE,
+    MASK_WAIT,
+    mask_row,
+)
+from peacegame.scenario.consent import coalition_values
+
+ACTION_INTERFACES = ("outcome", "utility", "issues")
+"""The interface names (the ``actions`` protocol field), indexed by code."""
+KIND_OUTCOME, KIND_UTILITY, KIND_ISSUES = 0, 1, 2
+
+SUBSTEP = -4
+"""Return code of :func:`translate`: an issue level was drafted, nothing applied."""
+ILLEGAL = -2
+"""Return code of :func:`translate`: the action is illegal (nothing changed)."""
+
+A_KIND, A_CHOICES, A_ISSUES, A_OUTCOMES = 0, 1, 2, 3
+"""Entries of the interface's ``ints`` table."""
+X_INTS, X_PICKS, X_LEVELS = 0, 1, 2
+"""Positions in the interface tuple: ints, ``picks[n_actors, K]``, levels."""
+D_DEPTH, D_LO, D_HI = 0, 1, 2
+"""Columns of a draft row."""
+
+
+# ------------------------------------------------------------------- tables
+def utility_targets(utility: np.ndarray, no_deal: np.ndarray, bins: int) -> np.ndarray:
+    """``float64[n_actors, bins]``: each bin's target utility (module doc)."""
+    hi = utility.max(axis=1, keepdims=True)
+    lo = np.clip(
+        np.asarray(no_deal, np.float64)[:, None],
+        utility.min(axis=1, keepdims=True),
+        hi,
+    )
+    if bins == 1:
+        return np.repeat(lo, 1, axis=1)
+    steps = np.arange(bins, dtype=np.float64) / (bins - 1)
+    targets = lo + (hi - lo) * steps[None, :]
+    targets[:, -1] = hi[:, 0]  # exactly the best outcome's utility
+    return targets
+
+
+def utility_picks(
+    utility: np.ndarray,
+    no_deal: np.ndarray,
+    required: np.ndarray,
+    consent: object,
+    bins: int,
+    public: bool,
+) -> np.ndarray:
+    """``int64[n_actors, bins]``: the outcome each target bin proposes.
+
+    Args:
+        utility: ``float64[n_actors, n_outcomes]``.
+        no_deal: ``float64[n_actors]``.
+        required: ``uint8[n_outcomes, n_actors]``, who votes on each outcome.
+        consent: The scenario's :class:`~peacegame.scenario.consent.
+            ConsentTables`.
+        bins: ``K``.
+        public: Whether information is public (see the module doc).
+    """
+    n, n_outcomes = utility.shape
+    targets = utility_targets(utility, no_deal, bins)
+    picks = np.zeros((n, bins), np.int64)
+    surplus = np.ascontiguousarray(utility - np.asarray(no_deal)[:, None])
+    for i in range(n):
+        own = utility[i]
+        if public:
+            score = coalition_values(
+                consent.rules,  # type: ignore[attr-defined]
+                consent.applies,  # type: ignore[attr-defined]
+                np.ascontiguousarray(required, np.uint8),
+                surplus,
+                i,
+            )
+            # Best first: acceptability, then own utility, then lower index.
+            order = np.lexsort((np.arange(n_outcomes), -own, -score))
+        else:
+            # Closest from above: own utility ascending, then lower index.
+            order = np.lexsort((np.arange(n_outcomes), own))
+        ranked_own = own[order]
+        for b in range(bins):
+            eligible = np.flatnonzero(ranked_own >= targets[i, b])
+            picks[i, b] = order[eligible[0]]
+    return picks
+
+
+@dataclass(frozen=True, eq=False)
+class ActionInterface:
+    """One action interface of a game, as the kernel's tables.
+
+    Attributes:
+        name: ``outcome``, ``utility`` or ``issues``.
+        kind: Its code (``KIND_*``).
+        n_choices: Proposal choices (outcomes, bins or the most levels).
+        n_actions: ``n_choices + 3``.
+        accept_action: ``n_choices``.
+        reject_action: ``n_choices + 1``.
+        wait_action: ``n_choices + 2``.
+        extra_fields: Observation fields the interface adds (name -> size).
+        tables: The compiled functions' ``iface`` tuple (``X_*`` positions).
+        targets: ``utility``: ``float64[n_actors, K]`` the bins' targets.
+    """
+
+    name: str
+    kind: int
+    n_choices: int
+    extra_fields: tuple[tuple[str, int], ...]
+    tables: tuple[np.ndarray, ...]
+    targets: np.ndarray | None = None
+
+    @property
+    def n_actions(self) -> int:
+        """``n_choices + 3``."""
+        return self.n_choices + 3
+
+    @property
+    def accept_action(self) -> int:
+        """ACCEPT."""
+        return self.n_choices
+
+    @property
+    def reject_action(self) -> int:
+        """REJECT."""
+        return self.n_choices + 1
+
+    @property
+    def wait_action(self) -> int:
+        """WAIT."""
+        return self.n_choices + 2
+
+    @property
+    def extra_size(self) -> int:
+        """Length the interface adds to the observation vector."""
+        return sum(size for _, size in self.extra_fields)
+
+    @property
+    def picks(self) -> np.ndarray:
+        """``utility``: ``int64[n_actors, K]``, each bin's proposal."""
+        return self.tables[X_PICKS]
+
+    def new_drafts(self, size: int) -> np.ndarray:
+        """``int64[size, 3]`` fresh drafts (no level chosen)."""
+        drafts = np.zeros((size, 3), np.int64)
+        drafts[:, D_HI] = self.tables[X_INTS][A_OUTCOMES]
+        return drafts
+
+
+def build_interface(
+    name: str,
+    *,
+    utility: np.ndarray,
+    no_deal: np.ndarray,
+    required: np.ndarray,
+    consent: object,
+    levels: np.ndarray,
+    level_counts: list[int],
+    bins: int,
+    public: bool,
+) -> ActionInterface:
+    """Build the ``name`` interface of a game (see the module doc).
+
+    Raises:
+        ValueError: On an unknown name or ``bins < 1``.
+    """
+    if name not in ACTION_INTERFACES:
+        raise ValueError(
+            f"unknown action interface {name!r}; expected one of "
+            f"{list(ACTION_INTERFACES)}"
+        )
+    n, n_outcomes = utility.shape
+    kind = ACTION_INTERFACES.index(name)
+    n_issues = len(level_counts)
+    grid = np.ascontiguousarray(levels, dtype=np.int64)
+    if n_outcomes > 1 and np.any(np.diff(grid_keys(grid, level_counts)) <= 0):
+        raise ValueError("outcomes must be numbered in grid order")
+    picks = np.zeros((n, 1), np.int64)
+    targets = None
+    fields: tuple[tuple[str, int], ...] = ()
+    if kind == KIND_OUTCOME:
+        choices = n_outcomes
+    elif kind == KIND_UTILITY:
+        if bins < 1:
+            raise ValueError(f"utility_bins must be >= 1, got {bins}")
+        choices = bins
+        picks = utility_picks(utility, no_deal, required, consent, bins, public)
+        targets = utility_targets(utility, no_deal, bins)
+    else:
+        choices = int(max(level_counts))
+        fields = (("draft_issue", n_issues), ("draft_levels", int(sum(level_counts))))
+    ints = np.array([kind, choices, n_issues, n_outcomes, *level_counts], np.int64)
+    for array in (ints, picks, grid):
+        array.setflags(write=False)
+    return ActionInterface(
+        name=name,
+        kind=kind,
+        n_choices=int(choices),
+        extra_fields=fields,
+        tables=(ints, picks, grid),
+        targets=targets,
+    )
+
+
+def grid_keys(levels: np.ndarray, level_counts: list[int]) -> np.ndarray:
+    """Each outcome's mixed-radix grid number (issue 0 most significant)."""
+    keys = np.zeros(levels.shape[0], np.int64)
+    for j, count in enumerate(level_counts):
+        keys = keys * int(count) + levels[:, j]
+    return keys
+
+
+# ---------------------------------------------------------------- compiled
+@njit(cache=True, inline="always")
+def _level_range(grid, lo, hi, column, level):
+    """The sub-range of ``[lo, hi)`` whose ``column`` equals ``level`` (sorted)."""
+    a, b = lo, hi
+    while a < b:  # first position with grid[., column] >= level
+        mid = (a + b) // 2
+        if grid[mid, column] < level:
+            a = mid + 1
+        else:
+            b = mid
+    start = a
+    b = hi
+    while a < b:  # first position with grid[., column] > level
+        mid = (a + b) // 2
+        if grid[mid, column] <= level:
+            a = mid + 1
+        else:
+            b = mid
+    return start, a
+
+
+@njit(cache=True)
+def reset_draft(iface, drafts, slot) -> None:
+    """Clear ``slot``'s draft (no level chosen)."""
+    drafts[slot, D_DEPTH] = 0
+    drafts[slot, D_LO] = 0
+    drafts[slot, D_HI] = iface[X_INTS][A_OUTCOMES]
+
+
+@njit(cache=True)
+def fill_mask(game, iface, state, drafts, slot, actor, allow_wait, out) -> None:
+    """Write ``actor``'s legal actions in the interface into ``out`` (int8)."""
+    ints = iface[X_INTS]
+    choices = ints[A_CHOICES]
+    out[:] = 0
+    row = mask_row(game, state, slot, actor, allow_wait)
+    if row == MASK_VOTE:
+        out[choices] = 1
+        out[choices + 1] = 1
+    elif row == MASK_WAIT:
+        out[choices + 2] = 1
+    elif row == MASK_PROPOSE:
+        if ints[A_KIND] != KIND_ISSUES:
+            out[:choices] = 1
+            return
+        grid = iface[X_LEVELS]
+        depth = drafts[slot, D_DEPTH]
+        lo, hi = drafts[slot, D_LO], drafts[slot, D_HI]
+        # grid[lo:hi, depth] is sorted: mark each level present in the range.
+        k = lo
+        while k < hi:
+            level = grid[k, depth]
+            out[level] = 1
+            k = _level_range(grid, k, hi, depth, level)[1]
+
+
+@njit(cache=True)
+def translate(game, iface, state, drafts, slot, actor, action, allow_wait) -> int:
+    """The concrete action of ``actor``'s interface ``action`` in ``slot``.
+
+    Returns:
+        A concrete action (``0 .. n_outcomes + 2``), ``SUBSTEP`` (an issue
+        level was drafted; apply nothing) or ``ILLEGAL``. Nothing is applied
+        to the rules' state here; the draft changes on a legal sub-step and is
+        cleared when the last issue names the outcome.
+    """
+    ints = iface[X_INTS]
+    choices = ints[A_CHOICES]
+    n_outcomes = game[G_INTS][I_OUTCOMES]
+    row = mask_row(game, state, slot, actor, allow_wait)
+    if row == MASK_VOTE:
+        if action == choices or action == choices + 1:  # noqa: SIM109
+            return n_outcomes + (action - choices)
+        return ILLEGAL
+    if row == MASK_WAIT:
+        return n_outcomes + 2 if action == choices + 2 else ILLEGAL
+    if row != MASK_PROPOSE or action < 0 or action >= choices:
+        return ILLEGAL
+    kind = ints[A_KIND]
+    if kind == KIND_OUTCOME:
+        return action
+    if kind == KIND_UTILITY:
+        return iface[X_PICKS][actor, action]
+    grid = iface[X_LEVELS]
+    depth = drafts[slot, D_DEPTH]
+    lo, hi = _level_range(grid, drafts[slot, D_LO], drafts[slot, D_HI], depth, action)
+    if lo == hi:
+        return ILLEGAL
+    if depth + 1 == ints[A_ISSUES]:
+        reset_draft(iface, drafts, slot)
+        return lo  # grid position == outcome index (grid order)
+    drafts[slot, D_DEPTH] = depth + 1
+    drafts[slot, D_LO] = lo
+    drafts[slot, D_HI] = hi
+    return SUBSTEP
+
+
+@njit(cache=True, inline="always")
+def draft_size(iface) -> int:
+    """Length of the draft fields (0 unless ``issues``)."""
+    ints = iface[X_INTS]
+    if ints[A_KIND] != KIND_ISSUES:
+        return 0
+    total = ints[A_ISSUES]
+    for j in range(ints[A_ISSUES]):
+        total += ints[4 + j]
+    return total
+
+
+@njit(cache=True)
+def encode_draft(iface, state, drafts, slot, out, start) -> None:
+    """Write the draft fields of ``slot`` into every row of ``out`` at ``start``.
+
+    Only the proposer's row shows its draft (the others see zeros).
+    """
+    ints = iface[X_INTS]
+    n_issues = ints[A_ISSUES]
+    n_levels = 0
+    for j in range(n_issues):
+        n_levels += ints[4 + j]
+    for i in range(out.shape[0]):
+        out[i, start : start + n_issues + n_levels] = 0.0
+    if state[slot, C_PHASE] != PROPOSING:
+        return
+    o = out[state[slot, C_PROPOSER]]
+    depth = drafts[slot, D_DEPTH]
+    o[start + depth] = 1.0
+    if depth == 0:
+        return
+    grid = iface[X_LEVELS]
+    first = drafts[slot, D_LO]
+    at = start + n_issues
+    for j in range(depth):
+        o[at + grid[first, j]] = 1.0
+        at += ints[4 + j]
+
+
+class SlotTranslator:
+    """An interface in front of one slot of an outcome-action game (adapters).
+
+    The SB3 and RLlib adapters drive the PettingZoo env with concrete actions
+    (their scripted opponents act in them) and put the learners' interface
+    in front through this object: one draft for the slot, the interface's
+    masks, and observations extended by the interface's fields.
+
+    Args:
+        game: The rules' ``game`` tuple.
+        interface: The interface.
+        state: The state matrix.
+        slot: The slot.
+        base_size: Length of the rules' own observation vector.
+    """
+
+    def __init__(
+        self,
+        game: tuple[np.ndarray, ...],
+        interface: ActionInterface,
+        state: np.ndarray,
+        slot: int,
+        base_size: int,
+    ) -> None:
+        self.game = game
+        self.interface = interface
+        self.state = state
+        self.slot = slot
+        self.base_size = base_size
+        self.drafts = interface.new_drafts(state.shape[0])
+        self._mask = np.zeros(interface.n_actions, np.int8)
+
+    def reset(self) -> None:
+        """Clear the draft (call at every episode start)."""
+        reset_draft(self.interface.tables, self.drafts, self.slot)
+
+    def translate(self, actor: int, action: int) -> int:
+        """The concrete action, ``SUBSTEP`` or ``ILLEGAL`` (see :func:`translate`)."""
+        return int(
+            translate(
+                self.game,
+                self.interface.tables,
+                self.state,
+                self.drafts,
+                self.slot,
+                actor,
+                int(action),
+                False,
+            )
+        )
+
+    def mask(self, actor: int) -> np.ndarray:
+        """``int8[n_actions]``: ``actor``'s legal interface actions now (a copy)."""
+        fill_mask(
+            self.game,
+            self.interface.tables,
+            self.state,
+            self.drafts,
+            self.slot,
+            actor,
+            False,
+            self._mask,
+        )
+        return self._mask.copy()
+
+    def observation(self, rows: np.ndarray, actor: int) -> np.ndarray:
+        """``actor``'s observation: its row of ``rows`` plus the draft fields."""
+        extra = self.interface.extra_size
+        if extra == 0:
+            return rows[actor].copy()
+        out = np.zeros((rows.shape[0], self.base_size + extra), np.float32)
+        out[:, : self.base_size] = rows[:, : self.base_size]
+        encode_draft(
+            self.interface.tables,
+            self.state,
+            self.drafts,
+            self.slot,
+            out,
+            self.base_size,
+        )
+        return out[actor]
+
+
+__all__ = [
+    "ACTION_INTERFACES",
+    "SlotTranslator",
+    "ILLEGAL",
+    "SUBSTEP",
+    "ActionInterface",
+    "build_interface",
+    "draft_size",
+    "encode_draft",
+    "fill_mask",
+    "reset_draft",
+    "translate",
+    "utility_picks",
+    "utility_targets",
+]

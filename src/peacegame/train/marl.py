@@ -1,0 +1,591 @@
+"""Every actor learning at once on one machine: B kernel episodes, TorchRL PPO.
+
+Reads top to bottom, like a CleanRL script, but the pieces are libraries':
+
+* **Environment**: B slots of :class:`peacegame.engine.Episodes`, every actor
+  external. One call of :func:`peacegame.engine.vector.step_all` applies the
+  movers' actions in every slot (the proposer's, or every voter's at once, as
+  the parallel env) and :func:`~peacegame.engine.vector.observe_all` encodes
+  every actor's observation and interface mask; ended slots restart with the
+  next episode seed. Actions go through the protocol's action interface
+  (:mod:`peacegame.engine.actions`; ``utility`` is the one that scales).
+* **Learning**: one policy and one value network per actor. Advantages come
+  from TorchRL's ``vec_generalized_advantage_estimate`` over each actor's own
+  sequence of decisions in each slot (the reward, the payoff, arrives at the
+  actor's last decision of the episode); the update is TorchRL's
+  ``ClipPPOLoss`` with a ``ProbabilisticActor`` over ``MaskedCategorical``
+  (masked actions have probability 0). Nothing of PPO is written here.
+
+Why TorchRL and not RLlib on one machine: measured on 2 cores (see
+docs/training.md), RLlib's multi-agent env runners step one Python env per
+episode, about 160 env steps/s with five learners, while this loop steps the
+compiled kernel for all slots per call. RLlib stays the cluster path
+(``trainer: rllib``, ``RAY_ADDRESS``).
+
+**Checkpoints and resume.** After every iteration the run folder's
+``marl.pt`` (networks, optimisers, counters, the episode counter) is replaced
+atomically (written to ``marl.pt.tmp``, then ``os.replace``), so a run killed
+at any moment resumes from its last whole iteration with the same seeds.
+``marl.pt`` is a ``torch.save`` file: loading it unpickles, so load only runs
+you trust (``torch.load(..., weights_only=True)`` is used here: tensors and
+plain containers only).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tensordict import TensorDict
+from tensordict.nn import TensorDictModule
+from torch import nn
+from torchrl.modules import MaskedCategorical, ProbabilisticActor, ValueOperator
+from torchrl.objectives import ClipPPOLoss
+from torchrl.objectives.value.functional import vec_generalized_advantage_estimate
+
+from peacegame.engine import Episodes, ProtocolConfig, Rules, episode_seeds
+from peacegame.engine.config import AGREEMENT, ENDED
+from peacegame.engine.rules import C_END, C_OFFER, C_PHASE
+from peacegame.engine.tables import nash_of
+from peacegame.engine.vector import observe_all, step_all
+from peacegame.scenario.compiled import CompiledScenario
+from peacegame.solutions import zone_of_agreement
+
+
+@dataclass
+class MarlSettings:
+    """Hyper-parameters of :class:`MultiAgentTrainer`.
+
+    Attributes:
+        num_envs: Slots B stepped per call.
+        rollout_steps: Calls per rollout (T); a rollout is about
+            ``B * T * 2.5`` decisions on the default scenario.
+        epochs: PPO passes over a rollout.
+        minibatch: Minibatch size (decisions).
+        learning_rate: Adam step size.
+        clip: PPO clip epsilon.
+        entropy: Entropy bonus.
+        gamma: RL discount (the game's discount is already in the payoff).
+        lmbda: GAE lambda.
+        hidden: Hidden layer width (two layers).
+        seed: Base seed of the episode seeds and of torch.
+    """
+
+    num_envs: int = 1024
+    rollout_steps: int = 16
+    epochs: int = 4
+    minibatch: int = 4096
+    learning_rate: float = 3e-4
+    clip: float = 0.2
+    entropy: float = 0.01
+    gamma: float = 1.0
+    lmbda: float = 0.95
+    hidden: int = 64
+    seed: int = 0
+
+
+def _mlp(inputs: int, outputs: int, hidden: int) -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(inputs, hidden),
+        nn.Tanh(),
+        nn.Linear(hidden, hidden),
+        nn.Tanh(),
+        nn.Linear(hidden, outputs),
+    )
+
+
+@dataclass
+class _Learner:
+    """One actor's networks, TorchRL modules, loss and optimiser."""
+
+    policy_net: nn.Module
+    value_net: nn.Module
+    actor: ProbabilisticActor
+    critic: ValueOperator
+    loss: ClipPPOLoss
+    optimizer: torch.optim.Optimizer
+
+
+def _learner(obs_size: int, n_actions: int, s: MarlSettings) -> _Learner:
+    policy_net = _mlp(obs_size, n_actions, s.hidden)
+    value_net = _mlp(obs_size, 1, s.hidden)
+    actor = ProbabilisticActor(
+        TensorDictModule(policy_net, in_keys=["observation"], out_keys=["logits"]),
+        in_keys={"logits": "logits", "mask": "action_mask"},
+        distribution_class=MaskedCategorical,
+        return_log_prob=True,
+    )
+    critic = ValueOperator(value_net, in_keys=["observation"])
+    loss = ClipPPOLoss(
+        actor_network=actor,
+        critic_network=critic,
+        clip_epsilon=s.clip,
+        entropy_coeff=s.entropy,
+        normalize_advantage=True,
+    )
+    loss.set_keys(sample_log_prob="logp")
+    optimizer = torch.optim.Adam(loss.parameters(), lr=s.learning_rate)
+    return _Learner(policy_net, value_net, actor, critic, loss, optimizer)
+
+
+@dataclass
+class IterationStats:
+    """What one iteration measured (a line of ``progress.jsonl``)."""
+
+    iteration: int
+    decisions: int
+    episodes: int
+    agreement: float
+    mean_reward: list[float]
+    seconds_collect: float
+    seconds_update: float
+    steps_per_second: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class MultiAgentTrainer:
+    """Every actor learns at once (see the module doc).
+
+    Args:
+        scenario: The compiled scenario.
+        protocol: The protocol (its ``actions`` is the learners' interface).
+        settings: Hyper-parameters.
+    """
+
+    def __init__(
+        self,
+        scenario: CompiledScenario,
+        protocol: ProtocolConfig,
+        settings: MarlSettings | None = None,
+    ) -> None:
+        self.settings = s = settings or MarlSettings()
+        torch.manual_seed(s.seed)
+        self.scenario = scenario
+        self.protocol = protocol
+        self.rules = rules = Rules(scenario, protocol)
+        self.n = n = rules.n_actors
+        self.iface = rules.interface
+        self.episodes = Episodes(rules, [None] * n, s.num_envs)
+        self.drafts = self.iface.new_drafts(s.num_envs)
+        self._fresh = self.iface.new_drafts(1)[0]
+        size = rules.interface_observation_size
+        self.obs = np.zeros((s.num_envs, n, size), np.float32)
+        self.masks = np.zeros((s.num_envs, n, self.iface.n_actions), np.int8)
+        self.moved = np.zeros((s.num_envs, n), np.bool_)
+        self.offenders = np.zeros((s.num_envs, n), np.uint8)
+        self.learners = [_learner(size, self.iface.n_actions, s) for _ in range(n)]
+        self.next_episode = 0
+        self.iteration = 0
+        self.decisions = 0
+        self._slots = np.arange(s.num_envs, dtype=np.int64)
+        self._start(self._slots)
+        self._observe()
+
+    # ------------------------------------------------------------ episodes
+    def _start(self, slots: np.ndarray) -> None:
+        ids = np.arange(self.next_episode, self.next_episode + slots.size)
+        self.next_episode += slots.size
+        self.episodes.start(slots, episode_seeds(self.settings.seed, ids))
+        self.drafts[slots] = self._fresh
+
+    def _observe(self) -> None:
+        observe_all(
+            self.rules.game,
+            self.iface.tables,
+            self.episodes.state,
+            self.drafts,
+            self.obs,
+            self.masks,
+            self.rules.observation_size,
+        )
+
+    def _act(self, deterministic: bool = False) -> tuple[np.ndarray, list[Any]]:
+        """Every mover's action; per actor (slots, obs, mask, action, logp, value)."""
+        actions = np.zeros((self.settings.num_envs, self.n), np.int64)
+        movers = self.masks.any(axis=2)
+        records = []
+        with torch.no_grad():
+            for i, learner in enumerate(self.learners):
+                slots = np.flatnonzero(movers[:, i])
+                if slots.size == 0:
+                    records.append(None)
+                    continue
+                obs = torch.from_numpy(self.obs[slots, i])
+                mask = torch.from_numpy(self.masks[slots, i].astype(np.bool_))
+                logits = learner.policy_net(obs)
+                dist = MaskedCategorical(logits=logits, mask=mask)
+                action = dist.mode if deterministic else dist.sample()
+                actions[slots, i] = action.numpy()
+                if deterministic:
+                    records.append(None)
+                    continue
+                logp = dist.log_prob(action)
+                value = learner.value_net(obs).squeeze(-1)
+                records.append((slots, obs, mask, action, logp, value))
+        return actions, records
+
+    def _step(self, actions: np.ndarray) -> np.ndarray:
+        """Apply the movers' actions; restart ended slots. Returns ended slots."""
+        step_all(
+            self.rules.game,
+            self.iface.tables,
+            self.episodes.state,
+            self.episodes.rewards,
+            self.drafts,
+            actions,
+            self.moved,
+            self.offenders,
+        )
+        ended = np.flatnonzero(self.episodes.state[:, C_PHASE] == ENDED)
+        return ended
+
+    # ------------------------------------------------------------ training
+    def collect(self) -> tuple[list[TensorDict | None], dict[str, Any]]:
+        """One rollout: per actor a TensorDict of its decisions with advantages."""
+        s = self.settings
+        steps = s.rollout_steps
+        per_actor: list[list[Any]] = [[] for _ in range(self.n)]
+        end_step = np.full((steps + 1, s.num_envs), steps, np.int64)
+        end_reward = np.zeros((steps, s.num_envs, self.n), np.float64)
+        episodes = agreements = 0
+        reward_sum = np.zeros(self.n)
+        for t in range(steps):
+            actions, records = self._act()
+            for i, rec in enumerate(records):
+                if rec is not None:
+                    per_actor[i].append((t, *rec))
+            ended = self._step(actions)
+            if ended.size:
+                end_step[t, ended] = t
+                end_reward[t, ended] = self.episodes.rewards[ended]
+                episodes += ended.size
+                agreements += int(
+                    (self.episodes.state[ended, C_END] == AGREEMENT).sum()
+                )
+                reward_sum += self.episodes.rewards[ended].sum(axis=0)
+                self._start(ended)
+            self._observe()
+        for t in range(steps - 1, -1, -1):  # first end at or after t
+            end_step[t] = np.minimum(end_step[t], end_step[t + 1])
+        batches = [
+            self._advantages(per_actor[i], i, end_step, end_reward)
+            for i in range(self.n)
+        ]
+        stats = {
+            "episodes": episodes,
+            "agreement": agreements / max(episodes, 1),
+            "mean_reward": (reward_sum / max(episodes, 1)).tolist(),
+        }
+        return batches, stats
+
+    def _advantages(
+        self,
+        records: list[Any],
+        actor: int,
+        end_step: np.ndarray,
+        end_reward: np.ndarray,
+    ) -> TensorDict | None:
+        if not records:
+            return None
+        times = np.concatenate([np.full(r[1].size, r[0]) for r in records])
+        slots = np.concatenate([r[1] for r in records])
+        obs = torch.cat([r[2] for r in records])
+        mask = torch.cat([r[3] for r in records])
+        action = torch.cat([r[4] for r in records])
+        logp = torch.cat([r[5] for r in records])
+        value = torch.cat([r[6] for r in records]).numpy()
+        m = slots.size
+        order = np.lexsort((times, slots))
+        s_sorted, t_sorted = slots[order], times[order]
+        same_next = np.zeros(m, np.bool_)
+        same_next[:-1] = s_sorted[1:] == s_sorted[:-1]
+        next_t = np.where(same_next, np.roll(t_sorted, -1), self.settings.rollout_steps)
+        first_end = end_step[t_sorted, s_sorted]
+        terminal = first_end < next_t
+        reward = np.zeros(m, np.float32)
+        reward[terminal] = end_reward[first_end[terminal], s_sorted[terminal], actor]
+        v_sorted = value[order]
+        next_value = np.where(same_next, np.roll(v_sorted, -1), v_sorted)
+        next_value = np.where(terminal, 0.0, next_value).astype(np.float32)
+        # Lay each slot's decisions out as a row: [slots, L, 1], padding done.
+        uniq, starts, counts = np.unique(
+            s_sorted, return_index=True, return_counts=True
+        )
+        row = np.repeat(np.arange(uniq.size), counts)
+        col = np.arange(m) - np.repeat(starts, counts)
+        shape = (uniq.size, int(counts.max()), 1)
+
+        def grid(values: np.ndarray, fill: float | bool) -> torch.Tensor:
+            out = np.full(shape, fill, dtype=np.asarray(values).dtype)
+            out[row, col, 0] = values
+            return torch.from_numpy(out)
+
+        done = grid(terminal, True)
+        advantage, target = vec_generalized_advantage_estimate(
+            self.settings.gamma,
+            self.settings.lmbda,
+            grid(v_sorted.astype(np.float32), 0.0),
+            grid(next_value, 0.0),
+            grid(reward, 0.0),
+            done,
+            done,
+        )
+        inverse = np.empty(m, np.int64)
+        inverse[order] = np.arange(m)
+        adv = advantage[row, col, 0][inverse]
+        tgt = target[row, col, 0][inverse]
+        return TensorDict(
+            {
+                "observation": obs,
+                "action_mask": mask,
+                "action": action,
+                "logp": logp,
+                "advantage": adv.unsqueeze(-1),
+                "value_target": tgt.unsqueeze(-1),
+            },
+            batch_size=[m],
+        )
+
+    def update(self, batches: list[TensorDict | None]) -> None:
+        """PPO epochs on each actor's decisions (TorchRL ``ClipPPOLoss``)."""
+        s = self.settings
+        for learner, batch in zip(self.learners, batches, strict=True):
+            if batch is None:
+                continue
+            size = batch.batch_size[0]
+            for _ in range(s.epochs):
+                perm = torch.randperm(size)
+                for start in range(0, size, s.minibatch):
+                    part = batch[perm[start : start + s.minibatch]]
+                    losses = learner.loss(part)
+                    total = (
+                        losses["loss_objective"]
+                        + losses["loss_critic"]
+                        + losses["loss_entropy"]
+                    )
+                    learner.optimizer.zero_grad()
+                    total.backward()
+                    nn.utils.clip_grad_norm_(learner.loss.parameters(), 0.5)
+                    learner.optimizer.step()
+
+    def train_iteration(self) -> IterationStats:
+        """One rollout and one update."""
+        t0 = time.perf_counter()
+        batches, stats = self.collect()
+        t1 = time.perf_counter()
+        self.update(batches)
+        t2 = time.perf_counter()
+        decisions = sum(b.batch_size[0] for b in batches if b is not None)
+        self.decisions += decisions
+        self.iteration += 1
+        return IterationStats(
+            iteration=self.iteration,
+            decisions=decisions,
+            episodes=stats["episodes"],
+            agreement=stats["agreement"],
+            mean_reward=stats["mean_reward"],
+            seconds_collect=t1 - t0,
+            seconds_update=t2 - t1,
+            steps_per_second=decisions / (t2 - t0),
+        )
+
+    # ---------------------------------------------------------- evaluation
+    def evaluate(self, episodes: int = 2048, seed: int = 10**6) -> dict[str, Any]:
+        """Greedy play on held-out seeds (episode ids from ``seed``).
+
+        Returns:
+            Agreement rate, share of agreements in the zone of agreement, mean
+            reward per actor against its no-deal value, and the mean Nash
+            product of the agreements over the Nash point's.
+        """
+        rules = self.rules
+        ep = Episodes(rules, [None] * self.n, episodes)
+        saved = (self.episodes, self.drafts, self.obs, self.masks, self.moved)
+        saved_offenders, saved_slots = self.offenders, self._slots
+        self.episodes, self.drafts = ep, self.iface.new_drafts(episodes)
+        self.obs = np.zeros((episodes, *saved[2].shape[1:]), np.float32)
+        self.masks = np.zeros((episodes, *saved[3].shape[1:]), np.int8)
+        self.moved = np.zeros((episodes, self.n), np.bool_)
+        self.offenders = np.zeros((episodes, self.n), np.uint8)
+        settings = self.settings
+        try:
+            self.settings = MarlSettings(**{**asdict(settings), "num_envs": episodes})
+            slots = np.arange(episodes, dtype=np.int64)
+            ep.start(slots, episode_seeds(seed, slots))
+            self._observe()
+            while not (ep.state[:, C_PHASE] == ENDED).all():
+                actions, _ = self._act(deterministic=True)
+                self._step(actions)
+                self._observe()
+            return outcome_report(self.scenario, rules, ep.state, ep.rewards)
+        finally:
+            self.settings = settings
+            self.episodes, self.drafts, self.obs, self.masks, self.moved = saved
+            self.offenders, self._slots = saved_offenders, saved_slots
+
+    # ---------------------------------------------------------- checkpoints
+    def save(self, path: Path) -> None:
+        """Write the trainer's state atomically (see the module doc)."""
+        state = {
+            "iteration": self.iteration,
+            "decisions": self.decisions,
+            "next_episode": self.next_episode,
+            "learners": [
+                {
+                    "policy": learner.policy_net.state_dict(),
+                    "value": learner.value_net.state_dict(),
+                    "optimizer": learner.optimizer.state_dict(),
+                }
+                for learner in self.learners
+            ],
+            "torch_rng": torch.get_rng_state(),
+        }
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+
+    def load(self, path: Path) -> None:
+        """Resume from :meth:`save`'s file (episodes restart at the counter)."""
+        state = torch.load(path, weights_only=True)
+        self.iteration = int(state["iteration"])
+        self.decisions = int(state["decisions"])
+        for learner, saved in zip(self.learners, state["learners"], strict=True):
+            learner.policy_net.load_state_dict(saved["policy"])
+            learner.value_net.load_state_dict(saved["value"])
+            learner.optimizer.load_state_dict(saved["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        self.next_episode = int(state["next_episode"])
+        self._start(self._slots)
+        self._observe()
+
+
+def outcome_report(
+    scenario: CompiledScenario, rules: Rules, state: np.ndarray, rewards: np.ndarray
+) -> dict[str, Any]:
+    """Quality of finished episodes: agreement, zone, rewards, Nash product."""
+    agreed = state[:, C_END] == AGREEMENT
+    offers = state[agreed, C_OFFER]
+    zone = zone_of_agreement(scenario)
+    utility = np.asarray(scenario.utility, np.float64)
+    no_deal = np.asarray(scenario.no_deal, np.float64)
+    nash = nash_of(scenario)
+
+    def product(k: np.ndarray) -> np.ndarray:
+        return np.prod(np.clip(utility[:, k] - no_deal[:, None], 0, None), axis=0)
+
+    nash_value = float(product(np.array([nash]))[0]) if nash is not None else 0.0
+    mean_reward = rewards.mean(axis=0)
+    return {
+        "episodes": int(state.shape[0]),
+        "agreement": float(agreed.mean()),
+        "in_zone": float(zone[offers].mean()) if offers.size else 0.0,
+        "mean_reward": dict(
+            zip(rules.actors, mean_reward.round(4).tolist(), strict=True)
+        ),
+        "no_deal": dict(zip(rules.actors, no_deal.round(4).tolist(), strict=True)),
+        "above_no_deal": bool((mean_reward >= no_deal - 1e-9).all()),
+        "nash_product_ratio": (
+            float(product(offers).mean() / nash_value)
+            if offers.size and nash_value > 0
+            else 0.0
+        ),
+    }
+
+
+def train(
+    scenario: CompiledScenario,
+    protocol: ProtocolConfig,
+    settings: MarlSettings,
+    iterations: int,
+    run_dir: Path,
+    eval_every: int = 0,
+    log: Any = print,
+) -> MultiAgentTrainer:
+    """Train for ``iterations`` (resuming from ``run_dir/marl.pt`` if present).
+
+    Writes ``progress.jsonl`` (one :class:`IterationStats` per iteration, and
+    evaluations) and ``marl.pt`` after every iteration.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    trainer = MultiAgentTrainer(scenario, protocol, settings)
+    checkpoint = run_dir / "marl.pt"
+    if checkpoint.exists():
+        trainer.load(checkpoint)
+        log(f"resumed at iteration {trainer.iteration}")
+    progress = run_dir / "progress.jsonl"
+    with progress.open("a") as out:
+        while trainer.iteration < iterations:
+            stats = trainer.train_iteration()
+            line = asdict(stats)
+            if eval_every and trainer.iteration % eval_every == 0:
+                line["extra"]["eval"] = trainer.evaluate()
+            out.write(json.dumps(line) + "\n")
+            out.flush()
+            trainer.save(checkpoint)
+            log(
+                f"iter {stats.iteration}: {stats.decisions} decisions, "
+                f"{stats.steps_per_second:,.0f}/s, agreement {stats.agreement:.2f}"
+            )
+    return trainer
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m peacegame.train.marl``: train every actor, then evaluate.
+
+    Returns:
+        The exit code.
+    """
+    import argparse
+
+    from peacegame.scenario import load_compiled
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default=None, help="scenario YAML or name")
+    parser.add_argument("--actions", default="utility", help="action interface")
+    parser.add_argument("--information", default="public")
+    parser.add_argument("--max-rounds", type=int, default=20)
+    parser.add_argument("--iterations", type=int, default=50)
+    parser.add_argument("--num-envs", type=int, default=1024)
+    parser.add_argument("--rollout-steps", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--eval-every", type=int, default=10)
+    parser.add_argument("--out", default="runs/train/marl")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    protocol = ProtocolConfig(
+        actions=args.actions,
+        information=args.information,
+        max_rounds=args.max_rounds,
+    )
+    settings = MarlSettings(
+        num_envs=args.num_envs, rollout_steps=args.rollout_steps, seed=args.seed
+    )
+    trainer = train(
+        load_compiled(args.scenario),
+        protocol,
+        settings,
+        args.iterations,
+        Path(args.out),
+        eval_every=args.eval_every,
+    )
+    print(json.dumps(trainer.evaluate(), indent=2))
+    return 0
+
+
+__all__ = [
+    "IterationStats",
+    "MarlSettings",
+    "MultiAgentTrainer",
+    "outcome_report",
+    "train",
+]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
