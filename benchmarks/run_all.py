@@ -170,11 +170,17 @@ def _peer_openspiel(quick: bool, repeats: int) -> Result:
     )
 
 
-def _match_config(policies: list[Any], episodes: int, **protocol: Any) -> Any:
+def _match_config(
+    policies: list[Any],
+    episodes: int,
+    scenario_name: str | None = None,
+    **protocol: Any,
+) -> Any:
     from peacegame.match_config import MatchConfig
     from peacegame.scenario import load_compiled
 
-    scenario = load_compiled()
+    scenario = load_compiled(scenario_name)
+    policies = [policies[i % len(policies)] for i in range(scenario.n_actors)]
     config = MatchConfig(
         name="bench",
         policies=dict(zip(scenario.actors, policies, strict=True)),
@@ -186,13 +192,15 @@ def _match_config(policies: list[Any], episodes: int, **protocol: Any) -> Any:
     return config, scenario
 
 
-def _batch_case(policies: list[Any], **protocol: Any) -> Callable[[bool, int], Result]:
+def _batch_case(
+    policies: list[Any], scenario_name: str | None = None, **protocol: Any
+) -> Callable[[bool, int], Result]:
     def run(quick: bool, repeats: int) -> Result:
         from peacegame.batch import BatchEngine
 
         size = 64 if quick else 4096
         batches = 1 if quick else 8  # per timed sample: about 0.2 s, not 25 ms
-        config, scenario = _match_config(policies, size, **protocol)
+        config, scenario = _match_config(policies, size, scenario_name, **protocol)
         engine = BatchEngine(config, scenario, batch_size=size)
         engine.play(range(size))  # warm-up (caches, page faults)
         times, results = [], []
@@ -518,6 +526,13 @@ CASES: list[Case] = [
         "batch.time_dependent",
         "batch engine, time-dependent, public",
         _batch_case(TIME_DEPENDENT, max_rounds=100, information="public"),
+    ),
+    Case(
+        "batch.quota",
+        "batch engine, time-dependent, public, Security Council (9 of 15)",
+        _batch_case(
+            TIME_DEPENDENT, "security-council", max_rounds=100, information="public"
+        ),
     ),
     Case("matches.env_public", "env path, public", _matches_env("public")),
     Case("matches.env_private", "env path, private", _matches_env("private")),

@@ -50,10 +50,12 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:pettingzoo.test.api
 
 @functools.cache
 def _scenario(name: str) -> Any:
+    if name == "security_council":  # quota, weights and vetoes (9 of 15)
+        return load_compiled("security-council")
     return load_compiled(None if name == "default" else THREE_ACTORS)
 
 
-SCENARIOS = ["default", "three_actors"]
+SCENARIOS = ["default", "three_actors", "security_council"]
 
 
 def _aec_factory(name: str, **kwargs: Any) -> Any:
