@@ -219,8 +219,12 @@ def reset_slot(game, state, rewards, slot: int, key: int) -> None:
 
 
 @njit(cache=True, inline="always")
-def propose(game, state, rewards, slot, outcome) -> None:
-    """Put ``outcome`` on the table; agreed at once if nobody else must consent."""
+def propose(game, state, rewards, slot, outcome) -> bool:
+    """Put ``outcome`` on the table; True if nobody else votes (round over).
+
+    The caller then resolves the round (:func:`apply_action`): one call site of
+    the inlined :func:`resolve` instead of two keeps the compilation short.
+    """
     required = game[G_REQUIRED]
     row = state[slot]
     n = game[G_INTS][I_ACTORS]
@@ -237,14 +241,14 @@ def propose(game, state, rewards, slot, outcome) -> None:
     row[C_PENDING] = pending
     row[C_REJECTIONS] = 0
     if pending == 0:
-        resolve(game, state, rewards, slot)
-    else:
-        row[C_PHASE] = VOTING
+        return True
+    row[C_PHASE] = VOTING
+    return False
 
 
 @njit(cache=True, inline="always")
-def vote(game, state, rewards, slot, voter, accept) -> None:
-    """Record one vote; the round's last vote resolves it."""
+def vote(game, state, rewards, slot, voter, accept) -> bool:
+    """Record one vote; True if it was the round's last (the round is over)."""
     row = state[slot]
     n = game[G_INTS][I_ACTORS]
     if accept:
@@ -253,8 +257,7 @@ def vote(game, state, rewards, slot, voter, accept) -> None:
         row[col_votes(n) + voter] = 0
         row[C_REJECTIONS] += 1
     row[C_PENDING] -= 1
-    if row[C_PENDING] == 0:
-        resolve(game, state, rewards, slot)
+    return row[C_PENDING] == 0
 
 
 @njit(cache=True, inline="always")
@@ -405,10 +408,13 @@ def apply_action(game, state, rewards, slot, actor, action) -> bool:
     """
     if not is_legal(game, state, slot, actor, action, False):
         return False
-    if action < game[G_INTS][I_OUTCOMES]:
-        propose(game, state, rewards, slot, action)
+    n_outcomes = game[G_INTS][I_OUTCOMES]
+    if action < n_outcomes:
+        over = propose(game, state, rewards, slot, action)
     else:
-        vote(game, state, rewards, slot, actor, action == game[G_INTS][I_OUTCOMES])
+        over = vote(game, state, rewards, slot, actor, action == n_outcomes)
+    if over:
+        resolve(game, state, rewards, slot)
     return True
 
 

@@ -235,7 +235,7 @@ def carries(rules, table, column, outcome, coalition) -> bool:
     return True
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def coalition_value(rules, table, column, outcome, base, voters, values):
     """The most willing winning coalition's least willing voter.
 
