@@ -181,18 +181,31 @@ def compile_consent(
     for r, mask in enumerate(applies):
         table[:, r] = mask
     names = tuple(rule.name or f"rule{r}" for r, rule in enumerate(rules))
-    table = np.ascontiguousarray(table)
+    return _tables(weights, threshold, veto, table, members, names, bool(unanimous))
+
+
+def _tables(
+    weights: np.ndarray,
+    threshold: np.ndarray,
+    veto: np.ndarray,
+    applies: np.ndarray,
+    members: np.ndarray,
+    names: tuple[str, ...],
+    unanimous: bool,
+) -> ConsentTables:
+    """:class:`ConsentTables` with the per-outcome summary computed."""
+    applies = np.ascontiguousarray(applies, np.uint8)
     veto_players, quota, smallest = consent_summary(
-        weights, threshold, veto, table, voters_of(table, members)
+        weights, threshold, veto, applies, voters_of(applies, members)
     )
     return ConsentTables(
         weights=weights,
         threshold=threshold,
         veto=veto,
-        applies=table,
+        applies=applies,
         members=members,
         names=names,
-        unanimous=bool(unanimous),
+        unanimous=unanimous,
         veto_players=veto_players,
         quota=quota,
         smallest=smallest,
@@ -455,18 +468,5 @@ def unanimity(required: np.ndarray) -> ConsentTables:
     veto = np.zeros((n, n), np.uint8)
     applies = np.ascontiguousarray(required.T.astype(np.uint8))
     members = np.eye(n, dtype=bool)
-    veto_players, quota, smallest = consent_summary(
-        weights, threshold, veto, applies, voters_of(applies, members)
-    )
-    return ConsentTables(
-        weights=weights,
-        threshold=threshold,
-        veto=veto,
-        applies=applies,
-        members=members,
-        names=tuple(f"rule{i}" for i in range(n)),
-        unanimous=True,
-        veto_players=veto_players,
-        quota=quota,
-        smallest=smallest,
-    )
+    names = tuple(f"rule{i}" for i in range(n))
+    return _tables(weights, threshold, veto, applies, members, names, True)
