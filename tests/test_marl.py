@@ -37,3 +37,111 @@ def test_training_resumes_from_its_checkpoint(tmp_path):
     train(scenario, protocol, TINY, 2, tmp_path, log=lambda _: None)
     lines = (tmp_path / "progress.jsonl").read_text().splitlines()
     assert [json.loads(line)["iteration"] for line in lines] == [1, 2]
+
+
+def _play_through_aec_env(trainer, protocol, keys):
+    """Play the trainer's policy nets greedily through the PettingZoo AEC env."""
+    import numpy as np
+    import torch
+    from torchrl.modules import MaskedCategorical
+
+    from peacegame.env import NegotiationEnv
+
+    env = NegotiationEnv(trainer.scenario, protocol=protocol)
+    rewards, ends = [], []
+    for key in keys:
+        env.reset(seed=int(key))
+        final = {}
+        for agent in env.agent_iter():
+            obs, reward, term, trunc, info = env.last()
+            if term or trunc:
+                final[agent] = reward
+                env.step(None)
+                continue
+            i = env.agent_name_mapping[agent]
+            with torch.no_grad():
+                logits = trainer.learners[i].policy_net(
+                    torch.from_numpy(obs["observation"])[None]
+                )
+            mask = torch.from_numpy(obs["action_mask"].astype(bool))[None]
+            env.step(int(MaskedCategorical(logits=logits, mask=mask).mode[0]))
+        rewards.append([final[a] for a in env.possible_agents])
+        ends.append((info["outcome"], info["round"]))
+    return np.array(rewards), ends
+
+
+@pytest.mark.parametrize("actions", ["outcome", "utility", "issues"])
+def test_greedy_evaluation_equals_the_same_nets_in_the_aec_env(actions):
+    """Held-out greedy play in the kernel slots == the nets through the AEC env.
+
+    A random proposer and breakdowns make the episodes differ by seed, and a
+    trained iteration makes the nets differ by actor, so a wrong slot, seed,
+    mask or observation row shows up as a different episode.
+    """
+    import numpy as np
+
+    from peacegame.engine import episode_seeds
+    from peacegame.engine.config import AGREEMENT
+    from peacegame.engine.rules import C_END, C_OFFER, C_ROUND
+
+    protocol = ProtocolConfig(
+        actions=actions,
+        information="public",
+        proposer="random",
+        breakdown_prob=0.15,
+        max_rounds=6,
+    )
+    trainer = MultiAgentTrainer(load_compiled(None), protocol, TINY)
+    trainer.train_iteration()
+    episodes, seed = 24, 10**6
+    played = trainer.play(episodes, seed)
+    keys = episode_seeds(seed, np.arange(episodes))
+    env_rewards, env_ends = _play_through_aec_env(trainer, protocol, keys)
+    np.testing.assert_allclose(played.rewards, env_rewards, atol=1e-12)
+    agreed = played.state[:, C_END] == AGREEMENT
+    outcomes = np.where(agreed, played.state[:, C_OFFER], -1)
+    assert outcomes.tolist() == [outcome for outcome, _ in env_ends]
+    rounds = played.state[:, C_ROUND].tolist()
+    assert rounds == [round_index for _, round_index in env_ends]
+    assert len(set(rounds)) > 1  # the seeds matter
+    report = trainer.evaluate(episodes, seed)
+    assert report["agreement"] == pytest.approx(agreed.mean())
+    for i, actor in enumerate(trainer.rules.actors):
+        assert report["mean_reward"][actor] == pytest.approx(
+            env_rewards[:, i].mean(), abs=1e-4
+        )
+
+
+def test_evaluation_leaves_training_state_alone():
+    """Evaluating between iterations changes nothing in the training run."""
+    import numpy as np
+    import torch
+
+    scenario, protocol = load_compiled(None), ProtocolConfig(actions="utility")
+    runs = []
+    for evaluate in (False, True):
+        trainer = MultiAgentTrainer(scenario, protocol, TINY)
+        trainer.train_iteration()
+        if evaluate:
+            trainer.evaluate(episodes=8)
+            trainer.evaluate(episodes=8, sample=True)
+        stats = trainer.train_iteration()
+        weights = torch.cat(
+            [p.flatten() for p in trainer.learners[0].policy_net.parameters()]
+        )
+        runs.append((stats.mean_reward, trainer.episodes.state.copy(), weights))
+    assert runs[0][0] == runs[1][0]
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+    assert torch.equal(runs[0][2], runs[1][2])
+
+
+def test_sampled_evaluation_is_reproducible_and_differs_from_greedy():
+    trainer = MultiAgentTrainer(
+        load_compiled(None), ProtocolConfig(actions="utility"), TINY
+    )
+    greedy = trainer.evaluate(episodes=64)
+    first = trainer.evaluate(episodes=64, sample=True)
+    assert first == trainer.evaluate(episodes=64, sample=True)
+    # Rotating proposer, no breakdown: greedy play is one trajectory.
+    assert greedy["distinct_outcomes"] == 1
+    assert first["distinct_outcomes"] > 1

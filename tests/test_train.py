@@ -612,3 +612,162 @@ def test_sigkill_during_training_then_resume_completes(train_files):
     steps = [int(row.split(",")[0]) for row in rows]
     assert steps == sorted(set(steps))  # nothing duplicated
     assert steps[-1] == 8192
+
+
+# ------------------------------------------- checkpoints of other interfaces
+@pytest.fixture(scope="module", params=["utility", "issues"])
+def trained_interface(request, tmp_path_factory) -> tuple[str, Path]:
+    """A MaskablePPO ``a`` trained in ``utility`` (6 bins) or ``issues`` actions."""
+    actions = request.param
+    out = tmp_path_factory.mktemp(f"dollar-{actions}")
+    result = learn(
+        spec=spec({**PROTOCOL, "actions": actions, "utility_bins": 6}),
+        ppo=FAST_PPO,
+        total_timesteps=4096,
+        n_envs=4,
+        vec_env="dummy",
+        seed=0,
+        torch_threads=1,
+        out_dir=out,
+        checkpoint_every=4096,
+        progress=False,
+    )
+    return actions, result.model_path
+
+
+def test_interface_checkpoint_plays_in_a_match_config(trained_interface, tmp_path):
+    """A ``utility``/``issues`` checkpoint plays concrete moves in a match.
+
+    Its best move is known (propose a = 0.6 to the hardliner: ``utility`` bin
+    3 of 6 targets 0.6), and its moves through the match equal the model's own
+    ``predict`` on the training adapter's observations and masks.
+    """
+    actions, model = trained_interface
+    meta = json.loads(model.with_suffix(".json").read_text())
+    assert meta["actions"] == actions
+    assert meta["n_actions"] == (9 if actions == "utility" else 14)
+    scenario = tmp_path / "dollar.yaml"
+    scenario.write_text(yaml.safe_dump(dollar()))
+    (tmp_path / "model.zip").write_bytes(model.read_bytes())
+    (tmp_path / "model.json").write_bytes(model.with_suffix(".json").read_bytes())
+    config = tmp_path / "learned-match.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "name": "learned-match",
+                "scenario": "dollar.yaml",
+                "protocol": PROTOCOL,  # concrete actions: the policy translates
+                "policies": {
+                    "a": {"policy": "learned", "checkpoint": "model.zip"},
+                    "b": OPPONENT,
+                },
+                "episodes": 20,
+            }
+        )
+    )
+    result = run_config_file(
+        config, run_dir=tmp_path / "run", progress=False, fsync=False
+    )
+    assert len(result.records) == 20
+    rewards = [r["reward"]["a"] for r in result.records]
+    assert np.mean(rewards) == pytest.approx(0.6, abs=0.05)
+
+
+def _moves_equal_the_models_own(model_path, scenario: dict, actions: str) -> int:
+    """Play the checkpoint as a policy in the AEC env (concrete actions) and in
+    the training adapter (interface actions) side by side; return moves checked.
+    """
+    from sb3_contrib import MaskablePPO
+
+    from peacegame.env import NegotiationEnv
+
+    model = MaskablePPO.load(model_path, device="cpu")
+    protocol = {"max_rounds": 4, "proposer": "random"}
+    learner = LearnerEnv(
+        LearnerSpec(
+            scenario=compile_dict(scenario),
+            protocol=ProtocolConfig(**protocol, actions=actions, utility_bins=6),
+            learner="a",
+            opponents={"b": OPPONENT},
+        )
+    )
+    policy = LearnedPolicy(model_path)
+    env = NegotiationEnv(scenario=compile_dict(scenario), **protocol)
+    view = make_view(env.protocol, "a", env.record)
+    opponent = make_policy({"policy": "random"})
+    rng = np.random.default_rng(0)
+    checked = substeps = 0
+    for seed in range(60):
+        env.reset(seed=seed)
+        policy.reset("a", view, rng)
+        opponent.reset("b", make_view(env.protocol, "b", env.record), rng)
+        # The adapter's game replays the same moves: its observation and mask
+        # give the model's own prediction, as in training.
+        learner.game.reset(seed=seed)
+        learner.translator.reset()
+        while not (env.terminations["a"] or env.truncations["a"]):
+            agent = env.agent_selection
+            if agent == "b":
+                action = opponent.act(env.observe("b"), env.infos["b"])
+                learner.game.step(action)
+                env.step(action)
+                continue
+            while True:  # the sub-steps of an issues proposal, in the adapter
+                obs, mask = learner._observation(), learner.action_masks()
+                choice, _ = model.predict(obs, action_masks=mask, deterministic=True)
+                expected = learner.translator.translate(0, int(choice))
+                if expected >= 0:
+                    break
+                substeps += 1
+            got = policy.act(env.observe("a"), env.infos["a"])
+            assert got == expected
+            assert env.observe("a")["action_mask"][got] == 1
+            learner.game.step(got)
+            env.step(got)
+            checked += 1
+    if actions == "issues" and len(scenario["issues"]) > 1:
+        assert substeps > 0
+    return checked
+
+
+def test_interface_checkpoint_moves_equal_the_models_own(trained_interface):
+    actions, model_path = trained_interface
+    assert _moves_equal_the_models_own(model_path, dollar(), actions) > 60
+
+
+def test_issues_checkpoint_takes_its_substeps_inside_one_act(tmp_path):
+    """Two issues: a proposal is two sub-steps of the model, one concrete move."""
+    scenario = dollar()
+    scenario["issues"].append(
+        {"name": "venue", "levels": [{"name": v} for v in ("geneva", "oslo", "rome")]}
+    )
+    result = learn(
+        spec=LearnerSpec(
+            scenario=compile_dict(scenario),
+            protocol=ProtocolConfig(**PROTOCOL, actions="issues"),
+            learner="a",
+            opponents={"b": OPPONENT},
+        ),
+        ppo=FAST_PPO,
+        total_timesteps=256,
+        n_envs=2,
+        vec_env="dummy",
+        seed=0,
+        torch_threads=1,
+        out_dir=tmp_path,
+        checkpoint_every=4096,
+        progress=False,
+    )
+    assert _moves_equal_the_models_own(result.model_path, scenario, "issues") > 60
+
+
+def test_interface_checkpoint_errors_are_one_line(trained_interface):
+    from peacegame.engine.record import PublicRecord
+
+    actions, model = trained_interface
+    rules = Rules(compile_dict(dollar()), ProtocolConfig(**PROTOCOL))
+    view = make_view(rules, "a", PublicRecord(2, rules.max_rounds))
+    bare = __import__("dataclasses").replace(view, translators=None)
+    with pytest.raises(ConfigError, match=f"acts in '{actions}' actions"):
+        LearnedPolicy(model).reset("a", bare, None)
+    LearnedPolicy(model).reset("a", view, None)  # a view with translators: fine

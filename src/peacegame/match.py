@@ -98,9 +98,12 @@ class EpisodePlayer:
         self.scenario = scenario
         check_policies_cover_actors(config, scenario.actors, config_file or "<config>")
         self.metrics = metrics or OutcomeMetrics.of(scenario)
+        # Policies act in concrete actions; ``protocol.actions`` is a learners'
+        # interface, which a learned policy translates itself (the engine's
+        # translation, ``policies.learned``), as the training adapters do.
         self.env = NegotiationEnv(
             scenario=scenario,
-            protocol=config.protocol,
+            protocol=config.protocol.model_copy(update={"actions": "outcome"}),
             max_cycles=config.protocol.max_rounds + 1,
         )
         self.actors = scenario.actors

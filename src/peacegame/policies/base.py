@@ -20,11 +20,60 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from peacegame.engine.actions import SlotTranslator
 from peacegame.engine.record import PublicRecord
 from peacegame.engine.tables import Rules
 from peacegame.engine.talk import Statements
 from peacegame.scenario.compiled import CompiledScenario, IssueInfo
 from peacegame.scenario.consent import ConsentTables
+
+
+class ActionTranslators:
+    """The engine's action interfaces in front of the slot a view watches.
+
+    A policy trained under another action interface (a ``utility`` or
+    ``issues`` checkpoint) plays in an env of concrete actions by asking for
+    a :class:`~peacegame.engine.actions.SlotTranslator`: the engine's masks,
+    observations (with the ``issues`` draft) and translation of its actions,
+    built from the game's own :class:`~peacegame.engine.tables.Rules`, so no
+    rule is restated in a policy. The translator works on the engine's tables;
+    under private information its proposals still follow the documented
+    private rule (the proposer's own utilities only).
+
+    Args:
+        rules: The game's tables (the env's).
+        state: The live state matrix.
+        slot: The slot.
+    """
+
+    def __init__(self, rules: Rules, state: np.ndarray, slot: int) -> None:
+        self._rules = rules
+        self._state = state
+        self._slot = slot
+        self._interfaces: dict[tuple[str, int], Any] = {}
+
+    def translator(self, actions: str, utility_bins: int) -> SlotTranslator:
+        """A fresh translator (its own draft) for interface ``actions``.
+
+        Raises:
+            ValueError: On an unknown interface or ``utility_bins < 1``.
+        """
+        key = (actions, int(utility_bins))
+        interface = self._interfaces.get(key)
+        if interface is None:
+            rules = self._rules
+            if (rules.config.actions, rules.config.utility_bins) == key:
+                interface = rules.interface
+            else:
+                config = rules.config.model_copy(
+                    update={"actions": actions, "utility_bins": int(utility_bins)}
+                )
+                interface = Rules(rules.scenario, config).interface
+            self._interfaces[key] = interface
+        rules = self._rules
+        return SlotTranslator(
+            rules.game, interface, self._state, self._slot, rules.observation_size
+        )
 
 
 @dataclass(frozen=True)
@@ -54,6 +103,8 @@ class PolicyView:
             (read what is public with ``statements.visible(round)``), else None.
         scenario_name: The scenario's name (public).
         fields: Observation field name -> slice of the observation vector.
+        translators: The engine's action interfaces over this slot (for
+            policies that act in another interface), or None.
     """
 
     agent: str
@@ -76,6 +127,7 @@ class PolicyView:
     statements: Statements | None = None
     scenario_name: str = ""
     fields: dict[str, slice] | None = None
+    translators: ActionTranslators | None = None
 
     @property
     def n_outcomes(self) -> int:
@@ -136,6 +188,7 @@ def make_view(
         statements=statements if rules.config.talk == "public" else None,
         scenario_name=scenario.name,
         fields=dict(rules.fields),
+        translators=ActionTranslators(rules, record.state, record.slot),
     )
 
 

@@ -11,6 +11,14 @@ A match config names one with ``{policy: learned, checkpoint: PATH}``:
   number of actions and the protocol config. Loading checks them: a missing
   checkpoint or metadata file, another actor, another scenario or another
   observation size is a one-line :class:`~peacegame.errors.ConfigError`;
+* a checkpoint trained under another action interface (metadata
+  ``actions: utility`` or ``issues``, with the protocol's ``utility_bins``)
+  plays in the match's env of concrete actions through the engine's
+  translation (:class:`peacegame.policies.base.ActionTranslators`, the same
+  :class:`~peacegame.engine.actions.SlotTranslator` the training adapters
+  use): it sees the interface's observation (``issues``: with its own draft)
+  and mask, and its action becomes the concrete move (an ``issues`` proposal
+  takes its sub-steps inside one ``act`` call);
 * the policy acts deterministically (the most probable legal action) unless
   ``sample: true``, when it samples from the masked distribution with the
   policy's own seeded generator, so matches stay reproducible. Illegal actions
@@ -36,6 +44,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from peacegame.engine.actions import SUBSTEP, SlotTranslator
 from peacegame.errors import ConfigError
 from peacegame.policies.base import PolicyView
 from peacegame.yamlio import pydantic_error
@@ -321,8 +330,13 @@ class LearnedPolicy:
             )
         self.obs_size = obs_size
         self.n_actions = n_actions
+        protocol = self.metadata.get("protocol") or {}
+        self.actions: str = str(self.metadata.get("actions", "outcome"))
+        self.utility_bins = int(protocol.get("utility_bins", 16))
         self.view: PolicyView | None = None
         self.rng: np.random.Generator | None = None
+        self.translator: SlotTranslator | None = None
+        self._translator_view: PolicyView | None = None
 
     @classmethod
     def from_spec(
@@ -378,13 +392,42 @@ class LearnedPolicy:
                 f"{scenario.get('name')!r} (hash {str(scenario.get('hash'))[:12]}); "
                 f"this match's scenario differs{theirs}"
             )
-        if view.n_outcomes + 3 != self.n_actions:
+        if self.actions == "outcome":
+            expected_actions = view.n_outcomes + 3
+        else:
+            self._translate_for(view)
+            assert self.translator is not None
+            self.translator.reset()
+            expected_actions = self.translator.interface.n_actions
+        if expected_actions != self.n_actions:
             raise self._error(
                 f"checkpoint {self.path.name} has {self.n_actions} actions; this "
-                f"match's scenario has {view.n_outcomes + 3}"
+                f"match's scenario has {expected_actions} ({self.actions!r} actions)"
             )
         self.view = view
         self.rng = rng
+
+    def _translate_for(self, view: PolicyView) -> None:
+        """Build the engine's translator of the checkpoint's interface once per view.
+
+        Raises:
+            ConfigError: If the view offers no translation (a view built
+                without an engine slot) or the interface is unknown.
+        """
+        if self._translator_view is view:
+            return
+        if view.translators is None:
+            raise self._error(
+                f"checkpoint {self.path.name} acts in {self.actions!r} actions; "
+                "this game offers no action translation (play it in a match or env)"
+            )
+        try:
+            self.translator = view.translators.translator(
+                self.actions, self.utility_bins
+            )
+        except ValueError as exc:
+            raise self._error(f"checkpoint {self.path.name}: {exc}") from None
+        self._translator_view = view
 
     def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> int:
         """Return the most probable (or a sampled) legal action.
@@ -394,15 +437,33 @@ class LearnedPolicy:
         """
         vector = observation["observation"]
         mask = observation["action_mask"]
-        if vector.shape[0] != self.obs_size:
+        translator = self.translator
+        extra = translator.interface.extra_size if translator is not None else 0
+        if vector.shape[0] + extra != self.obs_size:
             raise self._error(
                 f"checkpoint {self.path.name} expects observations of size "
-                f"{self.obs_size}, this match gives {vector.shape[0]} (another "
-                "protocol: information or history_length?)"
+                f"{self.obs_size}, this match gives {vector.shape[0] + extra} "
+                "(another protocol: information or history_length?)"
             )
-        wait = self.n_actions - 1
+        wait = mask.shape[0] - 1
         if not mask[:wait].any():  # nothing to do (parallel env): WAIT
             return wait
+        if translator is None:
+            return self._choose(vector, mask)
+        assert self.view is not None, "reset() must be called before act()"
+        actor = self.view.index
+        rows = np.zeros((len(self.view.actors), vector.shape[0]), np.float32)
+        while True:  # an issues proposal: one sub-step per issue
+            rows[actor] = vector
+            choice = self._choose(
+                translator.observation(rows, actor), translator.mask(actor)
+            )
+            concrete = translator.translate(actor, choice)
+            if concrete != SUBSTEP:
+                return concrete  # ILLEGAL (-2) cannot come from a masked choice
+
+    def _choose(self, vector: np.ndarray, mask: np.ndarray) -> int:
+        """The most probable (or a sampled) action allowed by ``mask``."""
         logits = self.backend.logits(vector).astype(np.float64)
         logits[mask == 0] = -np.inf
         if not self.sample:

@@ -396,38 +396,70 @@ class MultiAgentTrainer:
         )
 
     # ---------------------------------------------------------- evaluation
-    def evaluate(self, episodes: int = 2048, seed: int = 10**6) -> dict[str, Any]:
-        """Greedy play on held-out seeds (episode ids from ``seed``).
+    def evaluate(
+        self, episodes: int = 2048, seed: int = 10**6, sample: bool = False
+    ) -> dict[str, Any]:
+        """Play the current policies on held-out seeds (episode ids from ``seed``).
+
+        Greedy play (the default) takes each policy's most likely legal action.
+        Under a rotating proposer without breakdown the game has no chance
+        move, so every greedy episode is the same and the report is that one
+        episode's; it changes only when some argmax along it changes, however
+        much the probabilities move. ``sample=True`` plays the stochastic
+        policies PPO trains (torch's generator forked and seeded from ``seed``,
+        so the training run's random stream is untouched and the report is
+        reproducible).
 
         Returns:
             Agreement rate, share of agreements in the zone of agreement, mean
-            reward per actor against its no-deal value, and the mean Nash
-            product of the agreements over the Nash point's.
+            reward per actor against its no-deal value, the mean Nash product
+            of the agreements over the Nash point's, and ``distinct_outcomes``
+            (how many different ends the episodes had: 1 means one trajectory).
         """
-        rules = self.rules
-        ep = Episodes(rules, [None] * self.n, episodes)
+        ep = self.play(episodes, seed, sample=sample)
+        report = outcome_report(self.scenario, self.rules, ep.state, ep.rewards)
+        ends = ep.state[:, C_OFFER] * (ep.state[:, C_END] == AGREEMENT) - (
+            ep.state[:, C_END] != AGREEMENT
+        )
+        report["distinct_outcomes"] = int(np.unique(ends).size)
+        report["sample"] = sample
+        return report
+
+    def play(self, episodes: int, seed: int, sample: bool = False) -> Episodes:
+        """Play ``episodes`` whole episodes (ids ``0 ..``, keys from ``seed``).
+
+        The training slots, drafts and buffers are set aside and restored, so
+        training goes on where it was.
+
+        Returns:
+            The finished slots (``state``, ``rewards``), slot ``k`` episode ``k``.
+        """
+        ep = Episodes(self.rules, [None] * self.n, episodes)
         saved = (self.episodes, self.drafts, self.obs, self.masks, self.moved)
-        saved_offenders, saved_slots = self.offenders, self._slots
+        saved_offenders, settings = self.offenders, self.settings
         self.episodes, self.drafts = ep, self.iface.new_drafts(episodes)
         self.obs = np.zeros((episodes, *saved[2].shape[1:]), np.float32)
         self.masks = np.zeros((episodes, *saved[3].shape[1:]), np.int8)
         self.moved = np.zeros((episodes, self.n), np.bool_)
         self.offenders = np.zeros((episodes, self.n), np.uint8)
-        settings = self.settings
         try:
-            self.settings = MarlSettings(**{**asdict(settings), "num_envs": episodes})
-            slots = np.arange(episodes, dtype=np.int64)
-            ep.start(slots, episode_seeds(seed, slots))
-            self._observe()
-            while not (ep.state[:, C_PHASE] == ENDED).all():
-                actions, _ = self._act(deterministic=True)
-                self._step(actions)
+            with torch.random.fork_rng():
+                torch.manual_seed(seed)
+                self.settings = MarlSettings(
+                    **{**asdict(settings), "num_envs": episodes}
+                )
+                slots = np.arange(episodes, dtype=np.int64)
+                ep.start(slots, episode_seeds(seed, slots))
                 self._observe()
-            return outcome_report(self.scenario, rules, ep.state, ep.rewards)
+                while not (ep.state[:, C_PHASE] == ENDED).all():
+                    actions, _ = self._act(deterministic=not sample)
+                    self._step(actions)
+                    self._observe()
+            return ep
         finally:
             self.settings = settings
             self.episodes, self.drafts, self.obs, self.masks, self.moved = saved
-            self.offenders, self._slots = saved_offenders, saved_slots
+            self.offenders = saved_offenders
 
     # ---------------------------------------------------------- checkpoints
     def save(self, path: Path) -> None:
@@ -525,6 +557,7 @@ def train(
             line = asdict(stats)
             if eval_every and trainer.iteration % eval_every == 0:
                 line["extra"]["eval"] = trainer.evaluate()
+                line["extra"]["eval_sample"] = trainer.evaluate(sample=True)
             out.write(json.dumps(line) + "\n")
             out.flush()
             trainer.save(checkpoint)
@@ -574,7 +607,11 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.out),
         eval_every=args.eval_every,
     )
-    print(json.dumps(trainer.evaluate(), indent=2))
+    report = {
+        "greedy": trainer.evaluate(),
+        "sample": trainer.evaluate(sample=True),
+    }
+    print(json.dumps(report, indent=2))
     return 0
 
 
