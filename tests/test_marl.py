@@ -145,3 +145,46 @@ def test_sampled_evaluation_is_reproducible_and_differs_from_greedy():
     # Rotating proposer, no breakdown: greedy play is one trajectory.
     assert greedy["distinct_outcomes"] == 1
     assert first["distinct_outcomes"] > 1
+
+
+def test_peacegame_train_runs_the_marl_trainer_and_resumes(tmp_path, capsys):
+    from peacegame.cli import main
+
+    out = tmp_path / "run"
+    tiny = [
+        "--set",
+        "num_envs=16",
+        "--set",
+        "rollout_steps=2",
+        "--set",
+        "eval_every=0",
+        "--set",
+        "ppo.minibatch=128",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    config = "configs/train/all-actors-marl.yaml"
+    assert main(["train", config, "--set", "iterations=1", *tiny]) == 0
+    assert {"run.json", "marl.pt", "progress.jsonl", "evaluation.json"} <= {
+        p.name for p in out.iterdir()
+    }
+    report = json.loads((out / "evaluation.json").read_text())
+    assert set(report["greedy"]["mean_reward"]) == {
+        "russia",
+        "china",
+        "ukraine",
+        "us",
+        "eu",
+    }
+    capsys.readouterr()
+    # A second run into the same folder is refused, in one line, exit code 2.
+    assert main(["train", config, "--set", "iterations=1", *tiny]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["train", config, "--set", "iterations=2", *tiny, "--resume"]) == 0
+    lines = (out / "progress.jsonl").read_text().splitlines()
+    assert [json.loads(line)["iteration"] for line in lines] == [1, 2]
+    capsys.readouterr()
+    # A resume never lowers the planned count below what is trained.
+    assert main(["train", config, "--set", "iterations=1", *tiny, "--resume"]) == 2
+    assert "trained" in capsys.readouterr().err

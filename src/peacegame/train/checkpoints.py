@@ -156,6 +156,8 @@ def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
             "returns.png",
             "self_play.json",
             "final-match.yaml",
+            "marl.pt",
+            "progress.jsonl",
         ):
             (run_dir / name).unlink(missing_ok=True)
         for sub in (CHECKPOINTS, "tb", "snapshots", "modules", "rllib"):

@@ -58,6 +58,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
             )
             return 130
         return 0
+    if config.trainer == "marl":
+        import json
+
+        from peacegame.train.marl import train_from_config
+
+        trainer, report = train_from_config(
+            config, config_file, resume=args.resume, overwrite=args.overwrite
+        )
+        print(json.dumps(report, indent=2))
+        print(
+            f"trained {len(trainer.learners)} actors for {trainer.iteration} "
+            f"iterations; checkpoint: {config.run_dir() / 'marl.pt'}"
+        )
+        return 0
     from peacegame.train.rllib_train import train_rllib
 
     result = train_rllib(

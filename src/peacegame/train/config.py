@@ -9,7 +9,10 @@ the model:
 * ``self_play``: iterated best response: each listed actor in turn trains
   against frozen snapshots of the others (:class:`SelfPlayConfig`);
 * ``rllib``: every listed actor trains at once, one RL module each, with RLlib
-  PPO; the others play their match policy (:class:`RllibConfig`).
+  PPO; the others play their match policy (:class:`RllibConfig`);
+* ``marl``: every actor trains at once on one machine, B kernel slots per call,
+  TorchRL PPO (:class:`MarlConfig`, :mod:`peacegame.train.marl`); the match
+  config gives the scenario and the protocol (``actions:`` included).
 
 A sweep config (:class:`SweepConfig`) maps dotted fields of a train config to
 search spaces for Ray Tune.
@@ -196,13 +199,57 @@ class RllibConfig(_TrainBase):
     ppo: RllibPPOParams = Field(default_factory=RllibPPOParams)
 
 
-TrainConfig = MaskablePPOConfig | SelfPlayConfig | RllibConfig
+class MarlPPOParams(_Strict):
+    """Hyper-parameters of the kernel + TorchRL trainer (``trainer: marl``).
+
+    Attributes:
+        epochs: PPO passes over a rollout.
+        minibatch: Minibatch size (decisions).
+        learning_rate: Adam step size.
+        clip: PPO clip epsilon.
+        entropy: Entropy bonus.
+        gamma: RL discount (the game's discount is already in the payoff).
+        lmbda: GAE lambda.
+        hidden: Hidden layer width (two layers).
+    """
+
+    epochs: int = Field(default=4, ge=1)
+    minibatch: int = Field(default=4096, ge=1)
+    learning_rate: float = Field(default=3e-4, gt=0)
+    clip: float = Field(default=0.2, gt=0)
+    entropy: float = Field(default=0.01, ge=0)
+    gamma: float = Field(default=1.0, ge=0, le=1)
+    lmbda: float = Field(default=0.95, ge=0, le=1)
+    hidden: int = Field(default=64, ge=1)
+
+
+class MarlConfig(_TrainBase):
+    """Every actor at once on one machine: kernel slots + TorchRL PPO.
+
+    Attributes:
+        iterations: Rollout-and-update iterations.
+        num_envs: Kernel slots stepped per call (B).
+        rollout_steps: Calls per rollout.
+        eval_every: Held-out evaluation every this many iterations (0: never).
+        ppo: Hyper-parameters.
+    """
+
+    trainer: Literal["marl"]
+    iterations: int = Field(ge=1)
+    num_envs: int = Field(default=1024, ge=1, le=65536)
+    rollout_steps: int = Field(default=16, ge=1)
+    eval_every: int = Field(default=10, ge=0)
+    ppo: MarlPPOParams = Field(default_factory=MarlPPOParams)
+
+
+TrainConfig = MaskablePPOConfig | SelfPlayConfig | RllibConfig | MarlConfig
 """Any train config."""
 
 TRAINERS: dict[str, type[_TrainBase]] = {
     "maskable_ppo": MaskablePPOConfig,
     "self_play": SelfPlayConfig,
     "rllib": RllibConfig,
+    "marl": MarlConfig,
 }
 """Train config model by ``trainer`` value."""
 
@@ -412,6 +459,8 @@ def describe_file(path: Path) -> str:
         actors = list(config.actors or scenario.actors)
         check_actors(actors, scenario.actors, file=path, field="actors")
         who = f"actors {actors}"
+    elif isinstance(config, MarlConfig):
+        who = f"every actor ({match.protocol.actions} actions)"
     else:
         actors = list(config.trainable or scenario.actors)
         check_actors(actors, scenario.actors, file=path, field="trainable")
@@ -421,6 +470,8 @@ def describe_file(path: Path) -> str:
 
 __all__ = [
     "TRAINERS",
+    "MarlConfig",
+    "MarlPPOParams",
     "MaskablePPOConfig",
     "RllibConfig",
     "RllibPPOParams",

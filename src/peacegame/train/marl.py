@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -54,6 +55,7 @@ from peacegame.engine.config import AGREEMENT, ENDED
 from peacegame.engine.rules import C_END, C_OFFER, C_PHASE
 from peacegame.engine.tables import nash_of
 from peacegame.engine.vector import observe_all, step_all
+from peacegame.errors import UserError
 from peacegame.scenario.compiled import CompiledScenario
 from peacegame.solutions import zone_of_agreement
 
@@ -566,6 +568,95 @@ def train(
                 f"{stats.steps_per_second:,.0f}/s, agreement {stats.agreement:.2f}"
             )
     return trainer
+
+
+def train_from_config(
+    config: Any, config_file: Path | None, *, resume: bool, overwrite: bool
+) -> tuple[MultiAgentTrainer, dict[str, Any]]:
+    """``peacegame train`` with ``trainer: marl`` (:class:`~.config.MarlConfig`).
+
+    The match config gives the scenario and the protocol; every actor learns.
+    The run folder gets ``run.json``, ``progress.jsonl``, ``marl.pt`` (after
+    every iteration) and ``evaluation.json`` (greedy and sampled held-out play).
+    ``--resume`` continues from ``marl.pt`` and never lowers the planned
+    iterations below those trained.
+
+    Returns:
+        The trainer and the final evaluation.
+
+    Raises:
+        UserError: On a run folder that has a run (without ``--resume`` or
+            ``--overwrite``), or a resume that would lower the planned count.
+    """
+    from peacegame.logs import resolve_planned
+    from peacegame.scenario import load_compiled
+    from peacegame.train.checkpoints import (
+        check_resumable,
+        prepare_run_dir,
+        read_run,
+        write_json,
+        write_run_file,
+    )
+    from peacegame.train.config import load_match
+
+    match, match_file, scenario_file = load_match(config, config_file)
+    scenario = load_compiled(scenario_file)
+    run_dir = config.run_dir()
+    prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
+    checkpoint = run_dir / "marl.pt"
+    if overwrite:
+        checkpoint.unlink(missing_ok=True)
+        (run_dir / "progress.jsonl").unlink(missing_ok=True)
+    elif not resume and checkpoint.exists():
+        raise UserError(
+            "the run folder already has a marl.pt; pass --resume to continue it or "
+            "--overwrite to start again",
+            file=run_dir,
+        )
+    if resume:
+        check_resumable(run_dir, config.model_dump(mode="json"))
+        recorded = (read_run(run_dir) or {}).get("config", {})
+        done = 0
+        if checkpoint.exists():
+            done = int(torch.load(checkpoint, weights_only=True)["iteration"])
+        _, note = resolve_planned(
+            int(recorded.get("iterations", config.iterations)),
+            config.iterations,
+            done,
+            unit="iterations",
+            flag="--set iterations=",
+            file=checkpoint,
+            done_word="trained",
+        )
+        if note:
+            print(f"note: {note}", file=sys.stderr)
+    write_run_file(
+        run_dir,
+        config=config,
+        config_file=config_file,
+        match=match,
+        match_file=match_file,
+        scenario=scenario,
+        scenario_file=scenario_file,
+    )
+    torch.set_num_threads(1)
+    settings = MarlSettings(
+        num_envs=config.num_envs,
+        rollout_steps=config.rollout_steps,
+        seed=config.seed,
+        **config.ppo.model_dump(),
+    )
+    trainer = train(
+        scenario,
+        match.protocol,
+        settings,
+        config.iterations,
+        run_dir,
+        eval_every=config.eval_every,
+    )
+    report = {"greedy": trainer.evaluate(), "sample": trainer.evaluate(sample=True)}
+    write_json(run_dir / "evaluation.json", report)
+    return trainer, report
 
 
 def main(argv: list[str] | None = None) -> int:
