@@ -123,6 +123,27 @@ def test_resume_without_flags_keeps_the_recorded_overrides_and_count(tmp_path):
         assert manifest(part)["config"]["protocol"]["max_rounds"] == 9
 
 
+def test_a_run_recorded_before_new_protocol_fields_resumes(tmp_path):
+    """Fields added later (talk, actions...) are absent at their defaults: no diff."""
+    config = small_config(tmp_path, episodes=6)
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert cli(str(config), "--out", str(full), "--engine", "env") == 0
+    assert cli(str(config), "--out", str(part), "--engine", "env") == 0
+    keep_lines(part, 3)
+    path = part / "manifest.json"
+    data = json.loads(path.read_text())
+    for key in ("talk", "statement_max_chars", "actions", "utility_bins"):
+        assert key in data["config"]["protocol"]
+        del data["config"]["protocol"][key]
+    path.write_text(json.dumps(data))
+    assert cli("--resume", "--out", str(part)) == 0
+    assert log(part) == log(full)
+    # A field recorded with another value is still a difference.
+    data["config"]["protocol"]["max_rounds"] = 3
+    path.write_text(json.dumps(data))
+    assert cli("--resume", "--out", str(part)) == 2
+
+
 def test_manifest_records_the_effective_config_and_overrides(tmp_path):
     out = tmp_path / "m"
     assert cli(str(BASELINE), "--out", str(out), "--episodes", "7", "--seed", "3") == 0
