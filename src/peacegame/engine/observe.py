@@ -30,6 +30,8 @@ from peacegame.engine.rules import (
     I_ROUNDS,
     col_last_votes,
     col_record_offers,
+    col_smallest,
+    col_veto_players,
     col_voters,
     level_column,
 )
@@ -122,12 +124,13 @@ def encode(game, state, slot, out) -> None:
         at += n_levels
         if offer >= 0:
             voting = 0
+            vetoes = col_veto_players(n)
             for j in range(n):
                 voting += 1 if required[offer, j] != 0 else 0
                 o[at + j] = 1.0 if required[offer, j] != 0 else 0.0
-                o[at + n + j] = 1.0 if required[offer, n + j] != 0 else 0.0
-            if voting > 0:  # the same quotient as ConsentTables.quota
-                o[at + 2 * n] = np.float32(required[offer, 2 * n] / voting)
+                o[at + n + j] = 1.0 if required[offer, vetoes + j] != 0 else 0.0
+            if voting > 0:  # quota: the smallest carrying coalition per voter
+                o[at + 2 * n] = np.float32(required[offer, col_smallest(n)] / voting)
         at += 2 * n + 1
         if public:
             if offer >= 0:

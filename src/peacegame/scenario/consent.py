@@ -51,7 +51,6 @@ class ConsentTables:
             accept (the form of every scenario before quota rules).
         veto_players: ``uint8[n_outcomes, n_actors]``, see
             :func:`consent_summary`.
-        quota: ``float64[n_outcomes]``, see :func:`consent_summary`.
         smallest: ``uint8[n_outcomes]``, the smallest carrying coalition's size.
         rules: ``int64[n_rules, 2 n_actors + 1]``, weights, veto and threshold
             packed for the compiled functions (:func:`pack_rules`; derived).
@@ -65,7 +64,6 @@ class ConsentTables:
     names: tuple[str, ...]
     unanimous: bool
     veto_players: np.ndarray
-    quota: np.ndarray
     smallest: np.ndarray
     rules: np.ndarray = field(init=False, repr=False)
 
@@ -82,7 +80,6 @@ class ConsentTables:
             self.applies,
             self.members,
             self.veto_players,
-            self.quota,
         ):
             array.setflags(write=False)
 
@@ -195,7 +192,7 @@ def _tables(
 ) -> ConsentTables:
     """:class:`ConsentTables` with the per-outcome summary computed."""
     applies = np.ascontiguousarray(applies, np.uint8)
-    veto_players, quota, smallest = consent_summary(
+    veto_players, smallest = consent_summary(
         weights, threshold, veto, applies, voters_of(applies, members)
     )
     return ConsentTables(
@@ -207,7 +204,6 @@ def _tables(
         names=names,
         unanimous=unanimous,
         veto_players=veto_players,
-        quota=quota,
         smallest=smallest,
     )
 
@@ -358,12 +354,12 @@ def consent_summary(
     applies: np.ndarray,
     voters: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per outcome, the veto players and the share of voters a pass needs.
+    """Per outcome, the veto players and the smallest carrying coalition's size.
 
     An actor is a **veto player** of outcome k when no coalition without it
-    carries k (under unanimity, every voter). The **quota** of k is the size
-    of the smallest carrying coalition over the number of actors that vote on
-    k (0 when nobody votes). Outcomes with the same applying rules share the
+    carries k (under unanimity, every voter). The observation's **quota** of k
+    is the smallest carrying coalition's size over the number of actors that
+    vote on k (0 when nobody votes). Outcomes with the same applying rules share the
     answer, so each distinct pattern is solved once, by enumerating its
     coalitions (2 ** voters of them).
 
@@ -375,16 +371,15 @@ def consent_summary(
         voters: ``bool[n_actors, n_outcomes]``.
 
     Returns:
-        ``uint8[n_outcomes, n_actors]`` veto flags, ``float64[n_outcomes]``
-        quotas and ``uint8[n_outcomes]`` sizes of the smallest carrying
-        coalitions.
+        ``uint8[n_outcomes, n_actors]`` veto flags and ``uint8[n_outcomes]``
+        sizes of the smallest carrying coalitions.
     """
     n, n_outcomes = voters.shape
     vetoes = np.zeros((n_outcomes, n), np.uint8)
-    quota = np.zeros(n_outcomes, np.float64)
     smallest_size = np.zeros(n_outcomes, np.uint8)
     if n_outcomes == 0:
-        return vetoes, quota, smallest_size
+        return vetoes, smallest_size
+    rules = pack_rules(weights, threshold, veto)
     patterns, inverse = np.unique(applies, axis=0, return_inverse=True)
     inverse = np.asarray(inverse).ravel()
     for p in range(patterns.shape[0]):
@@ -393,15 +388,13 @@ def consent_summary(
         for i in np.flatnonzero(voters[:, rows[0]]):
             voter_mask |= 1 << int(i)
         flags, smallest = _pattern_summary(
-            pack_rules(weights, threshold, veto),
+            rules,
             np.ascontiguousarray(patterns[p]),
             np.int64(voter_mask),
         )
-        count = bin(voter_mask).count("1")
         vetoes[rows] = flags
         smallest_size[rows] = smallest
-        quota[rows] = smallest / count if count else 0.0
-    return vetoes, quota, smallest_size
+    return vetoes, smallest_size
 
 
 def minimal_winning_coalitions(

@@ -525,11 +525,6 @@ class ConsentRule(Strict):
             return list(self.actors)
         return list(self.weights or {})
 
-    @property
-    def is_all_of(self) -> bool:
-        """Whether the rule is the default: every one of its actors accepts."""
-        return self.quota is None and self.weights is None
-
 
 class TheoryDeclaration(Strict):
     """Declares that a scenario is a textbook bargaining model.
