@@ -20,7 +20,9 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import sys
 import time
+from collections.abc import Callable
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -238,6 +240,44 @@ def record_overrides(overrides: list[str]) -> None:
 def resume_command(run_dir: str | Path) -> str:
     """``peacegame train --resume --out RUN_DIR``: continues the recorded run."""
     return f"peacegame train --resume --out {shlex.quote(str(run_dir))}"
+
+
+def keep_planned_count(
+    run_dir: Path,
+    field: str,
+    requested: int,
+    done: Callable[[], int],
+    *,
+    unit: str,
+    file: Path,
+) -> None:
+    """On a resume, never lower the run's planned count silently (as matches).
+
+    Args:
+        run_dir: The run folder (its ``run.json`` holds the recorded count).
+        field: The length field (``total_timesteps``, ``iterations``...).
+        requested: Its value now.
+        done: How many are trained already (called only if one is recorded).
+        unit: What is counted, for the messages.
+        file: What the error names (the checkpoints).
+
+    Raises:
+        UserError: If ``requested`` is below what is trained.
+    """
+    recorded = (read_run(run_dir) or {}).get("config", {})
+    if field not in recorded:
+        return
+    _, note = logs.resolve_planned(
+        int(recorded[field]),
+        requested,
+        done(),
+        unit=unit,
+        flag=f"--set {field}=",
+        file=file,
+        done_word="trained",
+    )
+    if note:
+        print(f"note: {note}", file=sys.stderr)
 
 
 def check_resumable(run_dir: Path, config: dict[str, Any]) -> None:

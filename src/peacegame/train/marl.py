@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -588,12 +587,11 @@ def train_from_config(
         UserError: On a run folder that has a run (without ``--resume`` or
             ``--overwrite``), or a resume that would lower the planned count.
     """
-    from peacegame.logs import resolve_planned
     from peacegame.scenario import load_compiled
     from peacegame.train.checkpoints import (
         check_resumable,
+        keep_planned_count,
         prepare_run_dir,
-        read_run,
         write_json,
         write_run_file,
     )
@@ -615,21 +613,20 @@ def train_from_config(
         )
     if resume:
         check_resumable(run_dir, config.model_dump(mode="json"))
-        recorded = (read_run(run_dir) or {}).get("config", {})
-        done = 0
-        if checkpoint.exists():
-            done = int(torch.load(checkpoint, weights_only=True)["iteration"])
-        _, note = resolve_planned(
-            int(recorded.get("iterations", config.iterations)),
+
+        def trained() -> int:
+            if not checkpoint.exists():
+                return 0
+            return int(torch.load(checkpoint, weights_only=True)["iteration"])
+
+        keep_planned_count(
+            run_dir,
+            "iterations",
             config.iterations,
-            done,
+            trained,
             unit="iterations",
-            flag="--set iterations=",
             file=checkpoint,
-            done_word="trained",
         )
-        if note:
-            print(f"note: {note}", file=sys.stderr)
     write_run_file(
         run_dir,
         config=config,

@@ -32,17 +32,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from peacegame.logs import resolve_planned
 from peacegame.match_config import check_policies_cover_actors
 from peacegame.policies.learned import write_metadata
 from peacegame.scenario import load_compiled
 from peacegame.train.checkpoints import (
     actor_metadata,
     check_resumable,
+    keep_planned_count,
     library_versions,
     now,
     prepare_run_dir,
-    read_run,
     write_run_file,
 )
 from peacegame.train.config import RllibConfig, check_actors, load_match
@@ -347,21 +346,19 @@ def train_rllib(
     config_data = config.model_dump(mode="json")
     if resume:
         check_resumable(run_dir, config_data)
-        recorded = (read_run(run_dir) or {}).get("config", {})
-        if "iterations" in recorded:
-            # Never lower the planned count silently (as for matches and SB3).
+
+        def trained() -> int:
             last = _last_checkpoint(run_dir / "rllib")
-            _, note = resolve_planned(
-                int(recorded["iterations"]),
-                config.iterations,
-                int(last.name.split("_")[1]) if last is not None else 0,
-                unit="iterations",
-                flag="--set iterations=",
-                file=run_dir / "rllib",
-                done_word="trained",
-            )
-            if note:
-                print(f"note: {note}", file=sys.stderr)
+            return int(last.name.split("_")[1]) if last is not None else 0
+
+        keep_planned_count(
+            run_dir,
+            "iterations",
+            config.iterations,
+            trained,
+            unit="iterations",
+            file=run_dir / "rllib",
+        )
     write_run_file(
         run_dir,
         config=config,

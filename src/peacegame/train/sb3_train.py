@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from peacegame.logs import resolve_planned
 from peacegame.match_config import MatchConfig, check_policies_cover_actors
 from peacegame.policies.learned import write_metadata
 from peacegame.scenario import load_compiled
@@ -38,11 +37,11 @@ from peacegame.train.checkpoints import (
     FINAL_MODEL,
     actor_metadata,
     check_resumable,
+    keep_planned_count,
     library_versions,
     list_checkpoints,
     now,
     prepare_run_dir,
-    read_run,
     truncate_curve,
     write_run_file,
 )
@@ -433,20 +432,14 @@ def train_maskable_ppo(
         resume_from = found[-1][1] if found else None
         if resume_from is None:
             print("no checkpoint to resume from: starting afresh", file=sys.stderr)
-        recorded = (read_run(run_dir) or {}).get("config", {})
-        if "total_timesteps" in recorded:
-            # Never lower the planned count silently (module doc).
-            _, note = resolve_planned(
-                int(recorded["total_timesteps"]),
-                config.total_timesteps,
-                found[-1][0] if found else 0,
-                unit="timesteps",
-                flag="--set total_timesteps=",
-                file=run_dir / CHECKPOINTS,
-                done_word="trained",
-            )
-            if note:
-                print(f"note: {note}", file=sys.stderr)
+        keep_planned_count(  # module doc
+            run_dir,
+            "total_timesteps",
+            config.total_timesteps,
+            lambda: found[-1][0] if found else 0,
+            unit="timesteps",
+            file=run_dir / CHECKPOINTS,
+        )
     if resume_from is None:
         truncate_curve(run_dir / CURVE, 0)
     write_run_file(

@@ -28,7 +28,6 @@ Run folder (default ``runs/train/<name>``):
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,6 @@ from typing import Any
 import numpy as np
 import yaml
 
-from peacegame.logs import resolve_planned
 from peacegame.match import EpisodePlayer
 from peacegame.match_config import MatchConfig
 from peacegame.policies.learned import metadata_path, write_metadata
@@ -44,9 +42,9 @@ from peacegame.scenario import load_compiled
 from peacegame.scenario.compiled import CompiledScenario
 from peacegame.train.checkpoints import (
     check_resumable,
+    keep_planned_count,
     library_versions,
     prepare_run_dir,
-    read_run,
     write_json,
     write_run_file,
 )
@@ -203,20 +201,14 @@ def train_self_play(
     config_data = config.model_dump(mode="json")
     if resume:
         check_resumable(run_dir, config_data)
-        recorded = (read_run(run_dir) or {}).get("config", {})
-        if "rounds" in recorded:
-            # Never lower the planned count silently (as for matches and SB3).
-            _, note = resolve_planned(
-                int(recorded["rounds"]),
-                config.rounds,
-                _rounds_done(run_dir / SNAPSHOTS, order),
-                unit="rounds",
-                flag="--set rounds=",
-                file=run_dir / SNAPSHOTS,
-                done_word="trained",
-            )
-            if note:
-                print(f"note: {note}", file=sys.stderr)
+        keep_planned_count(
+            run_dir,
+            "rounds",
+            config.rounds,
+            lambda: _rounds_done(run_dir / SNAPSHOTS, order),
+            unit="rounds",
+            file=run_dir / SNAPSHOTS,
+        )
     write_run_file(
         run_dir,
         config=config,
