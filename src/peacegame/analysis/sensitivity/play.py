@@ -40,7 +40,7 @@ import json
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -77,12 +77,7 @@ class PlaySpec:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {
-            "calibrations": self.calibrations,
-            "match": self.match,
-            "episodes": self.episodes,
-            "seed": self.seed,
-        }
+        return asdict(self)
 
 
 def default_match(setup: Setup) -> Path:
