@@ -6,6 +6,7 @@ interfaces in every env.
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from peacegame.env import env as aec_env
 from peacegame.env import parallel_env
 from peacegame.scenario import compile_dict, load_compiled
 from peacegame.scenario.consent import carries
+from peacegame.solutions import TIE_TOLERANCE
 from peacegame.vector_env import vector_env
 from test_voting_rules import voting_rules
 
@@ -40,30 +42,64 @@ def games(draw: st.DrawFn):
 
 
 def _reference_picks(rules: Rules, bins: int) -> np.ndarray:
-    """The utility interface's rule by enumeration of coalitions (module doc)."""
+    """The utility interface's rule, written out in plain Python (module doc).
+
+    The needed voters: the others sorted by surplus (descending, then lower
+    index), the shortest prefix that carries the outcome with the proposer.
+    The coalition maximising its least surplus is checked against enumeration
+    of every coalition on the way.
+    """
     utility, no_deal = rules.utility, rules.no_deal
     consent = rules.scenario.consent
     n, n_outcomes = utility.shape
     targets = utility_targets(utility, no_deal, bins)
     picks = np.zeros((n, bins), np.int64)
+
+    def carried(k: int, members: tuple[int, ...]) -> bool:
+        mask = sum(1 << j for j in members)
+        return bool(carries(consent.rules, consent.applies, 0, k, np.int64(mask)))
+
     for i in range(n):
-        score = np.full(n_outcomes, -np.inf)
+        keys = []
         for k in range(n_outcomes):
+            surplus = [float(utility[j, k] - no_deal[j]) for j in range(n)]
             others = [j for j in range(n) if rules.required[k, j] and j != i]
-            for size in range(len(others) + 1):
-                for members in itertools.combinations(others, size):
-                    mask = (1 << i) | sum(1 << j for j in members)
-                    if carries(consent.rules, consent.applies, 0, k, np.int64(mask)):
-                        value = min(
-                            (utility[j, k] - no_deal[j] for j in members),
-                            default=np.inf,
-                        )
-                        score[k] = max(score[k], value)
+            ranked = sorted(others, key=lambda j, s=surplus: (-s[j], j))
+            needed = next(
+                (
+                    ranked[:m]
+                    for m in range(len(ranked) + 1)
+                    if carried(k, (i, *ranked[:m]))
+                ),
+                None,
+            )
+            best = max(
+                (
+                    min((surplus[j] for j in members), default=math.inf)
+                    for size in range(len(others) + 1)
+                    for members in itertools.combinations(others, size)
+                    if carried(k, (i, *members))
+                ),
+                default=-math.inf,
+            )
+            if needed is None:
+                keys.append((False, -math.inf))
+                assert best == -math.inf
+                continue
+            least = min((surplus[j] for j in needed), default=math.inf)
+            assert least == best  # the prefix is the most willing coalition
+            if not needed:  # the proposer carries it alone: first
+                keys.append((True, math.inf))
+            elif least >= 0.0:
+                product = math.prod(max(surplus[j], 0.0) for j in needed)
+                keys.append((True, round(product / TIE_TOLERANCE)))
+            else:
+                keys.append((False, least))
         for b in range(bins):
             eligible = [k for k in range(n_outcomes) if utility[i, k] >= targets[i, b]]
             if rules.public:
                 picks[i, b] = max(
-                    eligible, key=lambda k, i=i, sc=score: (sc[k], utility[i, k], -k)
+                    eligible, key=lambda k, i=i, ks=keys: (*ks[k], utility[i, k], -k)
                 )
             else:
                 picks[i, b] = min(eligible, key=lambda k, i=i: (utility[i, k], k))

@@ -147,6 +147,58 @@ def test_sampled_evaluation_is_reproducible_and_differs_from_greedy():
     assert first["distinct_outcomes"] > 1
 
 
+@pytest.mark.parametrize("actions", ["utility", "issues"])
+def test_exported_policies_play_in_a_match_as_in_the_trainer(tmp_path, actions):
+    """``export`` writes learned-policy checkpoints (``.pt``, backend torch);
+    a match of concrete actions plays them (the policy translates) and every
+    episode ends as the trainer's own greedy play on the same seeds."""
+    import numpy as np
+
+    from peacegame.engine.config import AGREEMENT
+    from peacegame.engine.rules import C_END, C_OFFER, C_ROUND
+    from peacegame.match import EpisodePlayer
+    from peacegame.match_config import MatchConfig
+
+    protocol = ProtocolConfig(
+        actions=actions, proposer="random", breakdown_prob=0.15, max_rounds=6
+    )
+    scenario = load_compiled(None)
+    trainer = MultiAgentTrainer(scenario, protocol, TINY)
+    trainer.train_iteration()
+    paths = trainer.export(tmp_path / "modules")
+    meta = json.loads(paths[0].with_suffix(".json").read_text())
+    assert (meta["backend"], meta["actor"], meta["network"]["hidden"]) == (
+        "torch",
+        "russia",
+        [TINY.hidden, TINY.hidden],
+    )
+    config = MatchConfig(
+        name="learned",
+        scenario="ukraine-2025",
+        protocol=protocol.model_copy(update={"actions": "outcome"}),
+        policies={
+            actor: {"policy": "learned", "checkpoint": str(path)}
+            for actor, path in zip(trainer.rules.actors, paths, strict=True)
+        },
+        seed=7,
+        log_events="none",
+    )
+    player = EpisodePlayer(config, scenario)
+    episodes = 24
+    played = trainer.play(episodes, 7)
+    agreed = played.state[:, C_END] == AGREEMENT
+    records = [player.play(i) for i in range(episodes)]
+    assert [r["round"] for r in records] == played.state[:, C_ROUND].tolist()
+    assert [r["outcome"] if r["agreement"] else -1 for r in records] == np.where(
+        agreed, played.state[:, C_OFFER], -1
+    ).tolist()
+    for i, actor in enumerate(trainer.rules.actors):
+        np.testing.assert_allclose(
+            [r["reward"][actor] for r in records], played.rewards[:, i], atol=1e-6
+        )
+    assert len({r["round"] for r in records}) > 1  # the seeds matter
+
+
 def test_peacegame_train_runs_the_marl_trainer_and_resumes(tmp_path, capsys):
     from peacegame.cli import main
 
@@ -166,9 +218,25 @@ def test_peacegame_train_runs_the_marl_trainer_and_resumes(tmp_path, capsys):
     ]
     config = "configs/train/all-actors-marl.yaml"
     assert main(["train", config, "--set", "iterations=1", *tiny]) == 0
-    assert {"run.json", "marl.pt", "progress.jsonl", "evaluation.json"} <= {
-        p.name for p in out.iterdir()
-    }
+    assert {
+        "run.json",
+        "marl.pt",
+        "progress.jsonl",
+        "evaluation.json",
+        "final-match.yaml",
+    } <= {p.name for p in out.iterdir()}
+    assert sorted(p.name for p in (out / "modules").glob("*.pt")) == [
+        "china.pt",
+        "eu.pt",
+        "russia.pt",
+        "ukraine.pt",
+        "us.pt",
+    ]
+    # The final match plays every learned policy (its own one-line command).
+    played = tmp_path / "final"
+    final = ["run", str(out / "final-match.yaml"), "--out", str(played)]
+    assert main([*final, "--episodes", "4", "--quiet", "--no-plots"]) == 0
+    assert len((played / "episodes.jsonl").read_text().splitlines()) == 4
     report = json.loads((out / "evaluation.json").read_text())
     assert set(report["greedy"]["mean_reward"]) == {
         "russia",

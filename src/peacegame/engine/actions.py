@@ -18,16 +18,29 @@ then ACCEPT = ``n_choices``, REJECT = ``n_choices + 1``, WAIT = ``n_choices +
   into [smallest utility, ``hi_i``] (no bin asks for less than walking
   away). The kernel proposes :func:`utility_picks`: among the outcomes
   with ``U_i(o) >= t_b`` (never empty: the best outcome qualifies), under
-  public information the one the others are most likely to accept, the
-  largest *acceptability* (the value of the cheapest winning coalition,
-  :func:`peacegame.scenario.consent.coalition_value` over the others'
-  surpluses ``U_j(o) - d_j``: the smallest
-  surplus among the accepting voters the proposal needs; +inf when the
-  proposer alone carries it), ties to the higher own utility, then the lower
-  index; under private information, where the others' utilities are not the
-  proposer's to know, the one closest to the target from above (the smallest
-  ``U_i(o) >= t_b``, ties to the lower index). Proposal mask: every bin. The
-  size does not grow with the number of outcomes.
+  public information the one the others are most likely to accept. The
+  voters it needs are the cheapest winning coalition
+  (:func:`peacegame.scenario.consent.cheapest_coalition` over the others'
+  surpluses ``s_j = U_j(o) - d_j``); first come the outcomes where each of
+  them gets at least its no-deal value (``s_j >= 0``), ordered by the
+  product of their surpluses (:func:`~peacegame.scenario.consent.
+  coalition_products`: if each needed voter accepted independently with a
+  probability proportional to its surplus, the chance that all of them
+  accept); then the others, by their least willing needed voter's surplus
+  (:func:`~peacegame.scenario.consent.coalition_value`); products within
+  :data:`~peacegame.solutions.TIE_TOLERANCE` tie; ties to the higher
+  own utility, then the lower index. An outcome the proposer carries alone
+  ranks first. Under private information, where the others' utilities are
+  not the proposer's to know, the one closest to the target from above (the
+  smallest ``U_i(o) >= t_b``, ties to the lower index). Proposal mask: every
+  bin. The size does not grow with the number of outcomes.
+
+  Why the product and not the least surplus alone: the least surplus ignores
+  every voter but one, so two outcomes that leave the binding voter equally
+  well off rank the same however much worse one leaves everybody else; the
+  product is the Nash product of the needed voters' gains, and a learner's
+  proposal at its target is then the efficient one for the coalition
+  (measured in docs/training.md, "Quality").
 * ``issues``: ``n_choices = max_levels`` (the most levels of any issue). A
   proposal takes one **sub-step per issue**, in issue order: at sub-step ``j``
   the proposer picks a level of issue ``j``, and the mask allows exactly the
@@ -60,7 +73,8 @@ from peacegame.engine.rules import (
     MASK_WAIT,
     mask_row,
 )
-from peacegame.scenario.consent import coalition_values
+from peacegame.scenario.consent import coalition_products, coalition_values
+from peacegame.solutions import TIE_TOLERANCE
 
 ACTION_INTERFACES = ("outcome", "utility", "issues")
 """The interface names (the ``actions`` protocol field), indexed by code."""
@@ -122,15 +136,20 @@ def utility_picks(
     for i in range(n):
         own = utility[i]
         if public:
-            score = coalition_values(
+            args = (
                 consent.rules,  # type: ignore[attr-defined]
                 consent.applies,  # type: ignore[attr-defined]
                 np.ascontiguousarray(required, np.uint8),
                 surplus,
                 i,
             )
-            # Best first: acceptability, then own utility, then lower index.
-            order = np.lexsort((np.arange(n_outcomes), -own, -score))
+            least = coalition_values(*args)
+            willing = least >= 0.0  # every needed voter at or above no deal
+            # Products equal up to rounding are a tie (the project's tolerance).
+            product = np.round(coalition_products(*args) / TIE_TOLERANCE)
+            score = np.where(willing, product, least)
+            # Best first: willing, score, own utility, lower index.
+            order = np.lexsort((np.arange(n_outcomes), -own, -score, ~willing))
         else:
             # Closest from above: own utility ascending, then lower index.
             order = np.lexsort((np.arange(n_outcomes), own))

@@ -1,11 +1,13 @@
-"""Learned policies: an SB3 model or an RLlib RL module, playing like any policy.
+"""Learned policies: an SB3 model, an RLlib RL module or a torch policy network.
 
 A match config names one with ``{policy: learned, checkpoint: PATH}``:
 
-* ``PATH`` is an SB3 ``.zip`` written by ``peacegame train`` (MaskablePPO), or
-  an RLlib RL module folder written by the RLlib trainer
-  (``.../modules/<actor>``); a relative path is looked up next to the config
-  file first, then in the working directory;
+* ``PATH`` is an SB3 ``.zip`` written by ``peacegame train`` (MaskablePPO), an
+  RLlib RL module folder written by the RLlib trainer (``.../modules/<actor>``),
+  or a policy network's weights written by the multi-agent trainer
+  (``trainer: marl``, ``.../modules/<actor>.pt``: a ``torch.save`` state dict
+  of tensors, its layer widths in the metadata's ``network``); a relative path
+  is looked up next to the config file first, then in the working directory;
 * next to it, ``PATH`` with the suffix ``.json``, lies the metadata written at
   training time: the actor, the scenario hash, the observation size, the
   number of actions and the protocol config. Loading checks them: a missing
@@ -27,7 +29,8 @@ A match config names one with ``{policy: learned, checkpoint: PATH}``:
 Security: an SB3 ``.zip`` holds pickled Python objects, and unpickling runs
 code. Load checkpoints only from sources you trust; peacegame loads one only
 from a path a config names explicitly, never by searching. RLlib module
-checkpoints are also restored with pickle.
+checkpoints are also restored with pickle. A ``.pt`` policy network is read
+with ``torch.load(weights_only=True)``: tensors only, no code is unpickled.
 
 The registry (:data:`peacegame.policies.registry.LAZY_KINDS`) imports this
 module for the ``learned`` policy kind on first use; torch, SB3 and Ray are
@@ -53,8 +56,9 @@ METADATA_FORMAT = "peacegame-checkpoint"
 """The ``format`` field of every checkpoint metadata file."""
 METADATA_VERSION = 1
 """The current metadata version."""
-BACKENDS = ("sb3", "rllib")
-"""Checkpoint kinds: an SB3 ``.zip`` or an RLlib RL module folder."""
+BACKENDS = ("sb3", "rllib", "torch")
+"""Checkpoint kinds: an SB3 ``.zip``, an RLlib RL module folder, or a ``.pt``
+policy network (:func:`policy_network`)."""
 
 
 def metadata_path(checkpoint: str | Path) -> Path:
@@ -267,11 +271,65 @@ class _RllibBackend(_Backend):
             return out["action_dist_inputs"][0].numpy()
 
 
+def policy_network(inputs: int, outputs: int, hidden: list[int]) -> Any:
+    """The multi-agent trainer's network: linear layers of ``hidden`` widths, tanh.
+
+    One definition for training (:mod:`peacegame.train.marl`) and for playing
+    a saved ``.pt`` policy (the ``torch`` backend).
+    """
+    from torch import nn
+
+    layers: list[Any] = []
+    width = inputs
+    for size in hidden:
+        layers += [nn.Linear(width, size), nn.Tanh()]
+        width = size
+    layers.append(nn.Linear(width, outputs))
+    return nn.Sequential(*layers)
+
+
+class _TorchBackend(_Backend):
+    """A policy network saved as a state dict of tensors (``trainer: marl``)."""
+
+    def __init__(self, path: Path, where: dict[str, Any], meta: dict[str, Any]):
+        try:
+            import torch
+        except ImportError:
+            raise ConfigError(
+                "a .pt policy checkpoint needs torch; pip install torch", **where
+            ) from None
+        self.obs_size = int(meta["obs_size"])
+        self.n_actions = int(meta["n_actions"])
+        hidden = (meta.get("network") or {}).get("hidden")
+        if not isinstance(hidden, list) or not all(isinstance(h, int) for h in hidden):
+            raise ConfigError(
+                f"{metadata_path(path)} lacks network.hidden (the layer widths); "
+                "re-export the checkpoint",
+                **where,
+            )
+        self.net = policy_network(self.obs_size, self.n_actions, hidden)
+        try:
+            self.net.load_state_dict(torch.load(path, weights_only=True))
+        except Exception as exc:  # noqa: BLE001 (any load failure is a user error)
+            raise ConfigError(
+                f"cannot load policy network {path}: {type(exc).__name__}: {exc}",
+                **where,
+            ) from None
+        self.net.eval()
+        self.torch = torch
+
+    def logits(self, vector: np.ndarray) -> np.ndarray:
+        with self.torch.no_grad():
+            obs = self.torch.as_tensor(vector, dtype=self.torch.float32)
+            return self.net(obs.unsqueeze(0))[0].numpy()
+
+
 class LearnedParams(BaseModel):
     """Parameters of a ``learned`` policy spec.
 
     Attributes:
-        checkpoint: The checkpoint (an SB3 ``.zip`` or an RLlib module folder).
+        checkpoint: The checkpoint (an SB3 ``.zip``, an RLlib module folder or
+            a ``.pt`` policy network).
         sample: Sample from the masked distribution instead of taking the most
             probable legal action.
     """
@@ -316,8 +374,13 @@ class LearnedPolicy:
         key = (kind, str(self.path.resolve()), self.path.stat().st_mtime_ns)
         backend = _LOADED.get(key)
         if backend is None:
-            cls = _SB3Backend if kind == "sb3" else _RllibBackend
-            backend = _LOADED[key] = cls(self.path, where)
+            if kind == "torch":
+                backend = _TorchBackend(self.path, where, self.metadata)
+            elif kind == "sb3":
+                backend = _SB3Backend(self.path, where)
+            else:
+                backend = _RllibBackend(self.path, where)
+            _LOADED[key] = backend
         self.backend: _Backend = backend
         obs_size = int(self.metadata["obs_size"])
         n_actions = int(self.metadata["n_actions"])
@@ -482,6 +545,7 @@ __all__ = [
     "METADATA_FORMAT",
     "LearnedPolicy",
     "metadata_path",
+    "policy_network",
     "read_metadata",
     "resolve_checkpoint",
     "view_fingerprint",

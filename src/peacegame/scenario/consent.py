@@ -245,19 +245,19 @@ def carries(rules, table, column, outcome, coalition) -> bool:
 
 
 @njit(cache=True)
-def coalition_value(rules, table, column, outcome, base, voters, values):
-    """The most willing winning coalition's least willing voter.
+def cheapest_coalition(rules, table, column, outcome, base, voters, values):
+    """The most willing winning coalition: a bit mask, or -1 if none carries.
 
     Over the coalitions that contain ``base`` (a bit mask, the proposer),
-    draw their other members from ``voters`` (a bit mask) and carry
-    ``outcome``, the largest smallest ``values[j]`` among those other members:
-    +inf if ``base`` alone carries it, -inf if no coalition does. Carrying is
-    monotone, so adding the voters in decreasing value (ties: lower index
-    first) until the coalition carries the outcome finds it.
+    draw their other members from ``voters`` (a bit mask) so that they carry
+    ``outcome`` with the largest smallest ``values[j]`` among the other
+    members. Carrying is monotone, so adding the voters in decreasing value
+    (ties: lower index first) until the coalition carries the outcome finds
+    it; ``base`` alone when it carries the outcome.
     """
     coalition = base
     if carries(rules, table, column, outcome, coalition):
-        return np.inf
+        return coalition
     remaining = voters & ~base
     while remaining != 0:
         pick = -1
@@ -273,8 +273,78 @@ def coalition_value(rules, table, column, outcome, base, voters, values):
         coalition |= np.int64(1) << pick
         remaining &= ~(np.int64(1) << pick)
         if carries(rules, table, column, outcome, coalition):
-            return best
-    return -np.inf
+            return coalition
+    return np.int64(-1)
+
+
+@njit(cache=True)
+def coalition_value(rules, table, column, outcome, base, voters, values):
+    """The most willing winning coalition's least willing voter.
+
+    The smallest ``values[j]`` among the members of
+    :func:`cheapest_coalition` other than ``base``: +inf if ``base`` alone
+    carries ``outcome``, -inf if no coalition does.
+    """
+    coalition = cheapest_coalition(rules, table, column, outcome, base, voters, values)
+    if coalition < 0:
+        return -np.inf
+    least = np.inf
+    others = coalition & ~base
+    j = 0
+    while others != 0:
+        if others & 1 and values[j] < least:
+            least = values[j]
+        others >>= 1
+        j += 1
+    return least
+
+
+@njit(cache=True)
+def coalition_products(rules, applies, voters, values, proposer):
+    """Per outcome, the product of the needed voters' ``max(values[j], 0)``.
+
+    The needed voters are the members of :func:`cheapest_coalition` other
+    than ``proposer``: +inf where the proposer alone carries the outcome,
+    -inf where no coalition does. With ``values`` the voters' surpluses over
+    their no-deal values, it orders the outcomes by the chance that the
+    coalition accepts when each member accepts independently with a
+    probability proportional to its surplus (the ``utility`` action
+    interface's proposal rule).
+
+    Args:
+        rules: ``int64[n_rules, 2 n + 1]`` (:func:`pack_rules`).
+        applies: ``uint8[n_outcomes, n_rules]``.
+        voters: ``uint8[n_outcomes, n_actors]``, who votes on each outcome.
+        values: ``float64[n_actors, n_outcomes]``.
+        proposer: The proposer's index.
+
+    Returns:
+        ``float64[n_outcomes]``.
+    """
+    n_outcomes, n = voters.shape
+    out = np.empty(n_outcomes, np.float64)
+    column = np.empty(n, np.float64)
+    base = np.int64(1) << proposer
+    for k in range(n_outcomes):
+        mask = np.int64(0)
+        for i in range(n):
+            column[i] = values[i, k]
+            if voters[k, i] != 0:
+                mask |= np.int64(1) << i
+        coalition = cheapest_coalition(rules, applies, 0, k, base, mask, column)
+        if coalition < 0:
+            out[k] = -np.inf
+            continue
+        others = coalition & ~base
+        if others == 0:
+            out[k] = np.inf
+            continue
+        product = 1.0
+        for j in range(n):
+            if (others >> j) & 1:
+                product *= max(column[j], 0.0)
+        out[k] = product
+    return out
 
 
 @njit(cache=True)

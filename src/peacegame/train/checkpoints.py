@@ -27,6 +27,8 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from peacegame import __version__, logs
 from peacegame.engine.record import PublicRecord
 from peacegame.engine.tables import Rules
@@ -46,6 +48,8 @@ CURVE = "learning_curve.csv"
 """The learning curve (one row per rollout)."""
 CURVE_PNG = "learning_curve.png"
 """The plotted learning curve."""
+FINAL_MATCH = "final-match.yaml"
+"""A match config playing a run's final policies (self-play, marl)."""
 
 _STEPS = re.compile(r"_(\d+)_steps\.zip$")
 
@@ -107,6 +111,58 @@ def actor_metadata(
         },
         "protocol": protocol.model_dump(mode="json"),
     }
+
+
+def learned_spec(path: Path) -> dict[str, Any]:
+    """The ``{policy: learned}`` spec of a checkpoint (absolute path)."""
+    return {"policy": "learned", "checkpoint": str(path.resolve())}
+
+
+def write_final_match(
+    run_dir: Path,
+    match: Any,
+    scenario_file: Path,
+    current: dict[str, Any],
+    name: str,
+    trainer: str,
+) -> Path:
+    """Write ``final-match.yaml``: ``match`` with the run's final policies.
+
+    Learned checkpoints are named relative to the run folder (a config may
+    only name checkpoints inside its own folder); other specs are kept.
+
+    Args:
+        run_dir: The run folder.
+        match: The :class:`~peacegame.match_config.MatchConfig` trained on.
+        scenario_file: Its scenario file.
+        current: Actor -> policy spec (:func:`learned_spec` for learned ones).
+        name: The train config's name.
+        trainer: Which trainer wrote it (for the file's comment).
+
+    Returns:
+        The file written.
+    """
+    policies = {}
+    for actor, spec in current.items():
+        if isinstance(spec, dict) and spec.get("policy") == "learned":
+            relative = Path(spec["checkpoint"]).relative_to(run_dir.resolve())
+            policies[actor] = {"policy": "learned", "checkpoint": str(relative)}
+        else:
+            policies[actor] = spec
+    data = match.model_dump(mode="json", exclude_none=True)
+    data.update(
+        name=f"{name}-final",
+        description=f"Final {trainer} policies of {name}",
+        scenario=str(scenario_file.resolve()),
+        policies=policies,
+    )
+    data.pop("output", None)
+    path = run_dir / FINAL_MATCH
+    path.write_text(
+        f"# Written by peacegame train ({trainer}): every actor's final policy.\n"
+        + yaml.safe_dump(data, sort_keys=False)
+    )
+    return path
 
 
 def list_checkpoints(folder: Path) -> list[tuple[int, Path]]:

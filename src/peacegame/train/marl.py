@@ -55,6 +55,7 @@ from peacegame.engine.rules import C_END, C_OFFER, C_PHASE
 from peacegame.engine.tables import nash_of
 from peacegame.engine.vector import observe_all, step_all
 from peacegame.errors import UserError
+from peacegame.policies.learned import policy_network, write_metadata
 from peacegame.scenario.compiled import CompiledScenario
 from peacegame.solutions import zone_of_agreement
 
@@ -91,14 +92,14 @@ class MarlSettings:
     seed: int = 0
 
 
-def _mlp(inputs: int, outputs: int, hidden: int) -> nn.Module:
-    return nn.Sequential(
-        nn.Linear(inputs, hidden),
-        nn.Tanh(),
-        nn.Linear(hidden, hidden),
-        nn.Tanh(),
-        nn.Linear(hidden, outputs),
-    )
+MODULES = "modules"
+"""The run folder's subfolder of exported policies (``<actor>.pt`` + ``.json``)."""
+TORCH_VERSIONS = ("torch", "torchrl", "tensordict", "numpy", "numba")
+"""Libraries whose versions the exported metadata records."""
+
+
+def _hidden(s: MarlSettings) -> list[int]:
+    return [s.hidden, s.hidden]
 
 
 @dataclass
@@ -114,8 +115,8 @@ class _Learner:
 
 
 def _learner(obs_size: int, n_actions: int, s: MarlSettings) -> _Learner:
-    policy_net = _mlp(obs_size, n_actions, s.hidden)
-    value_net = _mlp(obs_size, 1, s.hidden)
+    policy_net = policy_network(obs_size, n_actions, _hidden(s))
+    value_net = policy_network(obs_size, 1, _hidden(s))
     actor = ProbabilisticActor(
         TensorDictModule(policy_net, in_keys=["observation"], out_keys=["logits"]),
         in_keys={"logits": "logits", "mask": "action_mask"},
@@ -497,6 +498,50 @@ class MultiAgentTrainer:
         self._start(self._slots)
         self._observe()
 
+    def export(self, folder: Path, extra: dict[str, Any] | None = None) -> list[Path]:
+        """Write every actor's policy network as a learned-policy checkpoint.
+
+        ``folder/<actor>.pt`` holds the policy network's state dict (tensors
+        only: it loads with ``torch.load(weights_only=True)``), and
+        ``<actor>.json`` beside it the metadata a match checks
+        (:func:`peacegame.train.checkpoints.actor_metadata`, backend
+        ``torch``) with the layer widths (``network.hidden``), the iteration
+        and ``extra``. Play one with ``{policy: learned, checkpoint: PATH}``.
+
+        Returns:
+            The checkpoint paths, in actor order.
+        """
+        from peacegame.train.checkpoints import actor_metadata, library_versions, now
+
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for actor, learner in zip(self.rules.actors, self.learners, strict=True):
+            path = folder / f"{actor}.pt"
+            tmp = path.with_name(path.name + ".tmp")
+            torch.save(learner.policy_net.state_dict(), tmp)
+            os.replace(tmp, path)
+            write_metadata(
+                path,
+                {
+                    **actor_metadata(
+                        self.scenario,
+                        self.protocol,
+                        actor,
+                        backend="torch",
+                        algorithm="PPO (TorchRL ClipPPOLoss)",
+                    ),
+                    "network": {"hidden": _hidden(self.settings), "activation": "tanh"},
+                    "iteration": self.iteration,
+                    "decisions": self.decisions,
+                    "settings": asdict(self.settings),
+                    "versions": library_versions(*TORCH_VERSIONS),
+                    "created": now(),
+                    **(extra or {}),
+                },
+            )
+            paths.append(path)
+        return paths
+
 
 def outcome_report(
     scenario: CompiledScenario, rules: Rules, state: np.ndarray, rewards: np.ndarray
@@ -531,6 +576,58 @@ def outcome_report(
     }
 
 
+def plot_progress(
+    progress: Path, out: Path, actors: tuple[str, ...], no_deal: np.ndarray
+) -> Path | None:
+    """Plot ``progress.jsonl``: rewards per actor, and the held-out evaluations.
+
+    Left: each actor's mean training reward per iteration against the
+    decisions trained, its no-deal value dashed. Right: the held-out greedy
+    evaluations (agreement, share of agreements in the zone of agreement,
+    mean Nash product over the Nash point's). None without matplotlib.
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    lines = [json.loads(line) for line in progress.read_text().splitlines() if line]
+    if not lines:
+        return None
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    rewards, quality = fig.subplots(1, 2)
+    decisions = np.cumsum([line["decisions"] for line in lines])
+    for i, actor in enumerate(actors):
+        values = [line["mean_reward"][i] for line in lines]
+        (drawn,) = rewards.plot(decisions, values, lw=1.5, label=actor)
+        rewards.axhline(no_deal[i], color=drawn.get_color(), lw=0.8, ls="--")
+    rewards.set_xlabel("decisions trained (all actors)")
+    rewards.set_ylabel("mean episode reward (dashed: no-deal value)")
+    rewards.grid(alpha=0.3)
+    rewards.legend(loc="lower right", fontsize=8)
+    evals = [
+        (line["iteration"], line["extra"]["eval"])
+        for line in lines
+        if "eval" in line.get("extra", {})
+    ]
+    for key, label in (
+        ("agreement", "agreement"),
+        ("in_zone", "agreements in the zone"),
+        ("nash_product_ratio", "Nash product / Nash point's"),
+    ):
+        quality.plot(
+            [i for i, _ in evals], [e[key] for _, e in evals], "o-", label=label
+        )
+    quality.axhline(0.9, color="grey", lw=0.8, ls=":")
+    quality.set_ylim(-0.02, 1.05)
+    quality.set_xlabel("iteration")
+    quality.set_ylabel("held-out greedy play")
+    quality.grid(alpha=0.3)
+    quality.legend(loc="lower right", fontsize=8)
+    fig.suptitle(f"five learners, kernel + TorchRL PPO: {progress.parent.name}")
+    fig.savefig(out, dpi=110)
+    return out
+
+
 def train(
     scenario: CompiledScenario,
     protocol: ProtocolConfig,
@@ -543,7 +640,8 @@ def train(
     """Train for ``iterations`` (resuming from ``run_dir/marl.pt`` if present).
 
     Writes ``progress.jsonl`` (one :class:`IterationStats` per iteration, and
-    evaluations) and ``marl.pt`` after every iteration.
+    evaluations) and ``marl.pt`` after every iteration, and
+    ``learning_curve.png`` (:func:`plot_progress`) at the end.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     trainer = MultiAgentTrainer(scenario, protocol, settings)
@@ -566,6 +664,12 @@ def train(
                 f"iter {stats.iteration}: {stats.decisions} decisions, "
                 f"{stats.steps_per_second:,.0f}/s, agreement {stats.agreement:.2f}"
             )
+    plot_progress(
+        progress,
+        run_dir / "learning_curve.png",
+        trainer.rules.actors,
+        np.asarray(scenario.no_deal, np.float64),
+    )
     return trainer
 
 
@@ -576,7 +680,9 @@ def train_from_config(
 
     The match config gives the scenario and the protocol; every actor learns.
     The run folder gets ``run.json``, ``progress.jsonl``, ``marl.pt`` (after
-    every iteration) and ``evaluation.json`` (greedy and sampled held-out play).
+    every iteration), ``evaluation.json`` (greedy and sampled held-out play),
+    ``modules/<actor>.pt`` + ``.json`` (:meth:`MultiAgentTrainer.export`) and
+    ``final-match.yaml`` (the match with every actor's learned policy).
     ``--resume`` continues from ``marl.pt`` and never lowers the planned
     iterations below those trained.
 
@@ -591,7 +697,9 @@ def train_from_config(
     from peacegame.train.checkpoints import (
         check_resumable,
         keep_planned_count,
+        learned_spec,
         prepare_run_dir,
+        write_final_match,
         write_json,
         write_run_file,
     )
@@ -653,6 +761,25 @@ def train_from_config(
     )
     report = {"greedy": trainer.evaluate(), "sample": trainer.evaluate(sample=True)}
     write_json(run_dir / "evaluation.json", report)
+    paths = trainer.export(
+        run_dir / MODULES,
+        {
+            "train_config": config.model_dump(mode="json"),
+            "match_path": str(match_file),
+            "seed": config.seed,
+        },
+    )
+    write_final_match(
+        run_dir,
+        match,
+        scenario_file,
+        {
+            actor: learned_spec(path)
+            for actor, path in zip(trainer.rules.actors, paths, strict=True)
+        },
+        config.name,
+        "marl",
+    )
     return trainer, report
 
 
@@ -699,6 +826,7 @@ def main(argv: list[str] | None = None) -> int:
         "greedy": trainer.evaluate(),
         "sample": trainer.evaluate(sample=True),
     }
+    trainer.export(Path(args.out) / MODULES, {"seed": args.seed})
     print(json.dumps(report, indent=2))
     return 0
 

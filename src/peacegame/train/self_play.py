@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from peacegame.match import EpisodePlayer
 from peacegame.match_config import MatchConfig
@@ -41,10 +40,13 @@ from peacegame.policies.learned import metadata_path, write_metadata
 from peacegame.scenario import load_compiled
 from peacegame.scenario.compiled import CompiledScenario
 from peacegame.train.checkpoints import (
+    FINAL_MATCH,
     check_resumable,
     keep_planned_count,
+    learned_spec,
     library_versions,
     prepare_run_dir,
+    write_final_match,
     write_json,
     write_run_file,
 )
@@ -56,7 +58,6 @@ SNAPSHOTS = "snapshots"
 """The run folder's snapshot subfolder."""
 STATE_FILE = "self_play.json"
 """The turns done so far."""
-FINAL_MATCH = "final-match.yaml"
 """A match config with every actor's latest policy."""
 
 
@@ -131,38 +132,6 @@ def _held_out_reward(
     )
     player = EpisodePlayer(config, scenario, config_file=str(match_file))
     return float(np.mean([player.play(i)["reward"][actor] for i in range(episodes)]))
-
-
-def _learned(path: Path) -> dict[str, Any]:
-    return {"policy": "learned", "checkpoint": str(path.resolve())}
-
-
-def _write_final_match(
-    run_dir: Path,
-    match: MatchConfig,
-    scenario_file: Path,
-    current: dict[str, Any],
-    name: str,
-) -> None:
-    policies = {}
-    for actor, spec in current.items():
-        if isinstance(spec, dict) and spec.get("policy") == "learned":
-            relative = Path(spec["checkpoint"]).relative_to(run_dir.resolve())
-            policies[actor] = {"policy": "learned", "checkpoint": str(relative)}
-        else:
-            policies[actor] = spec
-    data = match.model_dump(mode="json", exclude_none=True)
-    data.update(
-        name=f"{name}-final",
-        description=f"Latest self-play policies of {name}",
-        scenario=str(scenario_file.resolve()),
-        policies=policies,
-    )
-    data.pop("output", None)
-    (run_dir / FINAL_MATCH).write_text(
-        "# Written by peacegame train (self-play): every actor's latest policy.\n"
-        + yaml.safe_dump(data, sort_keys=False)
-    )
 
 
 def _rounds_done(snapshots: Path, order: list[str]) -> int:
@@ -243,7 +212,7 @@ def train_self_play(
                         evaluation.get("reward_after"),
                     )
                 )
-                current[actor] = _learned(snapshot)
+                current[actor] = learned_spec(snapshot)
                 turn_index += 1
                 continue
             opponents = {a: s for a, s in current.items() if a != actor}
@@ -294,7 +263,7 @@ def train_self_play(
             )
             if config.eval_episodes:
                 before = {**current}
-                after = {**current, actor: _learned(snapshot)}
+                after = {**current, actor: learned_spec(snapshot)}
                 turn.reward_before = _held_out_reward(
                     match, match_file, scenario, before, actor, config.eval_episodes
                 )
@@ -313,14 +282,16 @@ def train_self_play(
                     meta.pop(key, None)
                 write_metadata(snapshot, meta)
             result.turns.append(turn)
-            current[actor] = _learned(snapshot)
+            current[actor] = learned_spec(snapshot)
             turn_index += 1
-            _write_final_match(run_dir, match, scenario_file, current, config.name)
+            write_final_match(
+                run_dir, match, scenario_file, current, config.name, "self-play"
+            )
             write_json(
                 run_dir / STATE_FILE,
                 {"turns": [t.__dict__ for t in result.turns], "current": current},
             )
-    _write_final_match(run_dir, match, scenario_file, current, config.name)
+    write_final_match(run_dir, match, scenario_file, current, config.name, "self-play")
     write_json(
         run_dir / STATE_FILE,
         {"turns": [t.__dict__ for t in result.turns], "current": current},
