@@ -10,6 +10,7 @@ import yaml
 
 pytest.importorskip("sb3_contrib")
 
+from peacegame.train.config import SB3PPOParams  # noqa: E402
 from peacegame.train.psro import MixturePolicy, meta_nash, run  # noqa: E402
 
 
@@ -85,3 +86,24 @@ def test_tiny_psro_run_reports_nash_conv_and_resumes(tmp_path):
 
     assert strip(again) == strip(reports)  # resumed: nothing was retrained
     assert (tmp_path / "run" / "gen0" / "a" / "model.zip").stat().st_mtime_ns == stamp
+
+
+def test_psro_train_config_validates_by_field_and_matches_the_module_command():
+    from pathlib import Path
+
+    from peacegame.errors import ConfigError
+    from peacegame.train.config import PsroConfig, load_match, load_train_config
+    from peacegame.train.psro import DEFAULT_MATCH, MODULE_PPO
+
+    shipped = Path(__file__).resolve().parent.parent / "configs" / "train"
+    config, file = load_train_config(shipped / "psro-rubinstein.yaml")
+    assert isinstance(config, PsroConfig)
+    assert config.ppo == SB3PPOParams(**MODULE_PPO)  # the module's best responses
+    match, match_file, _ = load_match(config, file)
+    assert match_file.resolve() == (file.parent.parent.parent / DEFAULT_MATCH)
+    assert match.protocol.max_rounds == 10  # match_overrides applied
+    with pytest.raises(ConfigError, match="generashuns") as error:
+        load_train_config(shipped / "psro-rubinstein.yaml", ["generashuns=3"])
+    assert "\n" not in str(error.value)
+    with pytest.raises(ConfigError, match="episodes_per_profile"):
+        load_train_config(shipped / "psro-rubinstein.yaml", ["episodes_per_profile=0"])

@@ -248,7 +248,7 @@ class TranscriptWriter:
 
 def write_json(
     path: str | Path,
-    data: dict[str, Any],
+    data: dict[str, Any] | list[Any],
     *,
     sort_keys: bool = False,
     default: Any = None,

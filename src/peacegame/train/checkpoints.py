@@ -216,6 +216,7 @@ def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
             "final-match.yaml",
             "marl.pt",
             "progress.jsonl",
+            "psro.json",
         ):
             (run_dir / name).unlink(missing_ok=True)
         for sub in (CHECKPOINTS, "tb", "snapshots", "modules", "rllib"):
@@ -282,7 +283,7 @@ def read_run(run_dir: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text())
 
 
-LENGTH_FIELDS = ("total_timesteps", "iterations", "rounds")
+LENGTH_FIELDS = ("total_timesteps", "iterations", "rounds", "generations")
 """The train config fields that set how long a run is (its planned count)."""
 
 _RUN_OVERRIDES: list[str] = []

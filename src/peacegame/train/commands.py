@@ -72,6 +72,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
             f"iterations; checkpoint: {config.run_dir() / 'marl.pt'}"
         )
         return 0
+    if config.trainer == "psro":
+        from peacegame.train.psro import train_from_config as train_psro
+
+        result = train_psro(
+            config, config_file, resume=args.resume, overwrite=args.overwrite
+        )
+        print(result.summary())
+        if result.interrupted:
+            print(
+                f"interrupted; continue with: {resume_command(config.run_dir())}",
+                file=sys.stderr,
+            )
+            return 130
+        return 0
     from peacegame.train.rllib_train import train_rllib
 
     result = train_rllib(
@@ -165,11 +179,12 @@ def add_train_commands(subparsers: Any) -> None:
     """
     p = subparsers.add_parser(
         "train",
-        help="train learned policies (MaskablePPO, self-play, RLlib)",
+        help="train learned policies (MaskablePPO, self-play, RLlib, marl, PSRO)",
         description=(
             "Train from a train config (configs/train/*.yaml). The 'trainer' key "
-            "picks MaskablePPO for one actor, iterated best response, or RLlib "
-            "PPO for all actors. With --sweep, run a Ray Tune sweep over it."
+            "picks MaskablePPO for one actor, iterated best response, RLlib PPO "
+            "or the kernel + TorchRL trainer (marl) for all actors, or PSRO. "
+            "With --sweep, run a Ray Tune sweep over it."
         ),
     )
     p.add_argument(

@@ -12,7 +12,10 @@ the model:
   PPO; the others play their match policy (:class:`RllibConfig`);
 * ``marl``: every actor trains at once on one machine, B kernel slots per call,
   TorchRL PPO (:class:`MarlConfig`, :mod:`peacegame.train.marl`); the match
-  config gives the scenario and the protocol (``actions:`` included).
+  config gives the scenario and the protocol (``actions:`` included);
+* ``psro``: PSRO (Lanctot et al., 2017): per actor a population, each
+  generation a MaskablePPO best response to the others' meta-Nash mixture,
+  and NashConv (:class:`PsroConfig`, :mod:`peacegame.train.psro`).
 
 A sweep config (:class:`SweepConfig`) maps dotted fields of a train config to
 search spaces for Ray Tune.
@@ -242,7 +245,32 @@ class MarlConfig(_TrainBase):
     ppo: MarlPPOParams = Field(default_factory=MarlPPOParams)
 
 
-TrainConfig = MaskablePPOConfig | SelfPlayConfig | RllibConfig | MarlConfig
+class PsroConfig(_SB3Base):
+    """PSRO with NashConv: populations, meta-Nash, SB3 best responses.
+
+    Every actor of the match gets a population, started from its match policy
+    (:mod:`peacegame.train.psro`).
+
+    Attributes:
+        match_overrides: ``dotted.key=value`` overrides of the match config, as
+            ``peacegame run --set`` (for example ``protocol.max_rounds=10``).
+        generations: Generations (each adds one best response per actor; the
+            meta-game after the last is solved, not extended).
+        timesteps_per_response: MaskablePPO timesteps of one best response.
+        episodes_per_profile: Episodes played per profile of the meta-game
+            (the same seeds for every profile).
+        n_envs: Parallel envs of a best response's training.
+        ppo: Hyper-parameters of the best responses.
+    """
+
+    trainer: Literal["psro"]
+    match_overrides: list[str] = Field(default_factory=list)
+    generations: int = Field(default=4, ge=1)
+    timesteps_per_response: int = Field(ge=1)
+    episodes_per_profile: int = Field(default=100, ge=1)
+
+
+TrainConfig = MaskablePPOConfig | SelfPlayConfig | RllibConfig | MarlConfig | PsroConfig
 """Any train config."""
 
 TRAINERS: dict[str, type[_TrainBase]] = {
@@ -250,6 +278,7 @@ TRAINERS: dict[str, type[_TrainBase]] = {
     "self_play": SelfPlayConfig,
     "rllib": RllibConfig,
     "marl": MarlConfig,
+    "psro": PsroConfig,
 }
 """Train config model by ``trainer`` value."""
 
@@ -371,13 +400,14 @@ def match_path(config: TrainConfig, config_file: Path | None) -> Path:
 def load_match(
     config: TrainConfig, config_file: Path | None
 ) -> tuple[MatchConfig, Path, Path]:
-    """Load the match a train config names.
+    """Load the match a train config names (with its ``match_overrides``, if any).
 
     Returns:
         The match config, its file and its scenario file.
     """
     file = match_path(config, config_file)
-    match, scenario_file = load_match_config(file)
+    overrides = config.match_overrides if isinstance(config, PsroConfig) else None
+    match, scenario_file = load_match_config(file, overrides)
     return match, file, scenario_file
 
 
@@ -461,6 +491,8 @@ def describe_file(path: Path) -> str:
         who = f"actors {actors}"
     elif isinstance(config, MarlConfig):
         who = f"every actor ({match.protocol.actions} actions)"
+    elif isinstance(config, PsroConfig):
+        who = f"a population per actor {list(scenario.actors)}"
     else:
         actors = list(config.trainable or scenario.actors)
         check_actors(actors, scenario.actors, file=path, field="trainable")
@@ -473,6 +505,7 @@ __all__ = [
     "MarlConfig",
     "MarlPPOParams",
     "MaskablePPOConfig",
+    "PsroConfig",
     "RllibConfig",
     "RllibPPOParams",
     "SB3PPOParams",

@@ -25,7 +25,11 @@ compiled kernel for all slots per call. RLlib stays the cluster path
 **Checkpoints and resume.** After every iteration the run folder's
 ``marl.pt`` (networks, optimisers, counters, the episode counter) is replaced
 atomically (written to ``marl.pt.tmp``, then ``os.replace``), so a run killed
-at any moment resumes from its last whole iteration with the same seeds.
+at any moment resumes from its last whole iteration with the same seeds and
+the episodes in flight (the slots' arrays are in ``marl.pt``), so a resumed run
+equals an uninterrupted one. ``progress.jsonl`` lines past the checkpoint (a
+kill between the line and ``marl.pt``) are dropped on resume, with a note, and
+written again.
 ``marl.pt`` is a ``torch.save`` file: loading it unpickles, so load only runs
 you trust (``torch.load(..., weights_only=True)`` is used here: tensors and
 plain containers only).
@@ -134,6 +138,10 @@ def _learner(obs_size: int, n_actions: int, s: MarlSettings) -> _Learner:
     loss.set_keys(sample_log_prob="logp")
     optimizer = torch.optim.Adam(loss.parameters(), lr=s.learning_rate)
     return _Learner(policy_net, value_net, actor, critic, loss, optimizer)
+
+
+_SLOT_ARRAYS = ("state", "rewards", "memory", "counts", "seen")
+"""The :class:`Episodes` arrays a checkpoint keeps (with the drafts)."""
 
 
 @dataclass
@@ -479,13 +487,18 @@ class MultiAgentTrainer:
                 for learner in self.learners
             ],
             "torch_rng": torch.get_rng_state(),
+            "slots": {
+                name: torch.from_numpy(np.array(getattr(self.episodes, name)))
+                for name in _SLOT_ARRAYS
+            }
+            | {"drafts": torch.from_numpy(self.drafts.copy())},
         }
         tmp = path.with_name(path.name + ".tmp")
         torch.save(state, tmp)
         os.replace(tmp, path)
 
     def load(self, path: Path) -> None:
-        """Resume from :meth:`save`'s file (episodes restart at the counter)."""
+        """Resume from :meth:`save`'s file (the episodes in flight go on)."""
         state = torch.load(path, weights_only=True)
         self.iteration = int(state["iteration"])
         self.decisions = int(state["decisions"])
@@ -495,7 +508,13 @@ class MultiAgentTrainer:
             learner.optimizer.load_state_dict(saved["optimizer"])
         torch.set_rng_state(state["torch_rng"])
         self.next_episode = int(state["next_episode"])
-        self._start(self._slots)
+        slots = state.get("slots")
+        if slots is None:  # written before the slots were saved: restart them
+            self._start(self._slots)
+        else:  # the episodes in flight go on, as in an uninterrupted run
+            for name in _SLOT_ARRAYS:
+                getattr(self.episodes, name)[...] = slots[name].numpy()
+            self.drafts[...] = slots["drafts"].numpy()
         self._observe()
 
     def export(self, folder: Path, extra: dict[str, Any] | None = None) -> list[Path]:
@@ -646,10 +665,11 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     trainer = MultiAgentTrainer(scenario, protocol, settings)
     checkpoint = run_dir / "marl.pt"
+    progress = run_dir / "progress.jsonl"
     if checkpoint.exists():
         trainer.load(checkpoint)
         log(f"resumed at iteration {trainer.iteration}")
-    progress = run_dir / "progress.jsonl"
+    _keep_progress_until(progress, trainer.iteration, log)
     with progress.open("a") as out:
         while trainer.iteration < iterations:
             stats = trainer.train_iteration()
@@ -671,6 +691,34 @@ def train(
         np.asarray(scenario.no_deal, np.float64),
     )
     return trainer
+
+
+def _keep_progress_until(path: Path, iteration: int, log: Any) -> None:
+    """Drop ``progress.jsonl`` lines past ``iteration`` (they are trained again).
+
+    A kill between an iteration's line and its ``marl.pt`` leaves one line
+    ahead of the checkpoint, or half of one; the note says what was dropped.
+    """
+    if not path.is_file():
+        return
+    lines = path.read_bytes().splitlines(keepends=True)
+    kept = []
+    for line in lines:
+        try:
+            whole = line.endswith(b"\n") and json.loads(line)["iteration"] <= iteration
+        except (ValueError, KeyError, TypeError):
+            whole = False
+        if not whole:
+            break
+        kept.append(line)
+    if len(kept) < len(lines):
+        log(
+            f"note: dropped {len(lines) - len(kept)} progress.jsonl line(s) past "
+            f"the checkpoint (iteration {iteration}); they are trained again"
+        )
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(b"".join(kept))
+        os.replace(tmp, path)
 
 
 def train_from_config(

@@ -25,12 +25,18 @@ the match's own policies. Each **generation**:
 5. The best responses join the populations.
 
 Run folder: ``psro.json`` (per generation: population sizes, ``sigma``,
-meta-Nash values, the best responses' values and NashConv), and
-``gen<g>/<actor>/model.zip`` with its metadata (a learned-policy checkpoint:
-an SB3 ``.zip`` unpickles, so load only runs you trust). Rerunning the same
-command resumes: best responses whose ``model.zip`` exists are not retrained.
+meta-Nash values, the best responses' values, NashConv and seconds; replaced
+atomically after every generation), and ``gen<g>/<actor>/model.zip`` with its
+metadata (a learned-policy checkpoint: an SB3 ``.zip`` unpickles, so load only
+runs you trust). A best response trains in ``gen<g>/<actor>.partial`` and is
+renamed when whole, so a run killed at any moment resumes: whole responses are
+kept, the one in training is retrained from scratch with its seed, and the
+profiles are replayed (same seeds: the same payoffs).
 
-``python -m peacegame.train.psro --generations 4`` (see docs/training.md).
+``peacegame train configs/train/psro-rubinstein.yaml`` (``trainer: psro``,
+:class:`peacegame.train.config.PsroConfig`: ``run.json``, ``--resume``,
+``--overwrite``), or ``python -m peacegame.train.psro --generations 4`` (the
+same loop, :func:`psro_loop`; rerunning resumes). See docs/training.md.
 """
 
 from __future__ import annotations
@@ -38,24 +44,49 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
+import shutil
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from peacegame.errors import ConfigError
+from peacegame import logs
+from peacegame.errors import ConfigError, UserError
 from peacegame.match import EpisodePlayer
-from peacegame.match_config import MatchConfig, load_match_config
+from peacegame.match_config import (
+    MatchConfig,
+    check_policies_cover_actors,
+    load_match_config,
+)
 from peacegame.policies import make_policy
 from peacegame.policies.base import PolicyView
 from peacegame.scenario import CompiledScenario, load_compiled
 from peacegame.tournament.game import _Payoffs, replicator
-from peacegame.train.config import SB3PPOParams
+from peacegame.train.checkpoints import (
+    FINAL_MODEL,
+    check_resumable,
+    keep_planned_count,
+    library_versions,
+    prepare_run_dir,
+    write_run_file,
+)
+from peacegame.train.config import PsroConfig, SB3PPOParams, load_match
 from peacegame.train.sb3_adapter import LearnerSpec
-from peacegame.train.sb3_train import learn
+from peacegame.train.sb3_train import SB3_VERSIONS, learn
 
 DEFAULT_MATCH = "configs/matches/textbook/rubinstein-boulware.yaml"
+MODULE_PPO = {
+    "learning_rate": 1e-3,
+    "n_steps": 256,
+    "batch_size": 512,
+    "n_epochs": 4,
+    "net_arch": [64, 64],
+}
+"""The module command's best-response hyper-parameters (the shipped config's)."""
 
 
 class MixturePolicy:
@@ -166,31 +197,87 @@ def expected(table: np.ndarray, sigma: list[np.ndarray]) -> float:
     return float(out)
 
 
-def run(
-    match_file: Path,
+@dataclass
+class PsroResult:
+    """What a PSRO run produced.
+
+    Attributes:
+        reports: One per generation (as in ``psro.json``).
+        interrupted: Stopped by Ctrl-C during a best response (the finished
+            ones are kept; a rerun resumes).
+        out: The run folder.
+    """
+
+    reports: list[dict[str, Any]]
+    interrupted: bool
+    out: Path
+
+    def summary(self) -> str:
+        """A table: generation, population, NashConv, seconds."""
+        rows = ["generation  population  NashConv  seconds"]
+        for r in self.reports:
+            conv = r.get("nash_conv")
+            rows.append(
+                f"{r['generation']:>10}  {', '.join(map(str, r['population'])):>10}"
+                f"  {'last' if conv is None else f'{conv:.4f}':>8}"
+                f"  {r.get('seconds', ''):>7}"
+            )
+        rows.append(f"wrote {self.out / PSRO_FILE}")
+        return "\n".join(rows)
+
+
+PSRO_FILE = "psro.json"
+"""The run folder's per-generation reports."""
+
+
+def response_folder(out: Path, generation: int, actor: str) -> Path:
+    """``gen<g>/<actor>``: a best response's model, metadata and curve."""
+    return out / f"gen{generation}" / actor
+
+
+def trained_generations(out: Path) -> int:
+    """How many generations of ``psro.json`` have their best responses."""
+    path = out / PSRO_FILE
+    if not path.is_file():
+        return 0
+    return sum("nash_conv" in r for r in json.loads(path.read_text()))
+
+
+def psro_loop(
+    config: MatchConfig,
+    scenario: CompiledScenario,
     out: Path,
     *,
     generations: int,
     timesteps: int,
     episodes: int,
-    seed: int = 0,
-    overrides: list[str] | None = None,
-    ppo: SB3PPOParams | None = None,
-    n_envs: int = 8,
+    seed: int,
+    ppo: SB3PPOParams,
+    n_envs: int,
+    vec_env: str = "dummy",
+    torch_threads: int = 1,
+    progress: bool = False,
     log: Any = print,
-) -> list[dict[str, Any]]:
-    """Run PSRO (module doc) and return one report per generation.
+) -> PsroResult:
+    """Run PSRO (module doc) into ``out``, resuming what is there.
 
-    Raises:
-        ConfigError: On a bad match config.
+    A best response trains in ``gen<g>/<actor>.partial`` and is renamed to
+    ``gen<g>/<actor>`` once its model and metadata are written, so a folder
+    without the suffix is always whole and a kill mid-training only loses that
+    response (retrained from scratch with the same seed: the same model).
+    ``psro.json`` is replaced atomically after every generation; a generation
+    it already records keeps its recorded ``seconds``.
+
+    Returns:
+        The reports and whether Ctrl-C stopped the run.
     """
-    config, scenario_file = load_match_config(match_file, overrides)
-    scenario = load_compiled(scenario_file)
     actors = list(scenario.actors)
-    ppo = ppo or SB3PPOParams(
-        learning_rate=1e-3, n_steps=256, batch_size=512, n_epochs=4, net_arch=[64, 64]
-    )
     out.mkdir(parents=True, exist_ok=True)
+    recorded = {}
+    if (out / PSRO_FILE).is_file():
+        recorded = {
+            r["generation"]: r for r in json.loads((out / PSRO_FILE).read_text())
+        }
     populations = {a: [config.policies[a]] for a in actors}
     played: dict[tuple[int, ...], np.ndarray] = {}
     reports: list[dict[str, Any]] = []
@@ -209,6 +296,9 @@ def run(
                 for r in range(len(actors)):
                     tables[r][index] = values[r]
         return tables
+
+    def save() -> None:
+        logs.write_json(out / PSRO_FILE, reports)
 
     for g in range(generations + 1):
         t0 = time.perf_counter()
@@ -230,15 +320,17 @@ def run(
             break
         responses = {}
         for r, actor in enumerate(actors):
-            folder = out / f"gen{g}" / actor
-            model = folder / "model.zip"
+            folder = response_folder(out, g, actor)
+            model = folder / FINAL_MODEL
             if not model.exists():
+                partial = folder.with_name(folder.name + ".partial")
+                shutil.rmtree(partial, ignore_errors=True)
                 opponents = {
                     a: mixture_spec(populations[a], sigma[q])
                     for q, a in enumerate(actors)
                     if a != actor
                 }
-                learn(
+                result = learn(
                     spec=LearnerSpec(
                         scenario=scenario,
                         protocol=config.protocol,
@@ -248,14 +340,20 @@ def run(
                     ppo=ppo,
                     total_timesteps=timesteps,
                     n_envs=n_envs,
-                    vec_env="dummy",
+                    vec_env=vec_env,
                     seed=seed + 1000 * g + r,
-                    torch_threads=1,
-                    out_dir=folder,
+                    torch_threads=torch_threads,
+                    out_dir=partial,
                     tensorboard=False,
-                    progress=False,
+                    progress=progress,
                     extra_metadata={"psro_generation": g},
                 )
+                if result.interrupted:
+                    shutil.rmtree(partial, ignore_errors=True)
+                    save()
+                    return PsroResult(reports, True, out)
+                shutil.rmtree(folder, ignore_errors=True)
+                os.replace(partial, folder)
             responses[actor] = {"policy": "learned", "checkpoint": str(model.resolve())}
         for actor in actors:
             populations[actor].append(responses[actor])
@@ -282,15 +380,124 @@ def run(
             gains[actor] = max(0.0, best - values[r])
         report["best_response_value"] = br_values
         report["nash_conv"] = round(float(sum(gains.values())), 4)
-        report["seconds"] = round(time.perf_counter() - t0, 1)
+        old = recorded.get(g, {})
+        report["seconds"] = old.get("seconds", round(time.perf_counter() - t0, 1))
         reports.append(report)
         log(
             f"generation {g}: population {sizes}, NashConv {report['nash_conv']:.4f}, "
             f"sigma {report['sigma']}"
         )
-        (out / "psro.json").write_text(json.dumps(reports, indent=2) + "\n")
-    (out / "psro.json").write_text(json.dumps(reports, indent=2) + "\n")
-    return reports
+        save()
+    save()
+    return PsroResult(reports, False, out)
+
+
+def run(
+    match_file: Path,
+    out: Path,
+    *,
+    generations: int,
+    timesteps: int,
+    episodes: int,
+    seed: int = 0,
+    overrides: list[str] | None = None,
+    ppo: SB3PPOParams | None = None,
+    n_envs: int = 8,
+    log: Any = print,
+) -> list[dict[str, Any]]:
+    """PSRO on a match config file (:func:`psro_loop`); one report per generation.
+
+    Raises:
+        ConfigError: On a bad match config.
+        KeyboardInterrupt: If Ctrl-C stopped a best response.
+    """
+    config, scenario_file = load_match_config(match_file, overrides)
+    result = psro_loop(
+        config,
+        load_compiled(scenario_file),
+        out,
+        generations=generations,
+        timesteps=timesteps,
+        episodes=episodes,
+        seed=seed,
+        ppo=ppo or SB3PPOParams(**MODULE_PPO),
+        n_envs=n_envs,
+        log=log,
+    )
+    if result.interrupted:
+        raise KeyboardInterrupt
+    return result.reports
+
+
+def train_from_config(
+    config: PsroConfig,
+    config_file: Path | None,
+    *,
+    resume: bool,
+    overwrite: bool,
+    progress: bool = False,
+) -> PsroResult:
+    """``peacegame train`` with ``trainer: psro`` (:class:`~.config.PsroConfig`).
+
+    The run folder gets ``run.json``, ``psro.json`` and ``gen<g>/<actor>/``
+    (module doc). ``--resume`` keeps the trained best responses and never
+    lowers the planned generations below those trained.
+
+    Raises:
+        UserError: On a run folder that has a run (without ``--resume`` or
+            ``--overwrite``), a config that differs from the recorded run, or
+            a resume that would lower the planned count.
+    """
+    match, match_file, scenario_file = load_match(config, config_file)
+    scenario = load_compiled(scenario_file)
+    check_policies_cover_actors(match, scenario.actors, match_file)
+    run_dir = config.run_dir()
+    prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
+    generated = sorted(run_dir.glob("gen[0-9]*"))
+    if overwrite:
+        (run_dir / PSRO_FILE).unlink(missing_ok=True)
+        for folder in generated:
+            shutil.rmtree(folder)
+    elif not resume and ((run_dir / PSRO_FILE).exists() or generated):
+        raise UserError(
+            f"the run folder already has PSRO results ({PSRO_FILE}, gen*/); pass "
+            "--resume to continue it or --overwrite to start again",
+            file=run_dir,
+        )
+    if resume:
+        check_resumable(run_dir, config.model_dump(mode="json"))
+        keep_planned_count(
+            run_dir,
+            "generations",
+            config.generations,
+            lambda: trained_generations(run_dir),
+            unit="generations",
+            file=run_dir / PSRO_FILE,
+        )
+    write_run_file(
+        run_dir,
+        config=config,
+        config_file=config_file,
+        match=match,
+        match_file=match_file,
+        scenario=scenario,
+        scenario_file=scenario_file,
+        versions=library_versions(*SB3_VERSIONS),
+    )
+    return psro_loop(
+        match,
+        scenario,
+        run_dir,
+        generations=config.generations,
+        timesteps=config.timesteps_per_response,
+        episodes=config.episodes_per_profile,
+        seed=config.seed,
+        ppo=config.ppo,
+        n_envs=config.n_envs,
+        vec_env=config.vec_env,
+        torch_threads=config.torch_threads,
+        progress=progress,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,6 +528,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}")
         return 2
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
     print(
         json.dumps(
             [{k: r.get(k) for k in ("generation", "nash_conv")} for r in reports]
@@ -329,7 +539,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["MixturePolicy", "meta_nash", "mixture_spec", "run"]
+__all__ = [
+    "PsroResult",
+    "MixturePolicy",
+    "meta_nash",
+    "mixture_spec",
+    "psro_loop",
+    "run",
+    "train_from_config",
+]
 
 
 if __name__ == "__main__":
