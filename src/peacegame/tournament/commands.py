@@ -60,6 +60,8 @@ def _table_lines(
 
 def ranking_text(summary: dict[str, Any]) -> str:
     """The overall ranking and the per-role rankings as plain-text tables."""
+    from peacegame.tournament.rankings import role_verdict
+
     rankings = summary.get("rankings")
     if not rankings:
         return "no episodes logged"
@@ -82,14 +84,8 @@ def ranking_text(summary: dict[str, Any]) -> str:
             "per-role comparisons together",
         ]
     for block in rankings.get("role_rankings", []):
-        if not block["comparisons"]:
-            verdict = "alone in the role"
-        elif block["first_significant"]:
-            verdict = "significantly ahead of the second"
-        else:
-            verdict = "not significantly ahead of the second"
         lines += [
-            f"role {block['role']}: {block['first']} first, {verdict}",
+            f"role {block['role']}: {role_verdict(block)}",
             *_table_lines(block["ranking"], block["comparisons"], "reward", width),
         ]
     if (summary.get("empirical_game") or {}).get("scenarios"):

@@ -217,9 +217,11 @@ def role_rankings(
     (another question, on other data: all roles pooled).
 
     A role's ``first_significant`` is true when its first competitor's
-    comparison with the second is significant after the adjustment and the
-    mean paired difference is positive (a signed-rank test can reject with
-    the mean pointing the other way); false with a single competitor.
+    comparison with the second is significant after the adjustment, on the
+    first's side (``direction`` +1: a signed-rank test can reject in favour
+    of the second even when the first leads on the mean, say many small
+    losses and one large gain), with a positive mean paired difference;
+    false with a single competitor.
 
     Args:
         obs: The observations.
@@ -232,8 +234,9 @@ def role_rankings(
         One block per role, in the tournament's order: ``role``, ``ranking``
         (``rank``, ``competitor``, ``n``, ``reward``, ``reward_lo``,
         ``reward_hi``), ``comparisons`` (``higher``, ``lower``, ``pairs``,
-        ``mean_difference``, ``method``, ``statistic``, ``p_value``,
-        ``p_holm``, ``significant``), ``first`` and ``first_significant``.
+        ``mean_difference``, ``method``, ``statistic``, ``direction``,
+        ``p_value``, ``p_holm``, ``significant``), ``first`` and
+        ``first_significant``.
     """
     keys = obs.pair_keys() if keys is None else keys
     index = {name: i for i, name in enumerate(obs.competitors)}
@@ -272,15 +275,31 @@ def role_rankings(
         top = block["comparisons"][0] if block["comparisons"] else None
         block["first"] = block["ranking"][0]["competitor"] if block["ranking"] else None
         block["first_significant"] = bool(
-            top is not None and top["significant"] and top["mean_difference"] > 0
+            top is not None
+            and top["significant"]
+            and top["direction"] > 0
+            and top["mean_difference"] > 0
         )
     return blocks
+
+
+def role_verdict(block: dict[str, Any]) -> str:
+    """One line on a :func:`role_rankings` block: is its first significantly so?"""
+    first = block["first"]
+    if not block["comparisons"]:
+        return f"{first} alone in the role"
+    if block["first_significant"]:
+        return f"{first} first, significantly ahead of the second"
+    if block["comparisons"][0]["significant"]:
+        return f"{first} first on the mean, but the significant test favours the second"
+    return f"{first} first, not significantly ahead of the second"
 
 
 def _test_fields(result: Any) -> dict[str, Any]:
     return {
         "method": result.method,
         "statistic": result.statistic,
+        "direction": result.direction,
         "p_value": result.p_value,
     }
 

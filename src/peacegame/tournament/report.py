@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from peacegame.analysis.report import build_report
 from peacegame.describe import html_table, markdown_table
 from peacegame.logs import SUMMARY, LogError
+from peacegame.tournament.rankings import role_verdict
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -255,13 +256,7 @@ def _role_ranking_tables(
                     "-" if comp is None else ("yes" if comp["significant"] else "no"),
                 ]
             )
-        if not block["comparisons"]:
-            verdict = "alone in the role"
-        elif block["first_significant"]:
-            verdict = "first with significance"
-        else:
-            verdict = "first, not significantly ahead of the second"
-        out.append((f"{block['role']}: {block['first']} {verdict}", headers, rows))
+        out.append((f"{block['role']}: {role_verdict(block)}", headers, rows))
     return out
 
 
