@@ -37,7 +37,9 @@ def scipy_wilcoxon(d: np.ndarray) -> float:
     return 1.0 if np.isnan(p) else min(1.0, float(p))
 
 
-def synthetic(rewards: dict[str, dict[str, np.ndarray]]) -> Observations:
+def synthetic(
+    rewards: dict[str, dict[str, np.ndarray]], scheme: str = "role_rotation"
+) -> Observations:
     """Observations of ``rewards[role][competitor]``, paired by index."""
     roles = list(rewards)
     competitors = sorted({c for per_role in rewards.values() for c in per_role})
@@ -50,7 +52,7 @@ def synthetic(rewards: dict[str, dict[str, np.ndarray]]) -> Observations:
             reward += list(x)
     n = len(reward)
     return Observations(
-        scheme="role_rotation",
+        scheme=scheme,
         roles=roles,
         competitors=competitors,
         scenarios=["s"],
@@ -189,6 +191,20 @@ def test_a_role_with_one_competitor():
     assert b["first"] == "a" and b["comparisons"] == []
     assert b["first_significant"] is False
     assert rankings["role_family"] == 1
+
+
+def test_sampled_role_rankings_use_welch():
+    rewards, _ = known()
+    rankings = compute_rankings(synthetic(rewards, "sampled"))
+    a, b = rankings["role_rankings"]
+    for block in (a, b):
+        for row in block["comparisons"]:
+            x = rewards[block["role"]][row["higher"]]
+            y = rewards[block["role"]][row["lower"]]
+            want = stats.ttest_ind(x, y, equal_var=False).pvalue
+            assert row["method"] == "welch-t" and row["pairs"] == 0
+            assert row["p_value"] == pytest.approx(want, rel=1e-9)
+    assert a["first_significant"] is True and b["first_significant"] is False
 
 
 def test_small_real_tournament_has_consistent_role_rankings(tmp_path):
