@@ -534,6 +534,7 @@ def test_command_prints_the_ranking_and_writes_the_report(tmp_path, capsys):
     assert main([str(config), "--out", str(out), "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "1    hard" in text and "2    linear" in text
+    assert "role x: hard first, not significantly ahead of the second" in text
     assert "split: 2 stable profile(s) of 4 checked" in text
     html = (out / "report.html").read_text()
     for section in ("Tournament", "Rankings", "Empirical game", "Summary", "Notes"):
@@ -541,6 +542,9 @@ def test_command_prints_the_ranking_and_writes_the_report(tmp_path, capsys):
     assert html.index(">Rankings</h2>") < html.index(">Notes</h2>")
     markdown = (out / "report.md").read_text()
     assert "![heat map](tournament_heatmap.png)" in markdown
+    assert "### Ranking per role" in markdown
+    assert "#### y: hard first, not significantly ahead of the second" in markdown
+    assert ">x: hard first, not significantly ahead of the second</h4>" in html
     assert (out / "tournament_heatmap.png").stat().st_size > 1000
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "tournament" and manifest["roles"] == ["x", "y"]

@@ -5,9 +5,9 @@
 [--set KEY=VALUE] [--no-report]``
 
 Every check runs before the first match (one-line ``error: ...``, exit 2). The
-run prints the overall ranking, writes ``summary.json`` and, with the analysis
-extra, the report (``report.html``, ``report.md``, the PNG files). An
-interrupted run exits 130 and prints the command that resumes it,
+run prints the overall ranking and one ranking per role, writes ``summary.json``
+and, with the analysis extra, the report (``report.html``, ``report.md``, the
+PNG files). An interrupted run exits 130 and prints the command that resumes it,
 ``peacegame tournament --resume --out DIR``: the recorded config, overrides
 included, is read from the run folder.
 
@@ -25,40 +25,71 @@ from typing import Any
 from peacegame.errors import UserError
 
 
+def _table_lines(
+    ranked: list[dict[str, Any]],
+    comparisons: list[dict[str, Any]],
+    value: str,
+    width: int,
+) -> list[str]:
+    """A ranking as text lines.
+
+    Columns: rank, competitor, ``value`` (``score`` or ``reward``) with its 95%
+    interval, the difference to the next one down and its Holm-adjusted p.
+    """
+    by_higher = {row["higher"]: row for row in comparisons}
+    lines = [
+        f"{'rank':<5}{'competitor':<{width + 2}}{value:>8}  {'95% CI':<18}"
+        f"{'diff to next':>13}{'p (Holm)':>10}",
+    ]
+    for row in ranked:
+        ci = "-"
+        if row[f"{value}_lo"] is not None:
+            ci = f"[{row[f'{value}_lo']:.3f}, {row[f'{value}_hi']:.3f}]"
+        comp = by_higher.get(row["competitor"])
+        diff = p = ""
+        if comp is not None:
+            mark = "" if comp.get("same_roles", True) else "†"
+            diff = f"{mark}{comp['mean_difference']:+.4f}"
+            p = f"{comp['p_holm']:.4f}" + (" *" if comp["significant"] else "  ")
+        lines.append(
+            f"{row['rank']:<5}{row['competitor']:<{width + 2}}{row[value]:>8.3f}  "
+            f"{ci:<18}{diff:>13}{p:>12}"
+        )
+    return lines
+
+
 def ranking_text(summary: dict[str, Any]) -> str:
-    """The overall ranking as a plain-text table."""
+    """The overall ranking and the per-role rankings as plain-text tables."""
+    from peacegame.tournament.rankings import role_verdict
+
     rankings = summary.get("rankings")
     if not rankings:
         return "no episodes logged"
-    comparisons = {row["higher"]: row for row in rankings["comparisons"]}
     test = {"wilcoxon": "Wilcoxon", "t": "paired t", "welch": "Welch t"}.get(
         rankings["test"], rankings["test"]
     )
     width = max(10, *(len(row["competitor"]) for row in rankings["overall"]))
-    lines = [
-        f"{'rank':<5}{'competitor':<{width + 2}}{'score':>8}  {'95% CI':<18}"
-        f"{'diff to next':>13}{'p (Holm)':>10}",
-    ]
-    for row in rankings["overall"]:
-        ci = "-"
-        if row["score_lo"] is not None:
-            ci = f"[{row['score_lo']:.3f}, {row['score_hi']:.3f}]"
-        comp = comparisons.get(row["competitor"])
-        diff = p = ""
-        if comp is not None:
-            mark = "" if comp["same_roles"] else "†"
-            diff = f"{mark}{comp['mean_difference']:+.4f}"
-            p = f"{comp['p_holm']:.4f}" + (" *" if comp["significant"] else "  ")
-        lines.append(
-            f"{row['rank']:<5}{row['competitor']:<{width + 2}}{row['score']:>8.3f}  "
-            f"{ci:<18}{diff:>13}{p:>12}"
-        )
+    lines = _table_lines(rankings["overall"], rankings["comparisons"], "score", width)
     lines.append(
         f"score: mean reward over the roles played; {test} test with the next one "
         f"down, Holm-adjusted; * significant at alpha {rankings['alpha']}"
     )
     if any(not c["same_roles"] for c in rankings["comparisons"]):
         lines.append("† compared on the roles both play only")
+    if rankings.get("role_rankings"):
+        lines += [
+            "",
+            f"by role: reward = mean reward in the role; {test} test with the next "
+            f"one down in the role, Holm-adjusted over all {rankings['role_family']} "
+            "per-role comparisons together",
+        ]
+    for block in rankings.get("role_rankings", []):
+        lines += [
+            f"role {block['role']}: {role_verdict(block)}",
+            *_table_lines(block["ranking"], block["comparisons"], "reward", width),
+        ]
+    if (summary.get("empirical_game") or {}).get("scenarios"):
+        lines.append("")
     for scen in (summary.get("empirical_game") or {}).get("scenarios", []):
         if "stable" not in scen:
             continue

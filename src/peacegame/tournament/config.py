@@ -81,10 +81,11 @@ class RankingConfig(BaseModel):
     """Statistics of the rankings and the empirical game.
 
     Attributes:
-        test: Paired test between neighbours in the overall ranking:
-            ``wilcoxon`` (signed-rank) or ``t`` (paired t). The ``sampled``
-            scheme is not paired and always uses Welch's t test.
-        alpha: Family-wise error rate of the neighbour comparisons (Holm).
+        test: Paired test between neighbours in the overall and the per-role
+            rankings: ``wilcoxon`` (signed-rank) or ``t`` (paired t). The
+            ``sampled`` scheme is not paired and always uses Welch's t test.
+        alpha: Family-wise error rate (Holm) of the overall ranking's
+            neighbour comparisons, and apart, of all the per-role ones.
         epsilon: A strategy profile is stable when no role gains more than this
             (in payoff) by switching competitor.
     """

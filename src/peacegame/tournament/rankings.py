@@ -31,6 +31,13 @@ all observations. The ``k - 1`` p-values are adjusted with Holm's method, and
 a difference is significant when the adjusted p is below ``alpha``. Two
 competitors that play different roles (a learned checkpoint plays one) are
 compared on their common roles only (``roles``, ``same_roles: false``).
+
+Per role (``role_rankings``, :func:`role_rankings`): the competitors that play
+the role ranked by their mean reward in it (the order of ``rank_in_role``),
+each compared with the next one down on the role's observations only (same
+tests as overall), and ``first_significant``: the role's first is ahead of its
+second with significance. Holm adjusts the comparisons of all roles together
+(``role_family`` of them), a family apart from the overall comparisons.
 """
 
 from __future__ import annotations
@@ -141,16 +148,24 @@ def _overall(obs: Observations, by_role: list[dict[str, Any]]) -> list[dict[str,
 
 
 def compare(
-    obs: Observations, a: int, b: int, test: str, keys: np.ndarray | None = None
+    obs: Observations,
+    a: int,
+    b: int,
+    test: str,
+    keys: np.ndarray | None = None,
+    role: int | None = None,
 ) -> dict[str, Any]:
     """Compare competitors ``a`` and ``b`` (rewards, ``a - b``).
 
     Paired schemes use the observations with a common pair key; ``sampled``
     uses Welch's t test on all their observations. ``roles`` lists the roles
     the comparison covers: when the two play different roles, only their
-    common roles (and its sign may differ from the scores').
+    common roles (and its sign may differ from the scores'). With ``role``
+    (an index), only the observations in that role are used.
     """
     ma, mb = obs.competitor == a, obs.competitor == b
+    if role is not None:
+        ma, mb = ma & (obs.role == role), mb & (obs.role == role)
     roles_a, roles_b = set(obs.role[ma].tolist()), set(obs.role[mb].tolist())
     same = roles_a == roles_b
     if obs.scheme == "sampled":
@@ -178,10 +193,113 @@ def compare(
     }
 
 
+def role_rankings(
+    obs: Observations,
+    by_role: list[dict[str, Any]],
+    test: str = "wilcoxon",
+    alpha: float = 0.05,
+    keys: np.ndarray | None = None,
+) -> list[dict[str, Any]]:
+    """Per role: its competitors ranked by mean reward, with neighbour tests.
+
+    Each role's competitors are ranked as in ``by_role`` (mean reward in the
+    role, then name) and each is compared with the next one down by
+    :func:`compare` on the role's observations alone: the paired differences
+    over their common pair keys (``test``), Welch's t under ``sampled``.
+
+    Holm adjusts the comparisons of **all roles together**, one family of
+    ``sum_r (k_r - 1)`` p-values (``k_r`` competitors in role ``r``), not
+    each role apart: the block is read as one claim about every role at once
+    ("in each role the first beats the second"), and the family-wise error
+    rate ``alpha`` then holds for everything the block reports. Adjusting per
+    role would let the chance of some false "significant" grow with the
+    number of roles. The overall ranking's comparisons stay their own family
+    (another question, on other data: all roles pooled).
+
+    A role's ``first_significant`` is true when its first competitor's
+    comparison with the second is significant after the adjustment, on the
+    first's side (``direction`` +1: a signed-rank test can reject in favour
+    of the second even when the first leads on the mean, say many small
+    losses and one large gain), with a positive mean paired difference;
+    false with a single competitor.
+
+    Args:
+        obs: The observations.
+        by_role: :func:`by_role_table` of ``obs``.
+        test: ``wilcoxon`` or ``t`` (paired schemes).
+        alpha: Family-wise error rate of all the roles' comparisons.
+        keys: ``obs.pair_keys()``, if already computed.
+
+    Returns:
+        One block per role, in the tournament's order: ``role``, ``ranking``
+        (``rank``, ``competitor``, ``n``, ``reward``, ``reward_lo``,
+        ``reward_hi``), ``comparisons`` (``higher``, ``lower``, ``pairs``,
+        ``mean_difference``, ``method``, ``statistic``, ``direction``,
+        ``p_value``, ``p_holm``, ``significant``), ``first`` and
+        ``first_significant``.
+    """
+    keys = obs.pair_keys() if keys is None else keys
+    index = {name: i for i, name in enumerate(obs.competitors)}
+    blocks = []
+    for r, role in enumerate(obs.roles):
+        rows = sorted(
+            (row for row in by_role if row["role"] == role),
+            key=lambda row: row["rank_in_role"],
+        )
+        comparisons = []
+        for upper, lower in zip(rows, rows[1:], strict=False):
+            a, b = index[upper["competitor"]], index[lower["competitor"]]
+            row = compare(obs, a, b, test, keys, role=r)
+            del row["roles"], row["same_roles"]
+            comparisons.append(
+                {"higher": upper["competitor"], "lower": lower["competitor"], **row}
+            )
+        ranking = [
+            {
+                "rank": row["rank_in_role"],
+                "competitor": row["competitor"],
+                "n": row["n"],
+                "reward": row["reward"],
+                "reward_lo": row["reward_lo"],
+                "reward_hi": row["reward_hi"],
+            }
+            for row in rows
+        ]
+        blocks.append({"role": role, "ranking": ranking, "comparisons": comparisons})
+    family = [row for block in blocks for row in block["comparisons"]]
+    adjusted = holm([row["p_value"] for row in family])
+    for row, p in zip(family, adjusted, strict=True):
+        row["p_holm"] = p
+        row["significant"] = bool(p < alpha)
+    for block in blocks:
+        top = block["comparisons"][0] if block["comparisons"] else None
+        block["first"] = block["ranking"][0]["competitor"] if block["ranking"] else None
+        block["first_significant"] = bool(
+            top is not None
+            and top["significant"]
+            and top["direction"] > 0
+            and top["mean_difference"] > 0
+        )
+    return blocks
+
+
+def role_verdict(block: dict[str, Any]) -> str:
+    """One line on a :func:`role_rankings` block: is its first significantly so?"""
+    first = block["first"]
+    if not block["comparisons"]:
+        return f"{first} alone in the role"
+    if block["first_significant"]:
+        return f"{first} first, significantly ahead of the second"
+    if block["comparisons"][0]["significant"]:
+        return f"{first} first on the mean, but the significant test favours the second"
+    return f"{first} first, not significantly ahead of the second"
+
+
 def _test_fields(result: Any) -> dict[str, Any]:
     return {
         "method": result.method,
         "statistic": result.statistic,
+        "direction": result.direction,
         "p_value": result.p_value,
     }
 
@@ -228,6 +346,7 @@ def compute_rankings(
             if means:
                 scores[name] = float(np.mean(means))
         by_scenario[scenario] = scores
+    per_role = role_rankings(obs, by_role, test, alpha, keys)
     paired = obs.scheme != "sampled"
     return {
         "scheme": obs.scheme,
@@ -243,6 +362,8 @@ def compute_rankings(
         ),
         "overall": overall,
         "comparisons": comparisons,
+        "role_rankings": per_role,
+        "role_family": sum(len(block["comparisons"]) for block in per_role),
         "by_role": by_role,
         "by_scenario": by_scenario,
     }

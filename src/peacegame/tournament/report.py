@@ -9,8 +9,8 @@ inserts three sections after its summary and plots, before its scenario:
    several scenarios, their summaries side by side
    (:func:`peacegame.analysis.summary.summary_rows`);
 2. **Rankings**: the overall ranking with the neighbour comparisons, the
-   competitor x role table, the heat map ``tournament_heatmap.png`` and the
-   score per scenario;
+   competitor x role table, the heat map ``tournament_heatmap.png``, each
+   role's ranking with its neighbour comparisons and the score per scenario;
 3. **Empirical game**: per scenario, the stable profiles and the end points of
    the replicator dynamics.
 
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from peacegame.analysis.report import build_report
 from peacegame.describe import html_table, markdown_table
 from peacegame.logs import SUMMARY, LogError
+from peacegame.tournament.rankings import role_verdict
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -221,6 +222,44 @@ def _role_rows(rankings: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
+def _role_ranking_tables(
+    rankings: dict[str, Any],
+) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, headers, rows) of each role's ranking with its comparisons."""
+    headers = [
+        "rank",
+        "competitor",
+        "n",
+        "reward [95% CI]",
+        "diff to next",
+        "pairs",
+        "p",
+        "p (Holm)",
+        "significant",
+    ]
+    out = []
+    for block in rankings.get("role_rankings", []):
+        comparisons = {row["higher"]: row for row in block["comparisons"]}
+        rows = []
+        for row in block["ranking"]:
+            comp = comparisons.get(row["competitor"])
+            rows.append(
+                [
+                    str(row["rank"]),
+                    row["competitor"],
+                    f"{row['n']:,}",
+                    _ci(row["reward"], row["reward_lo"], row["reward_hi"]),
+                    "-" if comp is None else _num(comp["mean_difference"], 4),
+                    "-" if comp is None else f"{comp['pairs']:,}",
+                    "-" if comp is None else _p(comp["p_value"]),
+                    "-" if comp is None else _p(comp["p_holm"]),
+                    "-" if comp is None else ("yes" if comp["significant"] else "no"),
+                ]
+            )
+        out.append((f"{block['role']}: {role_verdict(block)}", headers, rows))
+    return out
+
+
 def _scenario_rows(
     rankings: dict[str, Any],
 ) -> tuple[list[str], list[list[str]]]:
@@ -346,6 +385,14 @@ def _sections(
             "Mean reward per competitor and role; colour: difference from the "
             "role's mean over competitors."
         )
+        per_role = (
+            "Within each role, its competitors ranked by mean reward in the role, "
+            "each compared with the next one down on the role's observations "
+            "(paired on identical opponents and seeds, except under sampled); "
+            "the p-values are Holm-adjusted over the "
+            f"{rankings.get('role_family', 0)} comparisons of all roles together."
+        )
+        role_tables = _role_ranking_tables(rankings)
         data = base64.b64encode(heatmap_png).decode("ascii")
         h += [
             f'<p class="muted">{html.escape(explain)}</p>',
@@ -355,6 +402,12 @@ def _sections(
             f"<figcaption>{html.escape(caption)}</figcaption></figure>",
             "<h3>By role</h3>",
             html_table(*_role_rows(rankings)),
+            "<h3>Ranking per role</h3>",
+            f'<p class="muted">{html.escape(per_role)}</p>',
+            *[
+                f"<h4>{html.escape(title)}</h4>\n{html_table(headers, rows)}"
+                for title, headers, rows in role_tables
+            ],
             "<h3>Score by scenario</h3>",
             html_table(*_scenario_rows(rankings)),
         ]
@@ -371,6 +424,14 @@ def _sections(
             "",
             markdown_table(*_role_rows(rankings)),
             "",
+            "### Ranking per role",
+            "",
+            per_role,
+            "",
+            *[
+                f"#### {title}\n\n{markdown_table(headers, rows)}\n"
+                for title, headers, rows in role_tables
+            ],
             "### Score by scenario",
             "",
             markdown_table(*_scenario_rows(rankings)),

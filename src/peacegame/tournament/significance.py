@@ -16,7 +16,8 @@
   controls the family-wise error rate of the neighbour comparisons.
 
 Every p-value is two-sided. A test with nothing to test (no pairs, or all
-differences zero) has p = 1; a constant non-zero difference has p = 0.
+differences zero) has p = 1; under a t test a constant non-zero difference
+has p = 0 (Wilcoxon treats it as ``n`` tied ranks).
 scipy and statsmodels are imported on first use
 (:func:`peacegame.analysis.stats.require`).
 """
@@ -51,6 +52,17 @@ class TestResult:
     p_value: float
     n: int
     method: str
+
+    @property
+    def direction(self) -> int:
+        """+1 when the data lean to a positive difference, -1 negative, else 0.
+
+        The sign of ``t``, or of ``W+ - n(n + 1)/4`` (``W+`` minus its mean
+        under the null) for Wilcoxon: the side a rejection is on.
+        """
+        centre = self.n * (self.n + 1) / 4 if self.method.startswith("wilcoxon") else 0
+        lean = self.statistic - centre
+        return 0 if math.isnan(lean) else int(np.sign(lean))
 
 
 def wilcoxon_signed_rank(d: Sequence[float] | np.ndarray) -> TestResult:
