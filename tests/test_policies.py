@@ -19,7 +19,8 @@ from peacegame.match import EpisodePlayer
 from peacegame.match_config import MatchConfig
 from peacegame.policies import REGISTRY, make_policy, make_view
 from peacegame.protocol import ProtocolConfig
-from peacegame.scenario import compile_dict
+from peacegame.scenario import compile_dict, load_compiled
+from peacegame.scenario.consent import coalition_values
 from peacegame.solutions import nash_point
 
 from scenario_strategies import scenario_dicts
@@ -434,8 +435,8 @@ def full_scan_pick(rules: Rules, counts: np.ndarray, actor: int, count: int) -> 
     """The private pick by scoring every outcome of the prefix (no search).
 
     The estimates are summed issue by issue in float64, as the kernel does;
-    the score is the smallest over the other voters, and ties go to the later
-    position.
+    the score is the smallest over the other voters ("all of" rules) or the
+    cheapest winning coalition's, and ties go to the later position.
     """
     columns = rules.level_columns
     bounds = np.concatenate(
@@ -450,9 +451,15 @@ def full_scan_pick(rules: Rules, counts: np.ndarray, actor: int, count: int) -> 
     estimate = np.zeros((counts.shape[0], columns.shape[0]))
     for k in range(columns.shape[1]):
         estimate += table[:, columns[:, k]]
-    voters = rules.required.T.astype(bool).copy()
-    voters[actor] = False
-    score = np.where(voters, estimate, np.inf).min(axis=0)
+    consent = rules.scenario.consent
+    if consent.unanimous:
+        voters = rules.required.T.astype(bool).copy()
+        voters[actor] = False
+        score = np.where(voters, estimate, np.inf).min(axis=0)
+    else:
+        score = coalition_values(
+            consent.rules, consent.applies, rules.required, estimate, actor
+        )
     candidates = rules.scenario.order[actor][:count][::-1]
     return int(candidates[int(np.argmax(score[candidates]))])
 
@@ -461,7 +468,7 @@ def check_model_search(rules: Rules, rng: np.random.Generator, states: int) -> N
     """The kernel's search over the outcome tree picks what a full scan picks."""
     n = rules.n_actors
     plan = rules.plan([Strategy("time_dependent")] * n)
-    assert plan.use_model and rules.scenario.consent.unanimous
+    assert plan.use_model
     for state in range(states):
         # Small counts, many of them zero: ties between outcomes are common.
         top = int(rng.integers(1, 5))
@@ -486,6 +493,13 @@ def check_model_search(rules: Rules, rng: np.random.Generator, states: int) -> N
 def test_private_search_picks_what_a_full_scan_picks(default_scenario):
     rules = Rules(default_scenario, ProtocolConfig(information="private"))
     check_model_search(rules, np.random.default_rng(0), 400)
+
+
+def test_private_search_picks_what_a_full_scan_picks_under_a_quota():
+    scenario = load_compiled("security-council")  # quota and veto rules
+    assert not scenario.consent.unanimous
+    rules = Rules(scenario, ProtocolConfig(information="private"))
+    check_model_search(rules, np.random.default_rng(1), 150)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -225,7 +225,7 @@ def build_plan(
         pick = np.zeros((n, 1), np.int64)
     use_model = not public and any(s is not None and s.uses_model for s in strategies)
     if use_model:
-        tree = model_tree(level_columns, required, order)
+        tree = model_tree(level_columns, required, rules.smallest, order)
     else:
         tree = np.zeros((1, T_POSITION + n), np.int64)
     return Plan(
@@ -254,7 +254,7 @@ class Plan:
             information (see ``public_picks``), else ``int64[n_actors, 1]``.
         use_model: Whether the frequency opponent model is needed.
         model_tree: The outcomes as a tree for the model's search
-            (``strategies.model_tree``, ``int64[n_nodes, 4 + n_actors]``) if it
+            (``strategies.model_tree``, ``int64[n_nodes, 6 + n_actors]``) if it
             is needed, else one row.
         external: Per actor, whether it is driven from outside.
     """
