@@ -8,15 +8,22 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from peacegame.engine.strategies import Strategy, private_pick
+from peacegame.engine.tables import Rules
 from peacegame.env import NegotiationEnv
 from peacegame.errors import ConfigError
 from peacegame.match import EpisodePlayer
 from peacegame.match_config import MatchConfig
 from peacegame.policies import REGISTRY, make_policy, make_view
 from peacegame.protocol import ProtocolConfig
-from peacegame.scenario import compile_dict
+from peacegame.scenario import compile_dict, load_compiled
+from peacegame.scenario.consent import coalition_values
 from peacegame.solutions import nash_point
+
+from scenario_strategies import scenario_dicts
 
 _M64 = 2**64 - 1
 
@@ -422,6 +429,87 @@ def test_private_opponent_model_learns_from_offers():
     assert s.decode(proposals[12]) == {"a": "a0", "b": "b0"}
     assert s.decode(proposals[10]) == {"a": "a1", "b": "b1"}
     assert u[proposals[12]] >= faratin(1.0, float(s.no_deal[0]), 1.0, 12, 20)
+
+
+def full_scan_pick(rules: Rules, counts: np.ndarray, actor: int, count: int) -> int:
+    """The private pick by scoring every outcome of the prefix (no search).
+
+    The estimates are summed issue by issue in float64, as the kernel does;
+    the score is the smallest over the other voters ("all of" rules) or the
+    cheapest winning coalition's, and ties go to the later position.
+    """
+    columns = rules.level_columns
+    bounds = np.concatenate(
+        [[0], np.cumsum([i.n_levels for i in rules.scenario.issues])]
+    )
+    table = np.empty(counts.shape)
+    for k in range(columns.shape[1]):
+        part = counts[:, bounds[k] : bounds[k + 1]]
+        peak = part.max(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table[:, bounds[k] : bounds[k + 1]] = np.where(peak > 0, part / peak, 0.5)
+    estimate = np.zeros((counts.shape[0], columns.shape[0]))
+    for k in range(columns.shape[1]):
+        estimate += table[:, columns[:, k]]
+    consent = rules.scenario.consent
+    if consent.unanimous:
+        voters = rules.required.T.astype(bool).copy()
+        voters[actor] = False
+        score = np.where(voters, estimate, np.inf).min(axis=0)
+    else:
+        score = coalition_values(
+            consent.rules, consent.applies, rules.required, estimate, actor
+        )
+    candidates = rules.scenario.order[actor][:count][::-1]
+    return int(candidates[int(np.argmax(score[candidates]))])
+
+
+def check_model_search(rules: Rules, rng: np.random.Generator, states: int) -> None:
+    """The kernel's search over the outcome tree picks what a full scan picks."""
+    n = rules.n_actors
+    plan = rules.plan([Strategy("time_dependent")] * n)
+    assert plan.use_model
+    for state in range(states):
+        # Small counts, many of them zero: ties between outcomes are common.
+        top = int(rng.integers(1, 5))
+        counts = rng.integers(0, top, size=(n, rules.n_levels)) * (
+            rng.random((n, rules.n_levels)) < rng.random()
+        )
+        if state == 0:
+            counts[:] = 0  # no evidence: every estimate ties
+        actor = int(rng.integers(n))
+        count = int(rng.integers(1, rules.n_outcomes + 1))
+        got = private_pick(
+            rules.game,
+            plan.model_tree,
+            plan.order[actor],
+            counts.astype(np.int64),
+            actor,
+            count,
+        )
+        assert got == full_scan_pick(rules, counts, actor, count), (state, count)
+
+
+def test_private_search_picks_what_a_full_scan_picks(default_scenario):
+    rules = Rules(default_scenario, ProtocolConfig(information="private"))
+    check_model_search(rules, np.random.default_rng(0), 400)
+
+
+def test_private_search_picks_what_a_full_scan_picks_under_a_quota():
+    scenario = load_compiled("security-council")  # quota and veto rules
+    assert not scenario.consent.unanimous
+    rules = Rules(scenario, ProtocolConfig(information="private"))
+    check_model_search(rules, np.random.default_rng(1), 150)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=scenario_dicts(max_issues=4, max_levels=4, max_actors=4),
+    seed=st.integers(0, 2**16),
+)
+def test_private_search_picks_what_a_full_scan_picks_random_scenarios(data, seed):
+    rules = Rules(compile_dict(data), ProtocolConfig(information="private"))
+    check_model_search(rules, np.random.default_rng(seed), 30)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

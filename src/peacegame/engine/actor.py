@@ -89,6 +89,7 @@ class ActorKernel:
             max_rounds=max_rounds,
             public=public is not None,
             nash=nash,
+            level_columns=level_columns,
         )
         ints = game_ints(
             n,

@@ -26,7 +26,10 @@ Acceptability of outcome o to actor j:
   level's count divided by the issue's largest count (1/2 everywhere before
   any evidence). The quotients are IEEE float64 divisions summed in issue
   order in compiled code: no BLAS, no fused multiply-add, so every CPU computes
-  the same bits.
+  the same bits. The pick is found by branch and bound over a tree of the
+  outcomes by their levels (:func:`model_tree`, :func:`private_pick`), which
+  skips only subtrees that cannot hold the pick: the same outcome as scoring
+  every candidate, at a fraction of the cost (issue 13).
 
 ``random`` proposes uniformly among all outcomes and accepts with probability
 1/2, from the episode's counter-based stream (one draw per move).
@@ -76,7 +79,6 @@ from peacegame.engine.rules import (
     MOVE_VOTE,
     col_applies,
     level_column,
-    level_column_start,
     move_kind,
     rules_matrix,
 )
@@ -89,7 +91,13 @@ P_KIND, P_FIXED_OFFER, P_COUNTS = 0, 1, 2
 """Columns of ``plan_i``: kind, fixed offer, then per round the number of own
 outcomes at or above the aspiration."""
 PL_I, PL_F, PL_ORDER, PL_SORTED_UTILITY, PL_PUBLIC_PICK, PL_USE_MODEL = range(6)
+PL_MODEL_TREE = 6
 """Positions in the ``plan`` tuple (:attr:`peacegame.engine.tables.Plan.tables`)."""
+T_FIRST, T_CHILDREN, T_COLUMN, T_VOTERS, T_ANY_VOTER, T_SMALLEST, T_POSITION = range(7)
+"""Columns of the opponent model's outcome tree (:func:`model_tree`): first
+child, number of children, level column, the bit masks of the actors who vote
+on every outcome below and on some, the smallest carrying coalition's size
+below, then per actor the smallest position in its best-first order."""
 ASPIRATION_ROW, NICENESS_ROW = 0, 1
 """Rows of ``plan_f[actor]``: the aspiration per round, niceness * round."""
 NO_MEMORY = np.nan
@@ -245,6 +253,75 @@ def public_picks(
     return order[positions]
 
 
+def model_tree(
+    level_columns: np.ndarray,
+    required: np.ndarray,
+    smallest: np.ndarray,
+    order: np.ndarray,
+) -> np.ndarray:
+    """The outcomes as a tree over their levels, issue by issue, for the model.
+
+    Node 0 is the root; a node at depth m stands for the outcomes that share
+    their levels of the first m issues, and its children, stored together,
+    each fix the level of issue m. A leaf (depth ``n_issues``) is one outcome.
+
+    Args:
+        level_columns: ``int64[n_outcomes, n_issues]``, each outcome's level of
+            each issue as a column of the one-hot level space.
+        required: ``uint8[n_outcomes, n_actors]``, who votes on each outcome.
+        smallest: ``int[n_outcomes]``, the size of each outcome's smallest
+            carrying coalition.
+        order: ``int64[n_actors, n_outcomes]``, each actor's outcomes best first.
+
+    Returns:
+        ``int64[n_nodes, 6 + n_actors]`` (columns ``T_*``): first child and
+        number of children (0 for a leaf), the level column fixed last (-1 at
+        the root), the bit masks of the actors who vote on every outcome below
+        and on some outcome below, the smallest of the outcomes' smallest
+        carrying coalitions, and per actor the smallest position in its order
+        of an outcome below (a leaf's own position).
+    """
+    n_outcomes, n_issues = level_columns.shape
+    n_actors = order.shape[0]
+    lex = np.lexsort(level_columns.T[::-1])
+    levels = level_columns[lex]
+    if n_outcomes > 1 and not np.any(levels[1:] != levels[:-1], axis=1).all():
+        raise ValueError("two outcomes have the same levels")
+    position = np.zeros((n_actors, n_outcomes), np.int64)
+    for a in range(n_actors):
+        position[a, order[a]] = np.arange(n_outcomes)
+    position = position[:, lex]
+    masks = (
+        (np.asarray(required)[lex, :n_actors] != 0).astype(np.int64)
+        << np.arange(n_actors, dtype=np.int64)
+    ).sum(axis=1)
+    sizes = np.asarray(smallest, np.int64)[lex]
+    # starts[m]: first outcome (in lex order) of each node at depth m
+    starts = [np.zeros(1, np.int64)]
+    new = np.zeros(n_outcomes, bool)
+    new[0] = True
+    for m in range(n_issues):
+        new[1:] |= levels[1:, m] != levels[:-1, m]
+        starts.append(np.flatnonzero(new))
+    offsets = np.cumsum([0] + [s.size for s in starts])
+    tree = np.zeros((offsets[-1], T_POSITION + n_actors), np.int64)
+    for m, first in enumerate(starts):
+        rows = tree[offsets[m] : offsets[m + 1]]
+        rows[:, T_COLUMN] = -1 if m == 0 else levels[first, m - 1]
+        rows[:, T_VOTERS] = np.bitwise_and.reduceat(masks, first)
+        rows[:, T_ANY_VOTER] = np.bitwise_or.reduceat(masks, first)
+        rows[:, T_SMALLEST] = np.minimum.reduceat(sizes, first)
+        rows[:, T_POSITION:] = np.minimum.reduceat(position, first, axis=1).T
+        if m < n_issues:
+            below = starts[m + 1]
+            rows[:, T_FIRST] = offsets[m + 1] + np.searchsorted(below, first)
+            ends = np.append(first[1:], n_outcomes)
+            rows[:, T_CHILDREN] = np.searchsorted(below, ends) - np.searchsorted(
+                below, first
+            )
+    return tree
+
+
 # --------------------------------------------------------------------- moves
 @njit(cache=True, inline="always")
 def count_at_or_above(sorted_utility, threshold) -> int:
@@ -277,66 +354,141 @@ def model_tables(ints, counts):
     return table
 
 
+MODEL_SLACK = 1e-9
+"""How far below the best score so far a subtree's bound must be to skip it.
+The bound adds the remaining issues' largest values to the exact partial sum
+in one rounding step instead of one per issue; the difference is a few units
+in the last place of a sum of at most ``n_issues``, far below this."""
+
+
 @njit(cache=True)
-def private_pick(game, order, counts, actor, count) -> int:
+def private_pick(game, tree, order, counts, actor, count) -> int:
     """Among the first ``count`` of ``order`` the pick under the frequency model.
 
     An outcome's score is that of its cheapest winning coalition under the
     model's estimates (as :func:`public_picks` does with surpluses): under
-    "all of" rules the smallest estimate over its other voters (that loop is
-    written out on its own: it is the hot one, and it may stop early).
+    "all of" rules the smallest estimate over its other voters; the pick is
+    the largest score, ties to the last position. A depth-first search over
+    ``tree`` (:func:`model_tree`) carries each actor's estimate summed over
+    the issues fixed so far, in issue order, so at a leaf it is the estimate
+    to the last bit. A subtree is skipped if it holds no outcome of the
+    prefix, or if its bound is below the best score found: each voter's sum so
+    far plus each remaining issue's largest value, then the smallest over the
+    voters of every outcome below ("all of" rules), or else the k-th largest
+    over the voters of some outcome below, k one less than the smallest
+    carrying coalition (a winning coalition has at least k other members, and
+    its least willing one is at most the k-th most willing voter). The
+    children are visited best bound first. Only subtrees that cannot hold a
+    better (score, position) are skipped, so the pick is that of a full scan.
     """
     ints, required = game[G_INTS], game[G_REQUIRED]
     table = model_tables(ints, counts)
     n = ints[I_ACTORS]
     n_issues = ints[I_ISSUES]
-    columns = level_column_start(ints)
-    n_outcomes = ints[I_OUTCOMES]
-    levels = ints[columns : columns + n_outcomes * n_issues].reshape(
-        (n_outcomes, n_issues)
-    )
-    best_score = -np.inf
-    best = order[count - 1]
-    if ints[I_UNANIMOUS] != 0:
-        for p in range(count - 1, -1, -1):  # lowest own utility first: ties stay
-            o = order[p]
-            score = np.inf
-            for j in range(n):
-                if j == actor or required[o, j] == 0:
-                    continue
-                estimate = 0.0
-                for k in range(n_issues):
-                    estimate += table[j, levels[o, k]]
-                if estimate < score:
-                    score = estimate
-                    if score <= best_score:
-                        break
-            if score > best_score:
-                best_score = score
-                best = o
-        return best
+    unanimous = ints[I_UNANIMOUS] != 0
     rules = rules_matrix(ints)
-    estimates = np.zeros(n, np.float64)
-    base = np.int64(1) << actor
-    for p in range(count - 1, -1, -1):
-        o = order[p]
-        at = columns + o * n_issues
-        voters = np.int64(0)
+    bounds = I_ROTATION + n
+    room = np.zeros((n_issues + 1, n), np.float64)  # the most issues m.. add
+    width = 1
+    for k in range(n_issues - 1, -1, -1):
+        start, stop = ints[bounds + k], ints[bounds + k + 1]
+        width = max(width, stop - start)
         for j in range(n):
-            if j == actor or required[o, j] == 0:
-                continue
-            estimate = 0.0
-            for k in range(n_issues):
-                estimate += table[j, ints[at + k]]
-            estimates[j] = estimate
-            voters |= np.int64(1) << j
-        score = coalition_value(
-            rules, required, col_applies(n), o, base, voters, estimates
-        )
-        if score > best_score:
-            best_score = score
-            best = o
-    return best
+            top = 0.0
+            for c in range(start, stop):
+                top = max(top, table[j, c])
+            room[k, j] = room[k + 1, j] + top
+    kids = np.empty((n_issues, width), np.int64)  # per depth: expanded children
+    kid_bound = np.empty((n_issues, width), np.float64)
+    kid_sum = np.empty((n_issues, width, n), np.float64)
+    rank = np.empty((n_issues, width), np.int64)  # their slots, best bound first
+    filled = np.zeros(n_issues, np.int64)
+    taken = np.zeros(n_issues, np.int64)
+    path = np.zeros((n_issues + 1, n), np.float64)  # the path's partial sums
+    largest = np.empty(n, np.float64)  # the voters' bounds, largest first
+    me = np.int64(1) << actor
+    column = T_POSITION + actor
+    best_score = -np.inf
+    best_position = count - 1
+    depth, node, expand = 0, 0, True
+    while True:
+        if expand:  # bound the children that hold an outcome of the prefix
+            below = depth + 1
+            leaf = below == n_issues
+            slots = 0
+            first = tree[node, T_FIRST]
+            for child in range(first, first + tree[node, T_CHILDREN]):
+                if tree[child, column] >= count:
+                    continue
+                level = tree[child, T_COLUMN]
+                bound = np.inf
+                if unanimous:
+                    voters = tree[child, T_VOTERS] & ~me
+                    for j in range(n):
+                        value = path[depth, j] + table[j, level]
+                        kid_sum[depth, slots, j] = value
+                        if (voters >> j) & 1:
+                            bound = min(bound, value + room[below, j])
+                else:
+                    for j in range(n):
+                        kid_sum[depth, slots, j] = path[depth, j] + table[j, level]
+                    if leaf:
+                        bound = coalition_value(
+                            rules,
+                            required,
+                            col_applies(n),
+                            order[tree[child, column]],
+                            me,
+                            tree[child, T_VOTERS] & ~me,
+                            kid_sum[depth, slots],
+                        )
+                    elif tree[child, T_SMALLEST] > 1:
+                        need = tree[child, T_SMALLEST] - 1
+                        voters = tree[child, T_ANY_VOTER] & ~me
+                        held = 0
+                        for j in range(n):
+                            if (voters >> j) & 1:
+                                value = kid_sum[depth, slots, j] + room[below, j]
+                                q = held
+                                while q > 0 and largest[q - 1] < value:
+                                    largest[q] = largest[q - 1]
+                                    q -= 1
+                                largest[q] = value
+                                held += 1
+                        bound = largest[need - 1] if held >= need else -np.inf
+                if leaf:  # the bound is its score
+                    position = tree[child, column]
+                    if bound > best_score or (
+                        bound == best_score and position > best_position
+                    ):
+                        best_score = bound
+                        best_position = position
+                    continue
+                kids[depth, slots] = child
+                kid_bound[depth, slots] = bound
+                q = slots
+                while q > 0 and kid_bound[depth, rank[depth, q - 1]] < bound:
+                    rank[depth, q] = rank[depth, q - 1]
+                    q -= 1
+                rank[depth, q] = slots
+                slots += 1
+            filled[depth] = slots
+            taken[depth] = 0
+            expand = False
+        if taken[depth] == filled[depth]:
+            if depth == 0:
+                return order[best_position]
+            depth -= 1
+            continue
+        slot = rank[depth, taken[depth]]
+        taken[depth] += 1
+        if kid_bound[depth, slot] + MODEL_SLACK < best_score:
+            taken[depth] = filled[depth]  # the others' bounds are no higher
+            continue
+        path[depth + 1] = kid_sum[depth, slot]
+        node = kids[depth, slot]
+        depth += 1
+        expand = True
 
 
 @njit(cache=True, inline="always")
@@ -377,7 +529,7 @@ def choose_proposal(game, plan, memory, counts, key, round_index, actor) -> int:
     public_pick = plan[PL_PUBLIC_PICK][actor]
     if public_pick.shape[0] > 1:
         return public_pick[count]
-    return private_pick(game, order, counts, actor, count)
+    return private_pick(game, plan[PL_MODEL_TREE], order, counts, actor, count)
 
 
 @njit(cache=True, inline="always")

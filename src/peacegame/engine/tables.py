@@ -31,7 +31,13 @@ from peacegame.engine.rules import (
     MASK_WAIT,
 )
 from peacegame.engine.rules import mask_row as _mask_row
-from peacegame.engine.strategies import Strategy, plan_rows, public_picks
+from peacegame.engine.strategies import (
+    T_POSITION,
+    Strategy,
+    model_tree,
+    plan_rows,
+    public_picks,
+)
 from peacegame.scenario.compiled import CompiledScenario
 from peacegame.scenario.consent import ConsentTables
 from peacegame.solutions import nash_point
@@ -174,6 +180,7 @@ def build_plan(
     max_rounds: int,
     public: bool,
     nash: int | None,
+    level_columns: np.ndarray,
 ) -> Plan:
     """The kernel's tables for one scripted strategy (or None) per actor.
 
@@ -189,6 +196,8 @@ def build_plan(
         max_rounds: The deadline.
         public: Whether information is public.
         nash: The weighted Nash point, for ``nash_mediator``.
+        level_columns: ``int64[n_outcomes, n_issues]``, each outcome's level
+            columns (for the opponent model's tree).
 
     Raises:
         ValueError: On an unknown strategy kind.
@@ -214,14 +223,19 @@ def build_plan(
                 pick[i] = public_picks(order[i], required, rules, utility, no_deal, i)
     else:
         pick = np.zeros((n, 1), np.int64)
+    use_model = not public and any(s is not None and s.uses_model for s in strategies)
+    if use_model:
+        tree = model_tree(level_columns, required, rules.smallest, order)
+    else:
+        tree = np.zeros((1, T_POSITION + n), np.int64)
     return Plan(
         plan_i=np.stack([r[0] for r in rows]),
         plan_f=np.stack([r[1] for r in rows]),
         order=order,
         sorted_utility=np.ascontiguousarray(sorted_utility),
         public_pick=pick,
-        use_model=not public
-        and any(s is not None and s.uses_model for s in strategies),
+        use_model=use_model,
+        model_tree=tree,
         external=tuple(s is None for s in strategies),
     )
 
@@ -239,6 +253,9 @@ class Plan:
         public_pick: ``int64[n_actors, n_outcomes + 1]`` under public
             information (see ``public_picks``), else ``int64[n_actors, 1]``.
         use_model: Whether the frequency opponent model is needed.
+        model_tree: The outcomes as a tree for the model's search
+            (``strategies.model_tree``, ``int64[n_nodes, 6 + n_actors]``) if it
+            is needed, else one row.
         external: Per actor, whether it is driven from outside.
     """
 
@@ -248,6 +265,7 @@ class Plan:
     sorted_utility: np.ndarray
     public_pick: np.ndarray
     use_model: bool
+    model_tree: np.ndarray
     external: tuple[bool, ...]
 
     @property
@@ -260,6 +278,7 @@ class Plan:
             self.sorted_utility,
             self.public_pick,
             self.use_model,
+            self.model_tree,
         )
 
 
@@ -442,6 +461,7 @@ class Rules:
             max_rounds=self.max_rounds,
             public=self.public,
             nash=nash,
+            level_columns=self.level_columns,
         )
 
     # -------------------------------------------------------------- messages
