@@ -531,7 +531,8 @@ def run_match(
         resume: Continue the run folder.
         overwrite: Replace the run folder.
         progress: Show a progress bar on stderr.
-        fsync: fsync each line (turn off only in tests and benchmarks).
+        fsync: fsync the log every :data:`~peacegame.logs.FSYNC_INTERVAL`
+            seconds and at the end (turn off only in tests and benchmarks).
         overrides: The ``key=value`` overrides of the config file, recorded in
             the manifest.
 
