@@ -10,7 +10,6 @@ episode order, so ``episodes.jsonl`` is byte-identical for any N.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import shlex
@@ -698,6 +697,8 @@ def _async_lines(player: EpisodePlayer, todo: range, concurrency: int) -> Iterat
     come out in episode order, so the log is the same for any concurrency.
     Requests in flight are bounded by each LLM backend's ``max_in_flight``.
     """
+    import asyncio  # here: scripted matches never need an event loop
+
     players = [player]
     for _ in range(min(concurrency, len(todo)) - 1):
         twin = EpisodePlayer(
