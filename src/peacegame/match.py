@@ -742,13 +742,25 @@ def _progress(enabled: bool, total: int, done: int, records: list[dict[str, Any]
         return None
     from tqdm import tqdm
 
-    bar = tqdm(
+    class Bar(tqdm):
+        """A bar without tqdm's monitor thread (``monitor_interval = 0``).
+
+        The monitor only refreshes bars whose dynamic ``miniters`` hold back a
+        slow stretch; with ``miniters=1`` every update may refresh (at most
+        every ``mininterval``). No thread outlives the bar, so the plots can
+        be rendered in a forked process (:func:`peacegame.analysis.plots.render_jobs`).
+        """
+
+        monitor_interval = 0
+
+    bar = Bar(
         total=total,
         initial=done,
         unit="ep",
         dynamic_ncols=True,
         file=sys.stderr,
         mininterval=0.2,
+        miniters=1,
     )
     if records:
         _postfix(bar, records)
