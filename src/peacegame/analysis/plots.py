@@ -547,17 +547,19 @@ def figure_png(fig: Figure) -> bytes:
 def render_jobs() -> int:
     """Processes that render a run's PNG files: 2 where it pays, else 1.
 
-    Two when this process can fork safely (Linux, no other thread running) and
-    may use two CPUs of which the last minute's load left one free: a second
-    process costs about 0.2 s of CPU more in all (each warms its own font and
-    text caches), so on a busy machine it is slower. The figures are the same
-    bytes either way (:meth:`PlotSet.render`).
+    Two when this process can fork safely (Linux, no other thread running, not
+    a daemonic worker) and may use two CPUs of which the last minute's load
+    left one free: a second process costs about 0.1 s of CPU more in all (each
+    warms its own font and text caches), so on a busy machine it is slower.
+    The figures are the same bytes either way (:meth:`PlotSet.render`).
     """
     import multiprocessing
     import threading
 
     if sys.platform != "linux" or threading.active_count() != 1:
         return 1
+    if multiprocessing.current_process().daemon:
+        return 1  # a daemonic process may not start children
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     cpus = len(os.sched_getaffinity(0))
@@ -578,13 +580,21 @@ def _claim(names: Sequence[str], next_index: Any) -> Iterator[str]:
 def _render_share(
     plots: PlotSet, names: Sequence[str], next_index: Any, conn: Connection
 ) -> None:
-    """A forked child's part of :meth:`PlotSet.render`: claim, render, send."""
+    """A forked child's part of :meth:`PlotSet.render`: claim, render, send.
+
+    Ctrl-C is the parent's to handle (this daemon child ends with it), and a
+    parent that stopped listening is not an error here.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     done: dict[str, bytes] = {}
     try:
         for name in _claim(names, next_index):
             done[name] = figure_png(plots.figures[name][0])
     finally:
-        conn.send(done)
+        with contextlib.suppress(OSError):
+            conn.send(done)
         conn.close()
 
 
