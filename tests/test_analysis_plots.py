@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -180,6 +181,56 @@ def test_plots_without_agreements(run):
         texts = [t.get_text() for ax in fig.axes for t in ax.texts]
         assert "no agreements" in texts
         assert_png(fig)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="rendering in two processes forks")
+def test_render_in_two_processes_gives_the_same_bytes(run, monkeypatch):
+    from peacegame.analysis import plots as plots_module
+
+    serial = run_plots(run)
+    serial.render(jobs=1)
+    forked = run_plots(run)
+    forked.render(jobs=2)
+    assert forked._png.keys() == serial._png.keys() == forked.figures.keys()
+    for name, data in serial._png.items():
+        assert forked._png[name] == data, name
+
+    # A child that claims a figure and dies delivers nothing: this process
+    # renders the figure all the same.
+    def dying_child(plots, names, next_index, conn):
+        next(plots_module._claim(names, next_index))
+        os._exit(1)
+
+    monkeypatch.setattr(plots_module, "_render_share", dying_child)
+    orphaned = run_plots(run)
+    orphaned.render(jobs=2)
+    for name, data in serial._png.items():
+        assert orphaned._png[name] == data, name
+
+
+def test_render_jobs_one_while_a_thread_runs(monkeypatch):
+    import threading
+
+    from peacegame.analysis.plots import render_jobs
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert render_jobs() == 1
+    finally:
+        stop.set()
+        thread.join()
+    if sys.platform != "linux" or threading.active_count() != 1:
+        return  # never forks here
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+    assert render_jobs() == 2
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 0.5, 0.5))
+    assert render_jobs() == 1  # no CPU left free
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert render_jobs() == 1  # one CPU
 
 
 def test_run_plots_files_and_skips(tmp_path, run):

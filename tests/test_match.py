@@ -435,3 +435,23 @@ def test_batch_engine_refuses_policies_without_a_vectorised_form(tmp_path, capsy
     )
     assert code == 2
     assert "engine: batch needs every policy" in capsys.readouterr().err
+
+
+def test_progress_bar_leaves_no_thread_behind(tmp_path):
+    # A thread left running (tqdm's monitor) would keep the plots from being
+    # rendered in a forked process (peacegame.analysis.plots.render_jobs).
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, threading\n"
+        "from peacegame.cli import main\n"
+        f"code = main(['run', {str(BASELINE)!r}, '--out', {str(tmp_path / 'p')!r},"
+        " '--episodes', '3', '--no-plots'])\n"
+        "print(code, [t.name for t in threading.enumerate()])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "0 ['MainThread']"
+    assert "3/3" in done.stderr  # the bar was shown

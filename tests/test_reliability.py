@@ -226,6 +226,33 @@ def test_real_write_errors_become_log_errors(tmp_path):
         writer.write({"a": 1})
 
 
+def test_episode_log_group_commit(tmp_path, monkeypatch):
+    """Lines are flushed at once; fsyncs come every FSYNC_INTERVAL and at close."""
+    import peacegame.logs as logs
+
+    clock = {"now": 100.0}
+    synced: list[int] = []
+    monkeypatch.setattr(logs.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(logs.os, "fsync", lambda fd: synced.append(fd))
+    path = tmp_path / "e.jsonl"
+    with EpisodeWriter(path) as writer:
+        for i in range(5):
+            writer.write({"i": i})
+            clock["now"] += 0.01  # fast episodes: no fsync yet
+        assert synced == []
+        assert path.read_bytes().count(b"\n") == 5  # flushed all the same
+        clock["now"] += logs.FSYNC_INTERVAL
+        writer.write({"i": 5})
+        assert len(synced) == 1
+        writer.write({"i": 6})
+        assert len(synced) == 1
+    assert len(synced) == 2  # the last lines are fsynced on close
+    with EpisodeWriter(tmp_path / "off.jsonl", fsync=False) as writer:
+        clock["now"] += 10 * logs.FSYNC_INTERVAL
+        writer.write({"i": 0})
+    assert len(synced) == 2
+
+
 def test_sigint_stops_cleanly(tmp_path):
     out = tmp_path / "int"
     proc = spawn_run(out, 100_000, capture=True)

@@ -2,14 +2,19 @@
 
 The schema is documented in ``docs/log-schema.md``. In short: ``manifest.json``
 is written once; ``episodes.jsonl`` gets one JSON line per *finished* episode,
-flushed and fsynced, so a crash leaves at most one partial last line, which the
-reader reports and ``--resume`` drops.
+written whole and flushed, so a killed process leaves at most one partial last
+line, which the reader reports and ``--resume`` drops. The file is fsynced at
+most every :data:`FSYNC_INTERVAL` seconds and when it is closed (group commit)
+rather than after every line: an fsync can cost more than an episode. An OS
+crash or a power cut can therefore lose the last fraction of a second of
+episodes, which ``--resume`` plays again.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +35,8 @@ TRANSCRIPTS = "transcripts.jsonl"
 """LLM transcripts: one line per episode with every prompt and reply."""
 LLM_CACHE = "llm-cache.jsonl"
 """The default LLM reply cache of a run folder (replays the run offline)."""
+FSYNC_INTERVAL = 0.25
+"""Seconds between two fsyncs of ``episodes.jsonl`` (group commit)."""
 
 
 class LogError(UserError):
@@ -141,14 +148,18 @@ def read_episodes(path: str | Path) -> ReadResult:
 
 
 class EpisodeWriter:
-    """Append-only writer of ``episodes.jsonl`` lines, each flushed and fsynced.
+    """Append-only writer of ``episodes.jsonl`` lines, each written whole and flushed.
+
+    The file is fsynced at most every :data:`FSYNC_INTERVAL` seconds, when a
+    line is written, and when the writer is closed (group commit; see the
+    module docstring).
 
     Args:
         path: The ``episodes.jsonl`` file.
         truncate_to: Truncate the file to this many bytes first (``--resume``
             dropping a partial last line); None keeps the file as it is.
-        fsync: Call ``os.fsync`` after every line (the default); tests and
-            benchmarks may turn it off.
+        fsync: fsync the file as above (the default); tests and benchmarks may
+            turn it off.
     """
 
     def __init__(
@@ -156,6 +167,7 @@ class EpisodeWriter:
     ) -> None:
         self.path = Path(path)
         self.fsync = fsync
+        self._synced = time.monotonic()
         try:
             if truncate_to is not None and self.path.exists():
                 with open(self.path, "r+b") as fh:
@@ -165,32 +177,53 @@ class EpisodeWriter:
             raise LogError(f"cannot write: {exc.strerror}", file=self.path) from None
 
     def write(self, record: dict[str, Any]) -> None:
-        """Append one complete record and make it durable."""
+        """Append one complete record."""
         self.write_line(dumps_record(record))
 
     def write_line(self, line: str) -> None:
-        """Append one serialised record (no newline) and make it durable."""
+        """Append one serialised record (no newline) and flush it."""
         data = (line + "\n").encode("utf-8")
         try:
             self._fh.write(data)
             self._fh.flush()
-            if self.fsync:
-                os.fsync(self._fh.fileno())
+            if self.fsync and time.monotonic() - self._synced >= FSYNC_INTERVAL:
+                self._sync()
         except OSError as exc:
             raise LogError(
                 f"cannot write: {exc.strerror}; the folder stays resumable",
                 file=self.path,
             ) from None
 
+    def _sync(self) -> None:
+        os.fsync(self._fh.fileno())
+        self._synced = time.monotonic()
+
     def close(self) -> None:
-        """Close the file."""
-        self._fh.close()
+        """Close the file, fsyncing it first (unless turned off).
+
+        Raises:
+            LogError: If the final fsync fails (the folder stays resumable).
+        """
+        try:
+            if self.fsync and not self._fh.closed:
+                self._sync()
+        except OSError as exc:
+            raise LogError(
+                f"cannot write: {exc.strerror}; the folder stays resumable",
+                file=self.path,
+            ) from None
+        finally:
+            self._fh.close()
 
     def __enter__(self) -> EpisodeWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        try:
+            self.close()
+        except LogError:
+            if exc_type is None:
+                raise  # else the error in flight is the one to report
 
 
 class TranscriptWriter:

@@ -10,7 +10,6 @@ episode order, so ``episodes.jsonl`` is byte-identical for any N.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import shlex
@@ -531,7 +530,8 @@ def run_match(
         resume: Continue the run folder.
         overwrite: Replace the run folder.
         progress: Show a progress bar on stderr.
-        fsync: fsync each line (turn off only in tests and benchmarks).
+        fsync: fsync the log every :data:`~peacegame.logs.FSYNC_INTERVAL`
+            seconds and at the end (turn off only in tests and benchmarks).
         overrides: The ``key=value`` overrides of the config file, recorded in
             the manifest.
 
@@ -697,6 +697,8 @@ def _async_lines(player: EpisodePlayer, todo: range, concurrency: int) -> Iterat
     come out in episode order, so the log is the same for any concurrency.
     Requests in flight are bounded by each LLM backend's ``max_in_flight``.
     """
+    import asyncio  # here: scripted matches never need an event loop
+
     players = [player]
     for _ in range(min(concurrency, len(todo)) - 1):
         twin = EpisodePlayer(
@@ -740,13 +742,25 @@ def _progress(enabled: bool, total: int, done: int, records: list[dict[str, Any]
         return None
     from tqdm import tqdm
 
-    bar = tqdm(
+    class Bar(tqdm):
+        """A bar without tqdm's monitor thread (``monitor_interval = 0``).
+
+        The monitor only refreshes bars whose dynamic ``miniters`` hold back a
+        slow stretch; with ``miniters=1`` every update may refresh (at most
+        every ``mininterval``). No thread outlives the bar, so the plots can
+        be rendered in a forked process (:func:`peacegame.analysis.plots.render_jobs`).
+        """
+
+        monitor_interval = 0
+
+    bar = Bar(
         total=total,
         initial=done,
         unit="ep",
         dynamic_ncols=True,
         file=sys.stderr,
         mininterval=0.2,
+        miniters=1,
     )
     if records:
         _postfix(bar, records)

@@ -38,7 +38,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     """Print the summary of one or several run folders; write their plots."""
     require_analysis(plots=not args.no_plots)
     from peacegame.analysis.frame import load_run
-    from peacegame.analysis.plots import run_plots
+    from peacegame.analysis.plots import render_jobs, run_plots
     from peacegame.analysis.summary import (
         format_summary,
         mixed_scenarios,
@@ -72,7 +72,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             print(file=out)
         for run in runs:
             plots = run_plots(run, pairs=parse_pairs(args.pair, run))
-            paths = plots.save(run.path)
+            paths = plots.save(run.path, jobs=render_jobs())
             names = ", ".join(p.name for p in paths)
             print(f"plots written into {run.path}: {names}", file=out)
             for note in plots.notes:
@@ -125,13 +125,13 @@ def write_run_plots(run_dir: str | Path) -> list[Path]:
         print(f"(plots skipped: {exc.one_line()})", file=sys.stderr)
         return []
     from peacegame.analysis.frame import load_run
-    from peacegame.analysis.plots import run_plots
+    from peacegame.analysis.plots import render_jobs, run_plots
 
     run = load_run(run_dir)
     plots = run_plots(run)
     for note in plots.notes:
         print(f"note: {note}", file=sys.stderr)
-    return plots.save(run.path)
+    return plots.save(run.path, jobs=render_jobs())
 
 
 def cmd_report(args: argparse.Namespace) -> int:

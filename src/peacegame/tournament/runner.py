@@ -7,10 +7,12 @@ episode order and ``summary.json`` (the rankings and the empirical game,
 
 Crash safety: each line is written and flushed when its episode is complete,
 so a killed process leaves at most one partial last line, which ``--resume``
-drops. The file is fsynced at most every :data:`FSYNC_INTERVAL` seconds and at
-the end (group commit) rather than after every line: an fsync costs about as
-much as a whole episode here. An OS crash or power cut can therefore lose the
-last fraction of a second of episodes, which ``--resume`` plays again.
+drops. The file is fsynced at most every
+:data:`~peacegame.logs.FSYNC_INTERVAL` seconds and at the end (group commit,
+:class:`~peacegame.logs.EpisodeWriter`) rather than after every line: an fsync
+costs about as much as a whole episode here. An OS crash or power cut can
+therefore lose the last fraction of a second of episodes, which ``--resume``
+plays again.
 
 Engines: with ``engine: auto`` (default) or ``batch`` the episodes are played
 in chunks, and each chunk's assignments whose policies all have a vectorised
@@ -75,8 +77,6 @@ from peacegame.tournament.setup import Tournament
 Backend = Literal["local", "ray"]
 BATCH_CHUNK = 512
 """Episodes per chunk at most when the batch engine plays (serial or not)."""
-FSYNC_INTERVAL = 0.25
-"""Seconds between two fsyncs of ``episodes.jsonl`` (group commit)."""
 OWN_FILES = ("report.html", "report.md")
 """Files of a tournament folder that ``--overwrite`` also removes."""
 
@@ -346,8 +346,8 @@ def run_tournament(
         resume: Continue an existing run folder.
         overwrite: Replace an existing run folder.
         progress: Show a progress bar on stderr.
-        fsync: fsync the log every :data:`FSYNC_INTERVAL` seconds and at the
-            end (turn off only in tests and benchmarks).
+        fsync: fsync the log every :data:`~peacegame.logs.FSYNC_INTERVAL`
+            seconds and at the end (turn off only in tests and benchmarks).
         analyse: Write ``summary.json`` (rankings and empirical game).
         overrides: The ``key=value`` overrides of the config file, recorded in
             the manifest (:func:`prepare_resumable`).
@@ -404,14 +404,12 @@ def run_tournament(
     try:
         with (
             stop,
-            EpisodeWriter(episodes_file, truncate_to, fsync=False) as out,
-            _GroupCommit(episodes_file, fsync) as sync,
+            EpisodeWriter(episodes_file, truncate_to, fsync=fsync) as out,
         ):
             lines = _lines(tournament, player, todo, workers, backend, run_dir)
             try:
                 for line in lines:
                     out.write_line(line)
-                    sync.tick()
                     played += 1
                     if bar is not None:
                         agreed += '"agreement":true' in line
@@ -449,44 +447,6 @@ def run_tournament(
         summary,
         already_complete,
     )
-
-
-class _GroupCommit:
-    """fsyncs a file at most every :data:`FSYNC_INTERVAL` seconds, and on exit.
-
-    It fsyncs its own read-only descriptor: ``fsync`` flushes the file's data
-    whichever descriptor wrote it.
-    """
-
-    def __init__(self, path: Path, enabled: bool) -> None:
-        self.path = path
-        self.fd = os.open(path, os.O_RDONLY) if enabled else None
-        self.last = time.monotonic()
-
-    def sync(self) -> None:
-        if self.fd is not None:
-            try:
-                os.fsync(self.fd)
-            except OSError as exc:
-                raise LogError(
-                    f"cannot write: {exc.strerror}", file=self.path
-                ) from None
-            self.last = time.monotonic()
-
-    def tick(self) -> None:
-        if self.fd is not None and time.monotonic() - self.last >= FSYNC_INTERVAL:
-            self.sync()
-
-    def __enter__(self) -> _GroupCommit:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.fd is not None:
-            try:
-                self.sync()
-            finally:
-                os.close(self.fd)
-                self.fd = None
 
 
 def _resume_point(episodes_file: Path) -> tuple[int, int]:
