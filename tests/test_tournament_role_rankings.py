@@ -259,3 +259,31 @@ def test_small_real_tournament_has_consistent_role_rankings(tmp_path):
     for block in blocks:
         assert f"\nrole {block['role']}: {block['first']} " in text
     assert "Holm-adjusted over all 4 per-role comparisons" in text
+
+
+def test_neighbours_without_a_common_role_are_not_tested():
+    """Two single-role competitors (learned checkpoints of different actors)
+    ranked next to each other: no test, no place in the Holm family, and the
+    text says so instead of failing."""
+    rng = np.random.default_rng(3)
+    base = rng.normal(0.5, 0.05, N)
+    rewards = {
+        "A": {"only_a": base + 0.3, "both": base, "weak": base - 0.2},
+        "B": {"only_b": base + 0.2, "both": base + 0.01, "weak": base - 0.2},
+    }
+    rankings = compute_rankings(synthetic(rewards), test="t", alpha=0.05)
+    order = [row["competitor"] for row in rankings["overall"]]
+    assert order[:2] == ["only_a", "only_b"]
+    untested = rankings["comparisons"][0]
+    assert (untested["pairs"], untested["p_value"], untested["p_holm"]) == (
+        0,
+        None,
+        None,
+    )
+    assert untested["significant"] is False
+    tested = [row for row in rankings["comparisons"] if row["pairs"] > 0]
+    raw = [row["p_value"] for row in tested]
+    family = multitest.multipletests(raw, method="holm")[1]
+    assert [row["p_holm"] for row in tested] == pytest.approx(list(family))
+    text = ranking_text({"rankings": rankings})
+    assert "no common role" in text.splitlines()[1]

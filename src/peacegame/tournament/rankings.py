@@ -326,10 +326,18 @@ def compute_rankings(
         comparisons.append(
             {"higher": upper["competitor"], "lower": lower["competitor"], **row}
         )
-    adjusted = holm([row["p_value"] for row in comparisons])
-    for row, p in zip(comparisons, adjusted, strict=True):
+    # Neighbours with no common role (two learned checkpoints of different
+    # actors) are not compared: no test, and no place in the Holm family.
+    tested = [row for row in comparisons if row["pairs"] > 0]
+    adjusted = holm([row["p_value"] for row in tested])
+    for row, p in zip(tested, adjusted, strict=True):
         row["p_holm"] = p
         row["significant"] = bool(p < alpha)
+    for row in comparisons:
+        if row["pairs"] == 0:
+            row.update(
+                mean_difference=None, p_value=None, p_holm=None, significant=False
+            )
     by_scenario: dict[str, dict[str, float]] = {}
     for s, scenario in enumerate(obs.scenarios):
         scores = {}
