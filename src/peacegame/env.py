@@ -163,6 +163,7 @@ from peacegame.engine.config import (
     VOTING,
     ProtocolConfig,
 )
+from peacegame.engine.entry import bind
 from peacegame.engine.episodes import Episodes
 from peacegame.engine.record import PublicRecord
 from peacegame.engine.rules import (
@@ -394,6 +395,27 @@ class _NegotiationBase:
             self._no_moves = rules.empty_mask
         self.observations = np.zeros((n, size), np.float32)
         self._rows = list(self.observations)
+        # The step kernels, bound to this env's arrays (engine.entry): a step
+        # passes only the actor and its action.
+        if self._general:
+            self._aec_step = bind(
+                aec_step_in,
+                (
+                    self._game,
+                    self._iface,
+                    self.state,
+                    self.episodes.rewards,
+                    self.observations,
+                    self._drafts,
+                ),
+                (0, 0),
+            )
+        else:
+            self._aec_step = bind(
+                aec_step,
+                (self._game, self.state, self.episodes.rewards, self.observations),
+                (0, 0),
+            )
         self.observation_fields = dict(rules.interface_fields)
         self.observation_spaces = {
             agent: spaces.Dict(
@@ -488,6 +510,11 @@ class _NegotiationBase:
             "offer": int(row[C_OFFER]),
         }
 
+    @staticmethod
+    def _info_of(phase: int, round_index: int, offer: int) -> dict[str, Any]:
+        """:meth:`_running_info` from the values a step kernel returned."""
+        return {"phase": PHASES[phase], "round": round_index, "offer": offer}
+
     def _final_info(self, reason: str) -> dict[str, Any]:
         row = self._row
         agreed = reason == "agreement"
@@ -564,7 +591,12 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         """
         super().__init__()
         self._setup(scenario, render_mode, max_cycles, protocol, protocol_options)
-        self._selected_mask: np.ndarray | None = None
+        # The selected agent's mask (every other agent's is ``_no_moves``), and
+        # the phase as the last step returned it.
+        self._selected_mask: np.ndarray = self._no_moves
+        self._phase = ENDED
+        self._propose_mask = self.rules.propose_mask
+        self._vote_mask = self.rules.vote_mask
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
@@ -579,14 +611,46 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         self.truncations = dict.fromkeys(agents, False)
         self.infos = dict.fromkeys(agents, self._running_info())
         self.agent_selection = agents[self._row[C_PROPOSER]]
-        self._selected_mask = self.rules.propose_mask
+        self._selected_mask = self._propose_mask
+        self._phase = PROPOSING
 
     def observe(self, agent: str) -> dict[str, np.ndarray]:
         """Return ``agent``'s observation and action mask."""
+        if self._general:
+            mask = self.action_mask(agent)
+        elif agent == self.agent_selection:
+            mask = self._selected_mask
+        else:
+            mask = self._no_moves
         return {
             "observation": self._rows[self._index[agent]].copy(),
-            "action_mask": self.action_mask(agent),
+            "action_mask": mask,
         }
+
+    def last(
+        self, observe: bool = True
+    ) -> tuple[dict[str, np.ndarray] | None, float, bool, bool, dict[str, Any]]:
+        """Return the selected agent's observation, reward, ends and info.
+
+        ``AECEnv.last``, with :meth:`observe` inlined (it is called before
+        every step).
+        """
+        agent = self.agent_selection
+        if observe:
+            mask = self.action_mask(agent) if self._general else self._selected_mask
+            observation = {
+                "observation": self._rows[self._index[agent]].copy(),
+                "action_mask": mask,
+            }
+        else:
+            observation = None
+        return (
+            observation,
+            self._cumulative_rewards[agent],
+            self.terminations[agent],
+            self.truncations[agent],
+            self.infos[agent],
+        )
 
     def action_mask(self, agent: str) -> np.ndarray:
         """Return ``agent``'s action mask (shared, read-only).
@@ -594,7 +658,7 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         Only the agent to move has legal actions; every other agent's mask, and
         every mask once the episode has ended, is all zeros.
         """
-        if agent == self.agent_selection and self._selected_mask is not None:
+        if agent == self.agent_selection and self._selected_mask is not self._no_moves:
             if self._general:
                 return self._interface_mask(self._index[agent], False)
             return self._selected_mask
@@ -611,60 +675,49 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         if self.terminations[agent] or self.truncations[agent]:
             self._was_dead_step(action)
             return
-        row = self._row
         self._cumulative_rewards[agent] = 0.0
         value = action if type(action) is int else _action_index(action)
         if value is None:
             self._illegal(agent, action)
             return
-        proposing = row[C_PHASE] == PROPOSING
-        round_index, proposer = int(row[C_ROUND]), int(row[C_PROPOSER])
-        if self._general:
-            mover = aec_step_in(
-                self._game,
-                self._iface,
-                self.state,
-                self.episodes.rewards,
-                self.observations,
-                self._drafts,
-                self._index[agent],
-                value,
-            )
-        else:
-            mover = aec_step(
-                self._game,
-                self.state,
-                self.episodes.rewards,
-                self.observations,
-                self._index[agent],
-                value,
-            )
+        transcript = self._transcript
+        if transcript is not None:
+            before = int(self._row[C_ROUND]), int(self._row[C_PROPOSER])
+        proposing = self._phase == PROPOSING
+        try:
+            mover, phase, round_index, offer = self._aec_step(self._index[agent], value)
+        except OverflowError:  # beyond int64: out of range like any other
+            mover = ILLEGAL_ACTION
         if mover == ILLEGAL_ACTION:
             self._illegal(agent, action)
             return
-        if proposing and row[C_PHASE] == PROPOSING:  # an issues sub-step
+        self._phase = phase
+        if proposing and phase == PROPOSING:  # an issues sub-step
             return
-        transcript = self._transcript
         if proposing and transcript is not None:
-            transcript.proposal(row, round_index, proposer)
-        if row[C_PHASE] == VOTING:
+            transcript.proposal(self._row, *before)
+        if phase == VOTING:
             self.agent_selection = self.possible_agents[mover]
             if proposing:
-                self._selected_mask = self.rules.vote_mask
-                self.infos = dict.fromkeys(self.agents, self._running_info())
+                self._selected_mask = self._vote_mask
+                self.infos = dict.fromkeys(
+                    self.agents, self._info_of(phase, round_index, offer)
+                )
             return
         # The round was resolved: agreement, end of talks, or a new round.
         if transcript is not None:
-            transcript.votes(row)
+            transcript.votes(self._row)
         if mover == ENDED_EPISODE:
-            self._finish(END_REASONS[row[C_END]])
+            self._finish(END_REASONS[self._row[C_END]])
             return
-        if row[C_ROUND] >= self.max_cycles:
+        if round_index >= self.max_cycles:
             self._finish("truncated")
             return
         self.agent_selection = self.possible_agents[mover]
-        self._selected_mask = self.rules.propose_mask
-        self.infos = dict.fromkeys(self.agents, self._running_info())
+        self._selected_mask = self._propose_mask
+        self.infos = dict.fromkeys(
+            self.agents, self._info_of(phase, round_index, offer)
+        )
 
     def _illegal(self, agent: str, action: Any) -> None:
         i = self._index[agent]
@@ -681,7 +734,8 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         self._finish("illegal")
 
     def _finish(self, reason: str) -> None:
-        self._selected_mask = None
+        self._selected_mask = self._no_moves
+        self._phase = ENDED
         rewards = self.episodes.rewards[0]
         if reason == "truncated":
             for name in self.agents:

@@ -26,8 +26,10 @@ from peacegame.engine.actions import (
 from peacegame.engine.config import ENDED, PROPOSING
 from peacegame.engine.observe import encode
 from peacegame.engine.rules import (
+    C_OFFER,
     C_PHASE,
     C_PROPOSER,
+    C_ROUND,
     C_ROUNDS_DONE,
     G_INTS,
     I_ACTORS,
@@ -48,26 +50,35 @@ NOT_AN_ACTION = -3
 """Parallel env: an action that is not an integer."""
 
 
+@njit(cache=True, inline="always")
+def shown(state, mover):
+    """``(mover, phase, round, offer)``: what an AEC step returns."""
+    row = state[0]
+    return mover, row[C_PHASE], row[C_ROUND], row[C_OFFER]
+
+
 @njit(cache=True)
-def aec_step(game, state, rewards, observations, actor, action) -> int:
-    """Apply the selected actor's action; return the next actor to move.
+def aec_step(game, state, rewards, observations, actor, action):
+    """Apply the selected actor's action; return what the adapter shows next.
 
     Returns:
-        The next actor's index, ``ENDED_EPISODE``, or ``ILLEGAL_ACTION`` (the
-        state is then unchanged).
+        ``(mover, phase, round, offer)`` (:func:`shown`): the next actor's
+        index, ``ENDED_EPISODE``, or ``ILLEGAL_ACTION`` (the state is then
+        unchanged); then the slot's phase, round and offer after the step, so
+        the adapter reads nothing back from the state.
     """
     row = state[0]
     rounds_before = row[C_ROUNDS_DONE]
     proposing = row[C_PHASE] == PROPOSING
     if not apply_action(game, state, rewards, 0, actor, action):
-        return ILLEGAL_ACTION
+        return shown(state, ILLEGAL_ACTION)
     if proposing or row[C_ROUNDS_DONE] != rounds_before:
         encode(game, state, 0, observations)
     if row[C_PHASE] == ENDED:
-        return ENDED_EPISODE
+        return shown(state, ENDED_EPISODE)
     if row[C_PHASE] == PROPOSING:
-        return row[C_PROPOSER]
-    return next_voter(game, state, 0)
+        return shown(state, row[C_PROPOSER])
+    return shown(state, next_voter(game, state, 0))
 
 
 @njit(cache=True)
@@ -115,16 +126,16 @@ def aec_step_in(game, iface, state, rewards, observations, drafts, actor, action
     """
     concrete = translate(game, iface, state, drafts, 0, actor, action, False)
     if concrete == ILLEGAL:
-        return ILLEGAL_ACTION
+        return shown(state, ILLEGAL_ACTION)
     issues = iface[X_INTS][A_KIND] == KIND_ISSUES
     start = observations.shape[1] - draft_size(iface)
     if concrete == SUBSTEP:
         encode_draft(iface, state, drafts, 0, observations, start)
-        return actor
-    mover = aec_step(game, state, rewards, observations, actor, concrete)
+        return shown(state, actor)
+    result = aec_step(game, state, rewards, observations, actor, concrete)
     if issues:
         encode_draft(iface, state, drafts, 0, observations, start)
-    return mover
+    return result
 
 
 @njit(cache=True)
