@@ -148,12 +148,8 @@ from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils import wrappers
 
 from peacegame.engine.actions import (
-    KIND_ISSUES,
     KIND_OUTCOME,
-    draft_size,
-    encode_draft,
     fill_mask,
-    reset_draft,
 )
 from peacegame.engine.config import (
     END_REASONS,
@@ -186,6 +182,7 @@ from peacegame.engine.turns import (
     aec_step_in,
     parallel_step,
     parallel_step_in,
+    start_slot,
 )
 from peacegame.scenario.compiled import CompiledScenario
 
@@ -381,9 +378,6 @@ class _NegotiationBase:
         self._general = interface.kind != KIND_OUTCOME
         self._iface = interface.tables
         self._drafts = interface.new_drafts(1)
-        self._draft_start = rules.interface_observation_size - draft_size(
-            interface.tables
-        )
         size = rules.interface_observation_size
         n_actions = interface.n_actions
         self.n_actions = n_actions
@@ -395,8 +389,20 @@ class _NegotiationBase:
             self._no_moves = rules.empty_mask
         self.observations = np.zeros((n, size), np.float32)
         self._rows = list(self.observations)
-        # The step kernels, bound to this env's arrays (engine.entry): a step
-        # passes only the actor and its action.
+        # The kernels of every reset and step, bound to this env's arrays
+        # (engine.entry): a call passes only the scalars.
+        self._start_slot = bind(
+            start_slot,
+            (
+                self._game,
+                self._iface,
+                self.state,
+                self.episodes.rewards,
+                self.observations,
+                self._drafts,
+            ),
+            (0,),
+        )
         if self._general:
             self._aec_step = bind(
                 aec_step_in,
@@ -457,18 +463,7 @@ class _NegotiationBase:
             key = int(self.np_random.integers(2**63 - 1))
         else:
             key = int(seed) % 2**63
-        self.episodes.start(np.zeros(1, np.int64), np.array([key], np.int64))
-        self.episodes.encode(0, self.observations)
-        reset_draft(self._iface, self._drafts, 0)
-        if self.interface.kind == KIND_ISSUES:
-            encode_draft(
-                self._iface,
-                self.state,
-                self._drafts,
-                0,
-                self.observations,
-                self._draft_start,
-            )
+        self._start_slot(key)
         self.started = True
         if self._transcript is not None:
             self._transcript.start()
@@ -672,10 +667,11 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
     def step(self, action: Any) -> None:
         """Apply the selected agent's action (see the module doc)."""
         agent = self.agent_selection
-        if self.terminations[agent] or self.truncations[agent]:
+        if self._phase == ENDED:  # every agent is terminated or truncated
             self._was_dead_step(action)
             return
-        self._cumulative_rewards[agent] = 0.0
+        # The agent's ``_cumulative_rewards`` entry would be reset here, but it
+        # is 0 until the episode ends: rewards come at the end only.
         value = action if type(action) is int else _action_index(action)
         if value is None:
             self._illegal(agent, action)

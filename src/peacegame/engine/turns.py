@@ -21,6 +21,7 @@ from peacegame.engine.actions import (
     X_INTS,
     draft_size,
     encode_draft,
+    reset_draft,
     translate,
 )
 from peacegame.engine.config import ENDED, PROPOSING
@@ -38,6 +39,7 @@ from peacegame.engine.rules import (
     is_legal,
     move_kind,
     next_voter,
+    reset_slot,
 )
 
 ILLEGAL_ACTION = -2
@@ -48,6 +50,21 @@ MISSING = -2
 """Parallel env: an actor that sent no action."""
 NOT_AN_ACTION = -3
 """Parallel env: an action that is not an integer."""
+
+
+@njit(cache=True)
+def start_slot(game, iface, state, rewards, observations, drafts, key) -> None:
+    """Start the episode keyed ``key`` in slot 0: state, observations, draft.
+
+    One call for the adapters' ``reset``; the observation rows must be
+    ``Rules.interface_observation_size`` long.
+    """
+    reset_slot(game, state, rewards, 0, key)
+    encode(game, state, 0, observations)
+    reset_draft(iface, drafts, 0)
+    if iface[X_INTS][A_KIND] == KIND_ISSUES:
+        start = observations.shape[1] - draft_size(iface)
+        encode_draft(iface, state, drafts, 0, observations, start)
 
 
 @njit(cache=True, inline="always")
