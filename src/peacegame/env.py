@@ -168,7 +168,7 @@ from peacegame.engine.rules import (
     C_PHASE,
     C_PROPOSER,
     C_ROUND,
-    agreed_outcomes,
+    agreed_outcome,
     col_last_votes,
     col_voters,
 )
@@ -455,18 +455,23 @@ class _NegotiationBase:
         """Return the agent's action space (the same object every call)."""
         return self.action_spaces[agent]
 
-    def _start(self, seed: int | None) -> None:
-        """Key a new episode: ``seed`` itself, or a draw from the env's generator."""
+    def _start(self, seed: int | None) -> tuple[int, int, int, int]:
+        """Key a new episode: ``seed`` itself, or a draw from the env's generator.
+
+        Returns:
+            ``(proposer, phase, round, offer)`` of the new episode.
+        """
         if seed is not None or self.np_random is None:
             self.np_random, self.np_random_seed = seeding.np_random(seed)
         if seed is None:
             key = int(self.np_random.integers(2**63 - 1))
         else:
             key = int(seed) % 2**63
-        self._start_slot(key)
+        shown = self._start_slot(key)
         self.started = True
         if self._transcript is not None:
             self._transcript.start()
+        return shown
 
     def _interface_mask(self, i: int, allow_wait: bool) -> np.ndarray:
         """Actor ``i``'s legal actions under a non-``outcome`` interface."""
@@ -513,7 +518,7 @@ class _NegotiationBase:
     def _final_info(self, reason: str) -> dict[str, Any]:
         row = self._row
         agreed = reason == "agreement"
-        outcome = int(agreed_outcomes(self.state)[0]) if agreed else -1
+        outcome = agreed_outcome(self.state, 0) if agreed else -1
         return {
             "phase": PHASES[row[C_PHASE]],
             "round": int(row[C_ROUND]),
@@ -589,6 +594,7 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         # The selected agent's mask (every other agent's is ``_no_moves``), and
         # the phase as the last step returned it.
         self._selected_mask: np.ndarray = self._no_moves
+        self._skip_agent_selection: str | None = None  # as in AECEnv
         self._phase = ENDED
         self._propose_mask = self.rules.propose_mask
         self._vote_mask = self.rules.vote_mask
@@ -597,17 +603,17 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> None:
         """Start a new episode (fully determined by ``seed`` when given)."""
-        self._start(seed)
+        proposer, phase, round_index, offer = self._start(seed)
         agents = list(self.possible_agents)
         self.agents = agents
         self.rewards = dict.fromkeys(agents, 0.0)
         self._cumulative_rewards = dict.fromkeys(agents, 0.0)
         self.terminations = dict.fromkeys(agents, False)
         self.truncations = dict.fromkeys(agents, False)
-        self.infos = dict.fromkeys(agents, self._running_info())
-        self.agent_selection = agents[self._row[C_PROPOSER]]
+        self.infos = dict.fromkeys(agents, self._info_of(phase, round_index, offer))
+        self.agent_selection = agents[proposer]
         self._selected_mask = self._propose_mask
-        self._phase = PROPOSING
+        self._phase = phase
 
     def observe(self, agent: str) -> dict[str, np.ndarray]:
         """Return ``agent``'s observation and action mask."""
@@ -714,6 +720,36 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         self.infos = dict.fromkeys(
             self.agents, self._info_of(phase, round_index, offer)
         )
+
+    def _was_dead_step(self, action: Any) -> None:
+        """``AECEnv._was_dead_step`` for this env, where every agent ends at once.
+
+        The same removal and the same order: the selected agent leaves, the
+        next remaining agent (all of them are done) is selected, and after the
+        last one the agent selected when the episode ended again; ``rewards``
+        are cleared. PettingZoo's version scans every agent for the dead ones.
+        """
+        if action is not None:
+            raise ValueError("when an agent is dead, the only valid action is None")
+        agent = self.agent_selection
+        del self.terminations[agent]
+        del self.truncations[agent]
+        del self.rewards[agent]
+        del self._cumulative_rewards[agent]
+        del self.infos[agent]
+        agents = self.agents
+        agents.remove(agent)
+        if agents:
+            if self._skip_agent_selection is None:
+                self._skip_agent_selection = agent
+            self.agent_selection = agents[0]
+        else:
+            if self._skip_agent_selection is not None:
+                self.agent_selection = self._skip_agent_selection
+            self._skip_agent_selection = None
+        rewards = self.rewards
+        for name in rewards:
+            rewards[name] = 0
 
     def _illegal(self, agent: str, action: Any) -> None:
         i = self._index[agent]

@@ -52,12 +52,22 @@ NOT_AN_ACTION = -3
 """Parallel env: an action that is not an integer."""
 
 
+@njit(cache=True, inline="always")
+def shown(state, mover):
+    """``(mover, phase, round, offer)``: what an AEC step returns."""
+    row = state[0]
+    return mover, row[C_PHASE], row[C_ROUND], row[C_OFFER]
+
+
 @njit(cache=True)
-def start_slot(game, iface, state, rewards, observations, drafts, key) -> None:
+def start_slot(game, iface, state, rewards, observations, drafts, key):
     """Start the episode keyed ``key`` in slot 0: state, observations, draft.
 
     One call for the adapters' ``reset``; the observation rows must be
     ``Rules.interface_observation_size`` long.
+
+    Returns:
+        ``(proposer, phase, round, offer)`` (:func:`shown`).
     """
     reset_slot(game, state, rewards, 0, key)
     encode(game, state, 0, observations)
@@ -65,13 +75,7 @@ def start_slot(game, iface, state, rewards, observations, drafts, key) -> None:
     if iface[X_INTS][A_KIND] == KIND_ISSUES:
         start = observations.shape[1] - draft_size(iface)
         encode_draft(iface, state, drafts, 0, observations, start)
-
-
-@njit(cache=True, inline="always")
-def shown(state, mover):
-    """``(mover, phase, round, offer)``: what an AEC step returns."""
-    row = state[0]
-    return mover, row[C_PHASE], row[C_ROUND], row[C_OFFER]
+    return shown(state, state[0, C_PROPOSER])
 
 
 @njit(cache=True)
