@@ -180,6 +180,7 @@ from peacegame.engine.turns import (
     NOT_AN_ACTION,
     aec_step,
     aec_step_in,
+    fill_mask_rows,
     parallel_step,
     parallel_step_in,
     start_slot,
@@ -824,9 +825,48 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
         self._setup(scenario, render_mode, max_cycles, protocol, protocol_options)
         self.agents: list[str] = []
         self._steps = 0
-        self._actions = np.full(self.rules.n_actors, MISSING, np.int64)
-        self._concrete = np.full(self.rules.n_actors, MISSING, np.int64)
-        self._offenders = np.zeros(self.rules.n_actors, np.uint8)
+        n = self.rules.n_actors
+        self._actions = np.full(n, MISSING, np.int64)
+        self._concrete = np.full(n, MISSING, np.int64)
+        self._offenders = np.zeros(n, np.uint8)
+        self._phase = ENDED  # as the last step or reset returned it
+        self._mask_kinds = np.zeros(n, np.int64)
+        """Every actor's legal set (``mask_row``), as the last call left it."""
+        self._masks = self.rules.mask_rows
+        self._fill_mask_kinds = bind(
+            fill_mask_rows, (self._game, self.state, self._mask_kinds), ()
+        )
+        if self._general:
+            self._parallel_step = bind(
+                parallel_step_in,
+                (
+                    self._game,
+                    self._iface,
+                    self.state,
+                    self.episodes.rewards,
+                    self.observations,
+                    self._drafts,
+                    self._actions,
+                    self._concrete,
+                    self._offenders,
+                    self._mask_kinds,
+                ),
+                (),
+            )
+        else:
+            self._parallel_step = bind(
+                parallel_step,
+                (
+                    self._game,
+                    self.state,
+                    self.episodes.rewards,
+                    self.observations,
+                    self._actions,
+                    self._offenders,
+                    self._mask_kinds,
+                ),
+                (),
+            )
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
@@ -836,11 +876,13 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
         Returns:
             Observations and infos of every agent.
         """
-        self._start(seed)
+        _, phase, round_index, offer = self._start(seed)
+        self._fill_mask_kinds()
         self.agents = list(self.possible_agents)
         self._steps = 0
-        info = self._running_info()
-        return self._observations(), {agent: info for agent in self.agents}
+        self._phase = phase
+        info = self._info_of(phase, round_index, offer)
+        return self._observations(), dict.fromkeys(self.agents, info)
 
     def action_mask(self, agent: str) -> np.ndarray:
         """Return ``agent``'s current action mask (shared, read-only)."""
@@ -848,8 +890,7 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
             return self._no_moves
         if self._general:
             return self._interface_mask(self._index[agent], True)
-        row = self.rules.mask_row(self.state, 0, self._index[agent], True)
-        return self.rules.mask_rows[row]
+        return self._masks[self._mask_kinds[self._index[agent]]]
 
     def _to_move(self) -> str | None:
         if not self.started or not self.agents:
@@ -865,9 +906,7 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
         return f"{', '.join(names)} to vote"
 
     def _observations(self) -> dict[str, dict[str, np.ndarray]]:
-        rules = self.rules
         rows = self._rows
-        masks = rules.mask_rows
         # No actor leaves before the end, so every step observes all of them.
         if self._general:
             return {
@@ -877,12 +916,12 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
                 }
                 for i, agent in enumerate(self.possible_agents)
             }
+        masks = self._masks
         return {
-            agent: {
-                "observation": rows[i].copy(),
-                "action_mask": masks[rules.mask_row(self.state, 0, i, True)],
-            }
-            for i, agent in enumerate(self.possible_agents)
+            agent: {"observation": row.copy(), "action_mask": masks[kind]}
+            for agent, row, kind in zip(
+                self.possible_agents, rows, self._mask_kinds.tolist(), strict=True
+            )
         }
 
     def step(
@@ -903,7 +942,8 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
             ValueError: On an illegal or missing action (``illegal_action=
                 "raise"``), an unknown agent, or a step after the episode ended.
         """
-        if not self.started or not self.agents:
+        agents = self.agents
+        if not self.started or not agents:
             raise ValueError("the episode has ended (or not started): call reset()")
         row = self._row
         index = self._index
@@ -913,35 +953,17 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
             i = index.get(agent)
             if i is None:
                 raise ValueError(
-                    f"unknown agent {agent!r} in actions; agents are {self.agents}"
+                    f"unknown agent {agent!r} in actions; agents are {agents}"
                 )
-            value = _action_index(action)
+            value = action if type(action) is int else _action_index(action)
             codes[i] = NOT_AN_ACTION if value is None or value < 0 else value
-        proposing = row[C_PHASE] == PROPOSING
-        round_index, proposer = int(row[C_ROUND]), int(row[C_PROPOSER])
-        if self._general:
-            offending = parallel_step_in(
-                self._game,
-                self._iface,
-                self.state,
-                self.episodes.rewards,
-                self.observations,
-                self._drafts,
-                codes,
-                self._concrete,
-                self._offenders,
-            )
-        else:
-            offending = parallel_step(
-                self._game,
-                self.state,
-                self.episodes.rewards,
-                self.observations,
-                codes,
-                self._offenders,
-            )
-        reason: str | None = None
         transcript = self._transcript
+        if transcript is not None:
+            before = int(row[C_ROUND]), int(row[C_PROPOSER])
+        proposing = self._phase == PROPOSING
+        offending, phase, round_index, offer = self._parallel_step()
+        self._phase = phase
+        reason: str | None = None
         if offending:
             first = int(np.flatnonzero(self._offenders)[0])
             sent = actions.get(self.possible_agents[first], "no action")
@@ -957,30 +979,31 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
                 transcript.illegal(str(error))
             self.episodes.end_illegal(0, np.flatnonzero(self._offenders).tolist())
             self.episodes.encode(0, self.observations)
+            self._fill_mask_kinds()
+            self._phase = ENDED
             reason = "illegal"
-        elif proposing and row[C_PHASE] == PROPOSING:
+        elif proposing and phase == PROPOSING:
             pass  # an issues sub-step: only the draft changed
         else:
             if proposing and transcript is not None:
-                transcript.proposal(row, round_index, proposer)
-            if row[C_PHASE] != VOTING and transcript is not None:
+                transcript.proposal(row, *before)
+            if phase != VOTING and transcript is not None:
                 transcript.votes(row)
-            if row[C_PHASE] == ENDED:
+            if phase == ENDED:
                 reason = END_REASONS[row[C_END]]
         self._steps += 1
         if reason is None and self._steps >= self.max_cycles:
             reason = "truncated"
 
-        agents = self.agents
         observations = self._observations()
         if reason is None:
-            info = self._running_info()
+            info = self._info_of(phase, round_index, offer)
             return (
                 observations,
                 dict.fromkeys(agents, 0.0),
                 dict.fromkeys(agents, False),
                 dict.fromkeys(agents, False),
-                {agent: info for agent in agents},
+                dict.fromkeys(agents, info),
             )
         rewards_row = self.episodes.rewards[0]
         if reason == "truncated":

@@ -37,6 +37,7 @@ from peacegame.engine.rules import (
     MOVE_NONE,
     apply_action,
     is_legal,
+    mask_row,
     move_kind,
     next_voter,
     reset_slot,
@@ -54,7 +55,12 @@ NOT_AN_ACTION = -3
 
 @njit(cache=True, inline="always")
 def shown(state, mover):
-    """``(mover, phase, round, offer)``: what an AEC step returns."""
+    """``(first, phase, round, offer)``: a step's result, then slot 0's state.
+
+    What the adapters' kernel calls return, so they read nothing back from the
+    state (``first`` is the AEC step's next mover or the parallel step's
+    number of offenders).
+    """
     row = state[0]
     return mover, row[C_PHASE], row[C_ROUND], row[C_OFFER]
 
@@ -103,16 +109,26 @@ def aec_step(game, state, rewards, observations, actor, action):
 
 
 @njit(cache=True)
-def parallel_step(game, state, rewards, observations, actions, offenders) -> int:
+def fill_mask_rows(game, state, mask_rows) -> None:
+    """Write every actor's legal set in slot 0 (``mask_row``, WAIT allowed)."""
+    for i in range(mask_rows.shape[0]):
+        mask_rows[i] = mask_row(game, state, 0, i, True)
+
+
+@njit(cache=True)
+def parallel_step(game, state, rewards, observations, actions, offenders, mask_rows):
     """Apply every actor's action at once, or flag the offenders.
 
     ``actions`` (``int64[n_actors]``) holds an action, ``MISSING`` or
     ``NOT_AN_ACTION`` per actor; ``offenders`` (``uint8[n_actors]``) is set to 1
     for each illegal action (a mover that sent none, or an actor without a move
     that sent anything but WAIT; an actor without a move may send nothing).
+    ``mask_rows`` (``int64[n_actors]``) receives every actor's legal set
+    afterwards (:func:`fill_mask_rows`).
 
     Returns:
-        The number of offenders (nothing is applied if there are any).
+        ``(offenders, phase, round, offer)``: the number of offenders (nothing
+        is applied if there are any), then the slot's phase, round and offer.
     """
     n = game[G_INTS][I_ACTORS]
     count = 0
@@ -125,13 +141,13 @@ def parallel_step(game, state, rewards, observations, actions, offenders) -> int
         )
         offenders[i] = 0 if legal else 1
         count += offenders[i]
-    if count:
-        return count
-    for i in range(n):  # the proposer alone, or every voter in actor order
-        if movers[i]:
-            apply_action(game, state, rewards, 0, i, actions[i])
-    encode(game, state, 0, observations)
-    return 0
+    if count == 0:
+        for i in range(n):  # the proposer alone, or every voter in actor order
+            if movers[i]:
+                apply_action(game, state, rewards, 0, i, actions[i])
+        encode(game, state, 0, observations)
+    fill_mask_rows(game, state, mask_rows)
+    return shown(state, count)
 
 
 # ------------------------------------------------- under an action interface
@@ -161,15 +177,24 @@ def aec_step_in(game, iface, state, rewards, observations, drafts, actor, action
 
 @njit(cache=True)
 def parallel_step_in(
-    game, iface, state, rewards, observations, drafts, actions, concrete, offenders
-) -> int:
+    game,
+    iface,
+    state,
+    rewards,
+    observations,
+    drafts,
+    actions,
+    concrete,
+    offenders,
+    mask_rows,
+):
     """:func:`parallel_step` for actions in ``iface`` (:mod:`~.actions`).
 
     ``concrete`` (``int64[n_actors]``) is scratch for the translated actions.
     Nothing (not even the draft) changes when there are offenders.
 
     Returns:
-        The number of offenders.
+        As :func:`parallel_step`.
     """
     n = game[G_INTS][I_ACTORS]
     depth, lo, hi = drafts[0, 0], drafts[0, 1], drafts[0, 2]
@@ -198,12 +223,15 @@ def parallel_step_in(
             count += offenders[i]
         if count:
             drafts[0, 0], drafts[0, 1], drafts[0, 2] = depth, lo, hi
-            return count
-        encode_draft(iface, state, drafts, 0, observations, start)
-        return 0
-    count = parallel_step(game, state, rewards, observations, concrete, offenders)
-    if count:
+        else:
+            encode_draft(iface, state, drafts, 0, observations, start)
+        fill_mask_rows(game, state, mask_rows)
+        return shown(state, count)
+    result = parallel_step(
+        game, state, rewards, observations, concrete, offenders, mask_rows
+    )
+    if result[0]:
         drafts[0, 0], drafts[0, 1], drafts[0, 2] = depth, lo, hi
     elif issues:
         encode_draft(iface, state, drafts, 0, observations, start)
-    return count
+    return result
