@@ -148,12 +148,8 @@ from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils import wrappers
 
 from peacegame.engine.actions import (
-    KIND_ISSUES,
     KIND_OUTCOME,
-    draft_size,
-    encode_draft,
     fill_mask,
-    reset_draft,
 )
 from peacegame.engine.config import (
     END_REASONS,
@@ -163,6 +159,7 @@ from peacegame.engine.config import (
     VOTING,
     ProtocolConfig,
 )
+from peacegame.engine.entry import bind
 from peacegame.engine.episodes import Episodes
 from peacegame.engine.record import PublicRecord
 from peacegame.engine.rules import (
@@ -171,7 +168,7 @@ from peacegame.engine.rules import (
     C_PHASE,
     C_PROPOSER,
     C_ROUND,
-    agreed_outcomes,
+    agreed_outcome,
     col_last_votes,
     col_voters,
 )
@@ -183,8 +180,10 @@ from peacegame.engine.turns import (
     NOT_AN_ACTION,
     aec_step,
     aec_step_in,
+    fill_mask_rows,
     parallel_step,
     parallel_step_in,
+    start_slot,
 )
 from peacegame.scenario.compiled import CompiledScenario
 
@@ -380,9 +379,6 @@ class _NegotiationBase:
         self._general = interface.kind != KIND_OUTCOME
         self._iface = interface.tables
         self._drafts = interface.new_drafts(1)
-        self._draft_start = rules.interface_observation_size - draft_size(
-            interface.tables
-        )
         size = rules.interface_observation_size
         n_actions = interface.n_actions
         self.n_actions = n_actions
@@ -394,6 +390,39 @@ class _NegotiationBase:
             self._no_moves = rules.empty_mask
         self.observations = np.zeros((n, size), np.float32)
         self._rows = list(self.observations)
+        # The kernels of every reset and step, bound to this env's arrays
+        # (engine.entry): a call passes only the scalars.
+        self._start_slot = bind(
+            start_slot,
+            (
+                self._game,
+                self._iface,
+                self.state,
+                self.episodes.rewards,
+                self.observations,
+                self._drafts,
+            ),
+            (0,),
+        )
+        if self._general:
+            self._aec_step = bind(
+                aec_step_in,
+                (
+                    self._game,
+                    self._iface,
+                    self.state,
+                    self.episodes.rewards,
+                    self.observations,
+                    self._drafts,
+                ),
+                (0, 0),
+            )
+        else:
+            self._aec_step = bind(
+                aec_step,
+                (self._game, self.state, self.episodes.rewards, self.observations),
+                (0, 0),
+            )
         self.observation_fields = dict(rules.interface_fields)
         self.observation_spaces = {
             agent: spaces.Dict(
@@ -427,29 +456,23 @@ class _NegotiationBase:
         """Return the agent's action space (the same object every call)."""
         return self.action_spaces[agent]
 
-    def _start(self, seed: int | None) -> None:
-        """Key a new episode: ``seed`` itself, or a draw from the env's generator."""
+    def _start(self, seed: int | None) -> tuple[int, int, int, int]:
+        """Key a new episode: ``seed`` itself, or a draw from the env's generator.
+
+        Returns:
+            ``(proposer, phase, round, offer)`` of the new episode.
+        """
         if seed is not None or self.np_random is None:
             self.np_random, self.np_random_seed = seeding.np_random(seed)
         if seed is None:
             key = int(self.np_random.integers(2**63 - 1))
         else:
             key = int(seed) % 2**63
-        self.episodes.start(np.zeros(1, np.int64), np.array([key], np.int64))
-        self.episodes.encode(0, self.observations)
-        reset_draft(self._iface, self._drafts, 0)
-        if self.interface.kind == KIND_ISSUES:
-            encode_draft(
-                self._iface,
-                self.state,
-                self._drafts,
-                0,
-                self.observations,
-                self._draft_start,
-            )
+        shown = self._start_slot(key)
         self.started = True
         if self._transcript is not None:
             self._transcript.start()
+        return shown
 
     def _interface_mask(self, i: int, allow_wait: bool) -> np.ndarray:
         """Actor ``i``'s legal actions under a non-``outcome`` interface."""
@@ -488,10 +511,15 @@ class _NegotiationBase:
             "offer": int(row[C_OFFER]),
         }
 
+    @staticmethod
+    def _info_of(phase: int, round_index: int, offer: int) -> dict[str, Any]:
+        """:meth:`_running_info` from the values a step kernel returned."""
+        return {"phase": PHASES[phase], "round": round_index, "offer": offer}
+
     def _final_info(self, reason: str) -> dict[str, Any]:
         row = self._row
         agreed = reason == "agreement"
-        outcome = int(agreed_outcomes(self.state)[0]) if agreed else -1
+        outcome = agreed_outcome(self.state, 0) if agreed else -1
         return {
             "phase": PHASES[row[C_PHASE]],
             "round": int(row[C_ROUND]),
@@ -564,29 +592,67 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         """
         super().__init__()
         self._setup(scenario, render_mode, max_cycles, protocol, protocol_options)
-        self._selected_mask: np.ndarray | None = None
+        # The selected agent's mask (every other agent's is ``_no_moves``), and
+        # the phase as the last step returned it.
+        self._selected_mask: np.ndarray = self._no_moves
+        self._skip_agent_selection: str | None = None  # as in AECEnv
+        self._phase = ENDED
+        self._propose_mask = self.rules.propose_mask
+        self._vote_mask = self.rules.vote_mask
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> None:
         """Start a new episode (fully determined by ``seed`` when given)."""
-        self._start(seed)
+        proposer, phase, round_index, offer = self._start(seed)
         agents = list(self.possible_agents)
         self.agents = agents
         self.rewards = dict.fromkeys(agents, 0.0)
         self._cumulative_rewards = dict.fromkeys(agents, 0.0)
         self.terminations = dict.fromkeys(agents, False)
         self.truncations = dict.fromkeys(agents, False)
-        self.infos = dict.fromkeys(agents, self._running_info())
-        self.agent_selection = agents[self._row[C_PROPOSER]]
-        self._selected_mask = self.rules.propose_mask
+        self.infos = dict.fromkeys(agents, self._info_of(phase, round_index, offer))
+        self.agent_selection = agents[proposer]
+        self._selected_mask = self._propose_mask
+        self._phase = phase
 
     def observe(self, agent: str) -> dict[str, np.ndarray]:
         """Return ``agent``'s observation and action mask."""
+        if self._general:
+            mask = self.action_mask(agent)
+        elif agent == self.agent_selection:
+            mask = self._selected_mask
+        else:
+            mask = self._no_moves
         return {
             "observation": self._rows[self._index[agent]].copy(),
-            "action_mask": self.action_mask(agent),
+            "action_mask": mask,
         }
+
+    def last(
+        self, observe: bool = True
+    ) -> tuple[dict[str, np.ndarray] | None, float, bool, bool, dict[str, Any]]:
+        """Return the selected agent's observation, reward, ends and info.
+
+        ``AECEnv.last``, with :meth:`observe` inlined (it is called before
+        every step).
+        """
+        agent = self.agent_selection
+        if observe:
+            mask = self.action_mask(agent) if self._general else self._selected_mask
+            observation = {
+                "observation": self._rows[self._index[agent]].copy(),
+                "action_mask": mask,
+            }
+        else:
+            observation = None
+        return (
+            observation,
+            self._cumulative_rewards[agent],
+            self.terminations[agent],
+            self.truncations[agent],
+            self.infos[agent],
+        )
 
     def action_mask(self, agent: str) -> np.ndarray:
         """Return ``agent``'s action mask (shared, read-only).
@@ -594,7 +660,7 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         Only the agent to move has legal actions; every other agent's mask, and
         every mask once the episode has ended, is all zeros.
         """
-        if agent == self.agent_selection and self._selected_mask is not None:
+        if agent == self.agent_selection and self._selected_mask is not self._no_moves:
             if self._general:
                 return self._interface_mask(self._index[agent], False)
             return self._selected_mask
@@ -608,63 +674,83 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
     def step(self, action: Any) -> None:
         """Apply the selected agent's action (see the module doc)."""
         agent = self.agent_selection
-        if self.terminations[agent] or self.truncations[agent]:
+        if self._phase == ENDED:  # every agent is terminated or truncated
             self._was_dead_step(action)
             return
-        row = self._row
-        self._cumulative_rewards[agent] = 0.0
+        # The agent's ``_cumulative_rewards`` entry would be reset here, but it
+        # is 0 until the episode ends: rewards come at the end only.
         value = action if type(action) is int else _action_index(action)
         if value is None:
             self._illegal(agent, action)
             return
-        proposing = row[C_PHASE] == PROPOSING
-        round_index, proposer = int(row[C_ROUND]), int(row[C_PROPOSER])
-        if self._general:
-            mover = aec_step_in(
-                self._game,
-                self._iface,
-                self.state,
-                self.episodes.rewards,
-                self.observations,
-                self._drafts,
-                self._index[agent],
-                value,
-            )
-        else:
-            mover = aec_step(
-                self._game,
-                self.state,
-                self.episodes.rewards,
-                self.observations,
-                self._index[agent],
-                value,
-            )
+        transcript = self._transcript
+        if transcript is not None:
+            before = int(self._row[C_ROUND]), int(self._row[C_PROPOSER])
+        proposing = self._phase == PROPOSING
+        try:
+            mover, phase, round_index, offer = self._aec_step(self._index[agent], value)
+        except OverflowError:  # beyond int64: out of range like any other
+            mover = ILLEGAL_ACTION
         if mover == ILLEGAL_ACTION:
             self._illegal(agent, action)
             return
-        if proposing and row[C_PHASE] == PROPOSING:  # an issues sub-step
+        self._phase = phase
+        if proposing and phase == PROPOSING:  # an issues sub-step
             return
-        transcript = self._transcript
         if proposing and transcript is not None:
-            transcript.proposal(row, round_index, proposer)
-        if row[C_PHASE] == VOTING:
+            transcript.proposal(self._row, *before)
+        if phase == VOTING:
             self.agent_selection = self.possible_agents[mover]
             if proposing:
-                self._selected_mask = self.rules.vote_mask
-                self.infos = dict.fromkeys(self.agents, self._running_info())
+                self._selected_mask = self._vote_mask
+                self.infos = dict.fromkeys(
+                    self.agents, self._info_of(phase, round_index, offer)
+                )
             return
         # The round was resolved: agreement, end of talks, or a new round.
         if transcript is not None:
-            transcript.votes(row)
+            transcript.votes(self._row)
         if mover == ENDED_EPISODE:
-            self._finish(END_REASONS[row[C_END]])
+            self._finish(END_REASONS[self._row[C_END]])
             return
-        if row[C_ROUND] >= self.max_cycles:
+        if round_index >= self.max_cycles:
             self._finish("truncated")
             return
         self.agent_selection = self.possible_agents[mover]
-        self._selected_mask = self.rules.propose_mask
-        self.infos = dict.fromkeys(self.agents, self._running_info())
+        self._selected_mask = self._propose_mask
+        self.infos = dict.fromkeys(
+            self.agents, self._info_of(phase, round_index, offer)
+        )
+
+    def _was_dead_step(self, action: Any) -> None:
+        """``AECEnv._was_dead_step`` for this env, where every agent ends at once.
+
+        The same removal and the same order: the selected agent leaves, the
+        next remaining agent (all of them are done) is selected, and after the
+        last one the agent selected when the episode ended again; ``rewards``
+        are cleared. PettingZoo's version scans every agent for the dead ones.
+        """
+        if action is not None:
+            raise ValueError("when an agent is dead, the only valid action is None")
+        agent = self.agent_selection
+        del self.terminations[agent]
+        del self.truncations[agent]
+        del self.rewards[agent]
+        del self._cumulative_rewards[agent]
+        del self.infos[agent]
+        agents = self.agents
+        agents.remove(agent)
+        if agents:
+            if self._skip_agent_selection is None:
+                self._skip_agent_selection = agent
+            self.agent_selection = agents[0]
+        else:
+            if self._skip_agent_selection is not None:
+                self.agent_selection = self._skip_agent_selection
+            self._skip_agent_selection = None
+        rewards = self.rewards
+        for name in rewards:
+            rewards[name] = 0
 
     def _illegal(self, agent: str, action: Any) -> None:
         i = self._index[agent]
@@ -681,7 +767,8 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         self._finish("illegal")
 
     def _finish(self, reason: str) -> None:
-        self._selected_mask = None
+        self._selected_mask = self._no_moves
+        self._phase = ENDED
         rewards = self.episodes.rewards[0]
         if reason == "truncated":
             for name in self.agents:
@@ -738,9 +825,48 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
         self._setup(scenario, render_mode, max_cycles, protocol, protocol_options)
         self.agents: list[str] = []
         self._steps = 0
-        self._actions = np.full(self.rules.n_actors, MISSING, np.int64)
-        self._concrete = np.full(self.rules.n_actors, MISSING, np.int64)
-        self._offenders = np.zeros(self.rules.n_actors, np.uint8)
+        n = self.rules.n_actors
+        self._actions = np.full(n, MISSING, np.int64)
+        self._concrete = np.full(n, MISSING, np.int64)
+        self._offenders = np.zeros(n, np.uint8)
+        self._phase = ENDED  # as the last step or reset returned it
+        self._mask_kinds = np.zeros(n, np.int64)
+        """Every actor's legal set (``mask_row``), as the last call left it."""
+        self._masks = self.rules.mask_rows
+        self._fill_mask_kinds = bind(
+            fill_mask_rows, (self._game, self.state, self._mask_kinds), ()
+        )
+        if self._general:
+            self._parallel_step = bind(
+                parallel_step_in,
+                (
+                    self._game,
+                    self._iface,
+                    self.state,
+                    self.episodes.rewards,
+                    self.observations,
+                    self._drafts,
+                    self._actions,
+                    self._concrete,
+                    self._offenders,
+                    self._mask_kinds,
+                ),
+                (),
+            )
+        else:
+            self._parallel_step = bind(
+                parallel_step,
+                (
+                    self._game,
+                    self.state,
+                    self.episodes.rewards,
+                    self.observations,
+                    self._actions,
+                    self._offenders,
+                    self._mask_kinds,
+                ),
+                (),
+            )
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
@@ -750,11 +876,13 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
         Returns:
             Observations and infos of every agent.
         """
-        self._start(seed)
+        _, phase, round_index, offer = self._start(seed)
+        self._fill_mask_kinds()
         self.agents = list(self.possible_agents)
         self._steps = 0
-        info = self._running_info()
-        return self._observations(), {agent: info for agent in self.agents}
+        self._phase = phase
+        info = self._info_of(phase, round_index, offer)
+        return self._observations(), dict.fromkeys(self.agents, info)
 
     def action_mask(self, agent: str) -> np.ndarray:
         """Return ``agent``'s current action mask (shared, read-only)."""
@@ -762,8 +890,7 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
             return self._no_moves
         if self._general:
             return self._interface_mask(self._index[agent], True)
-        row = self.rules.mask_row(self.state, 0, self._index[agent], True)
-        return self.rules.mask_rows[row]
+        return self._masks[self._mask_kinds[self._index[agent]]]
 
     def _to_move(self) -> str | None:
         if not self.started or not self.agents:
@@ -779,9 +906,7 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
         return f"{', '.join(names)} to vote"
 
     def _observations(self) -> dict[str, dict[str, np.ndarray]]:
-        rules = self.rules
         rows = self._rows
-        masks = rules.mask_rows
         # No actor leaves before the end, so every step observes all of them.
         if self._general:
             return {
@@ -791,12 +916,12 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
                 }
                 for i, agent in enumerate(self.possible_agents)
             }
+        masks = self._masks
         return {
-            agent: {
-                "observation": rows[i].copy(),
-                "action_mask": masks[rules.mask_row(self.state, 0, i, True)],
-            }
-            for i, agent in enumerate(self.possible_agents)
+            agent: {"observation": row.copy(), "action_mask": masks[kind]}
+            for agent, row, kind in zip(
+                self.possible_agents, rows, self._mask_kinds.tolist(), strict=True
+            )
         }
 
     def step(
@@ -817,7 +942,8 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
             ValueError: On an illegal or missing action (``illegal_action=
                 "raise"``), an unknown agent, or a step after the episode ended.
         """
-        if not self.started or not self.agents:
+        agents = self.agents
+        if not self.started or not agents:
             raise ValueError("the episode has ended (or not started): call reset()")
         row = self._row
         index = self._index
@@ -827,35 +953,17 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
             i = index.get(agent)
             if i is None:
                 raise ValueError(
-                    f"unknown agent {agent!r} in actions; agents are {self.agents}"
+                    f"unknown agent {agent!r} in actions; agents are {agents}"
                 )
-            value = _action_index(action)
+            value = action if type(action) is int else _action_index(action)
             codes[i] = NOT_AN_ACTION if value is None or value < 0 else value
-        proposing = row[C_PHASE] == PROPOSING
-        round_index, proposer = int(row[C_ROUND]), int(row[C_PROPOSER])
-        if self._general:
-            offending = parallel_step_in(
-                self._game,
-                self._iface,
-                self.state,
-                self.episodes.rewards,
-                self.observations,
-                self._drafts,
-                codes,
-                self._concrete,
-                self._offenders,
-            )
-        else:
-            offending = parallel_step(
-                self._game,
-                self.state,
-                self.episodes.rewards,
-                self.observations,
-                codes,
-                self._offenders,
-            )
-        reason: str | None = None
         transcript = self._transcript
+        if transcript is not None:
+            before = int(row[C_ROUND]), int(row[C_PROPOSER])
+        proposing = self._phase == PROPOSING
+        offending, phase, round_index, offer = self._parallel_step()
+        self._phase = phase
+        reason: str | None = None
         if offending:
             first = int(np.flatnonzero(self._offenders)[0])
             sent = actions.get(self.possible_agents[first], "no action")
@@ -871,30 +979,31 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
                 transcript.illegal(str(error))
             self.episodes.end_illegal(0, np.flatnonzero(self._offenders).tolist())
             self.episodes.encode(0, self.observations)
+            self._fill_mask_kinds()
+            self._phase = ENDED
             reason = "illegal"
-        elif proposing and row[C_PHASE] == PROPOSING:
+        elif proposing and phase == PROPOSING:
             pass  # an issues sub-step: only the draft changed
         else:
             if proposing and transcript is not None:
-                transcript.proposal(row, round_index, proposer)
-            if row[C_PHASE] != VOTING and transcript is not None:
+                transcript.proposal(row, *before)
+            if phase != VOTING and transcript is not None:
                 transcript.votes(row)
-            if row[C_PHASE] == ENDED:
+            if phase == ENDED:
                 reason = END_REASONS[row[C_END]]
         self._steps += 1
         if reason is None and self._steps >= self.max_cycles:
             reason = "truncated"
 
-        agents = self.agents
         observations = self._observations()
         if reason is None:
-            info = self._running_info()
+            info = self._info_of(phase, round_index, offer)
             return (
                 observations,
                 dict.fromkeys(agents, 0.0),
                 dict.fromkeys(agents, False),
                 dict.fromkeys(agents, False),
-                {agent: info for agent in agents},
+                dict.fromkeys(agents, info),
             )
         rewards_row = self.episodes.rewards[0]
         if reason == "truncated":

@@ -23,6 +23,8 @@ when any kernel source changed (checked once, on import). With
 * :mod:`~peacegame.engine.actor`: one scripted actor's tables, for a policy
   object in the env path;
 * :mod:`~peacegame.engine.turns`: the PettingZoo envs' turn-taking (compiled);
+* :mod:`~peacegame.engine.entry`: kernel functions bound once to an adapter's
+  arrays (no per-call overload resolution);
 * :mod:`~peacegame.engine.vector`: the vector env's loops over slots (compiled);
 * :mod:`~peacegame.engine.record`: the episode's log line and public record.
 """

@@ -9,8 +9,11 @@ utilities and no-deal value, and everyone's utilities under public information.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
+from peacegame.engine.entry import bind
 from peacegame.engine.play import policy_move
 from peacegame.engine.rules import F_NO_DEAL
 from peacegame.engine.strategies import Strategy
@@ -111,6 +114,9 @@ class ActorKernel:
         self.memory = np.full((n, 2), np.nan, np.float64)
         self.counts = np.zeros((n, int(bounds[-1]) if plan.use_model else 1), np.int64)
         self.seen = np.zeros(1, np.int64)
+        self._state: np.ndarray | None = None
+        """The state array :attr:`_move` is bound to."""
+        self._move: Callable[[int, int], int] | None = None
 
     def reset(self) -> None:
         """Forget the last episode."""
@@ -120,15 +126,11 @@ class ActorKernel:
 
     def move(self, state: np.ndarray, slot: int) -> int:
         """The actor's action in ``slot`` of the engine state ``state``."""
-        return int(
-            policy_move(
-                self.game,
-                self.plan,
-                self.memory,
-                self.counts,
-                self.seen,
-                state,
-                slot,
-                self.actor,
+        if state is not self._state:  # bind policy_move to it (engine.entry)
+            self._move = bind(
+                policy_move,
+                (self.game, self.plan, self.memory, self.counts, self.seen, state),
+                (0, 0),
             )
-        )
+            self._state = state
+        return self._move(slot, self.actor)

@@ -19,7 +19,7 @@ from peacegame.engine.rules import (
     C_KEY,
     C_ROUND,
     C_ROUNDS_DONE,
-    agreed_outcomes,
+    agreed_outcome,
     col_record_offers,
     col_record_proposers,
     col_record_votes,
@@ -99,7 +99,7 @@ def episode_record(
     n = rules.n_actors
     row = state[slot]
     end = int(row[C_END])
-    outcome = int(agreed_outcomes(state[slot : slot + 1])[0])
+    outcome = agreed_outcome(state, slot)
     agreed = outcome >= 0
     done = int(row[C_ROUNDS_DONE])
     proposers = col_record_proposers(n, rules.max_rounds)

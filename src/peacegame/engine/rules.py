@@ -423,6 +423,12 @@ def agreed_outcomes(state: np.ndarray) -> np.ndarray:
     return np.where(state[:, C_END] == AGREEMENT, state[:, C_OFFER], -1)
 
 
+def agreed_outcome(state: np.ndarray, slot: int) -> int:
+    """:func:`agreed_outcomes` of one slot, as an int (no array operations)."""
+    row = state[slot]
+    return int(row[C_OFFER]) if row[C_END] == AGREEMENT else -1
+
+
 def empty_state(rows: int, n_actors: int, max_rounds: int) -> np.ndarray:
     """A state matrix of ``rows`` ended, empty slots."""
     state = np.full((rows, state_width(n_actors, max_rounds)), -1, np.int64)

@@ -21,21 +21,26 @@ from peacegame.engine.actions import (
     X_INTS,
     draft_size,
     encode_draft,
+    reset_draft,
     translate,
 )
 from peacegame.engine.config import ENDED, PROPOSING
 from peacegame.engine.observe import encode
 from peacegame.engine.rules import (
+    C_OFFER,
     C_PHASE,
     C_PROPOSER,
+    C_ROUND,
     C_ROUNDS_DONE,
     G_INTS,
     I_ACTORS,
     MOVE_NONE,
     apply_action,
     is_legal,
+    mask_row,
     move_kind,
     next_voter,
+    reset_slot,
 )
 
 ILLEGAL_ACTION = -2
@@ -48,39 +53,82 @@ NOT_AN_ACTION = -3
 """Parallel env: an action that is not an integer."""
 
 
+@njit(cache=True, inline="always")
+def shown(state, mover):
+    """``(first, phase, round, offer)``: a step's result, then slot 0's state.
+
+    What the adapters' kernel calls return, so they read nothing back from the
+    state (``first`` is the AEC step's next mover or the parallel step's
+    number of offenders).
+    """
+    row = state[0]
+    return mover, row[C_PHASE], row[C_ROUND], row[C_OFFER]
+
+
 @njit(cache=True)
-def aec_step(game, state, rewards, observations, actor, action) -> int:
-    """Apply the selected actor's action; return the next actor to move.
+def start_slot(game, iface, state, rewards, observations, drafts, key):
+    """Start the episode keyed ``key`` in slot 0: state, observations, draft.
+
+    One call for the adapters' ``reset``; the observation rows must be
+    ``Rules.interface_observation_size`` long.
 
     Returns:
-        The next actor's index, ``ENDED_EPISODE``, or ``ILLEGAL_ACTION`` (the
-        state is then unchanged).
+        ``(proposer, phase, round, offer)`` (:func:`shown`).
+    """
+    reset_slot(game, state, rewards, 0, key)
+    encode(game, state, 0, observations)
+    reset_draft(iface, drafts, 0)
+    if iface[X_INTS][A_KIND] == KIND_ISSUES:
+        start = observations.shape[1] - draft_size(iface)
+        encode_draft(iface, state, drafts, 0, observations, start)
+    return shown(state, state[0, C_PROPOSER])
+
+
+@njit(cache=True)
+def aec_step(game, state, rewards, observations, actor, action):
+    """Apply the selected actor's action; return what the adapter shows next.
+
+    Returns:
+        ``(mover, phase, round, offer)`` (:func:`shown`): the next actor's
+        index, ``ENDED_EPISODE``, or ``ILLEGAL_ACTION`` (the state is then
+        unchanged); then the slot's phase, round and offer after the step, so
+        the adapter reads nothing back from the state.
     """
     row = state[0]
     rounds_before = row[C_ROUNDS_DONE]
     proposing = row[C_PHASE] == PROPOSING
     if not apply_action(game, state, rewards, 0, actor, action):
-        return ILLEGAL_ACTION
+        return shown(state, ILLEGAL_ACTION)
     if proposing or row[C_ROUNDS_DONE] != rounds_before:
         encode(game, state, 0, observations)
     if row[C_PHASE] == ENDED:
-        return ENDED_EPISODE
+        return shown(state, ENDED_EPISODE)
     if row[C_PHASE] == PROPOSING:
-        return row[C_PROPOSER]
-    return next_voter(game, state, 0)
+        return shown(state, row[C_PROPOSER])
+    return shown(state, next_voter(game, state, 0))
 
 
 @njit(cache=True)
-def parallel_step(game, state, rewards, observations, actions, offenders) -> int:
+def fill_mask_rows(game, state, mask_rows) -> None:
+    """Write every actor's legal set in slot 0 (``mask_row``, WAIT allowed)."""
+    for i in range(mask_rows.shape[0]):
+        mask_rows[i] = mask_row(game, state, 0, i, True)
+
+
+@njit(cache=True)
+def parallel_step(game, state, rewards, observations, actions, offenders, mask_rows):
     """Apply every actor's action at once, or flag the offenders.
 
     ``actions`` (``int64[n_actors]``) holds an action, ``MISSING`` or
     ``NOT_AN_ACTION`` per actor; ``offenders`` (``uint8[n_actors]``) is set to 1
     for each illegal action (a mover that sent none, or an actor without a move
     that sent anything but WAIT; an actor without a move may send nothing).
+    ``mask_rows`` (``int64[n_actors]``) receives every actor's legal set
+    afterwards (:func:`fill_mask_rows`).
 
     Returns:
-        The number of offenders (nothing is applied if there are any).
+        ``(offenders, phase, round, offer)``: the number of offenders (nothing
+        is applied if there are any), then the slot's phase, round and offer.
     """
     n = game[G_INTS][I_ACTORS]
     count = 0
@@ -93,13 +141,13 @@ def parallel_step(game, state, rewards, observations, actions, offenders) -> int
         )
         offenders[i] = 0 if legal else 1
         count += offenders[i]
-    if count:
-        return count
-    for i in range(n):  # the proposer alone, or every voter in actor order
-        if movers[i]:
-            apply_action(game, state, rewards, 0, i, actions[i])
-    encode(game, state, 0, observations)
-    return 0
+    if count == 0:
+        for i in range(n):  # the proposer alone, or every voter in actor order
+            if movers[i]:
+                apply_action(game, state, rewards, 0, i, actions[i])
+        encode(game, state, 0, observations)
+    fill_mask_rows(game, state, mask_rows)
+    return shown(state, count)
 
 
 # ------------------------------------------------- under an action interface
@@ -115,29 +163,38 @@ def aec_step_in(game, iface, state, rewards, observations, drafts, actor, action
     """
     concrete = translate(game, iface, state, drafts, 0, actor, action, False)
     if concrete == ILLEGAL:
-        return ILLEGAL_ACTION
+        return shown(state, ILLEGAL_ACTION)
     issues = iface[X_INTS][A_KIND] == KIND_ISSUES
     start = observations.shape[1] - draft_size(iface)
     if concrete == SUBSTEP:
         encode_draft(iface, state, drafts, 0, observations, start)
-        return actor
-    mover = aec_step(game, state, rewards, observations, actor, concrete)
+        return shown(state, actor)
+    result = aec_step(game, state, rewards, observations, actor, concrete)
     if issues:
         encode_draft(iface, state, drafts, 0, observations, start)
-    return mover
+    return result
 
 
 @njit(cache=True)
 def parallel_step_in(
-    game, iface, state, rewards, observations, drafts, actions, concrete, offenders
-) -> int:
+    game,
+    iface,
+    state,
+    rewards,
+    observations,
+    drafts,
+    actions,
+    concrete,
+    offenders,
+    mask_rows,
+):
     """:func:`parallel_step` for actions in ``iface`` (:mod:`~.actions`).
 
     ``concrete`` (``int64[n_actors]``) is scratch for the translated actions.
     Nothing (not even the draft) changes when there are offenders.
 
     Returns:
-        The number of offenders.
+        As :func:`parallel_step`.
     """
     n = game[G_INTS][I_ACTORS]
     depth, lo, hi = drafts[0, 0], drafts[0, 1], drafts[0, 2]
@@ -166,12 +223,15 @@ def parallel_step_in(
             count += offenders[i]
         if count:
             drafts[0, 0], drafts[0, 1], drafts[0, 2] = depth, lo, hi
-            return count
-        encode_draft(iface, state, drafts, 0, observations, start)
-        return 0
-    count = parallel_step(game, state, rewards, observations, concrete, offenders)
-    if count:
+        else:
+            encode_draft(iface, state, drafts, 0, observations, start)
+        fill_mask_rows(game, state, mask_rows)
+        return shown(state, count)
+    result = parallel_step(
+        game, state, rewards, observations, concrete, offenders, mask_rows
+    )
+    if result[0]:
         drafts[0, 0], drafts[0, 1], drafts[0, 2] = depth, lo, hi
     elif issues:
         encode_draft(iface, state, drafts, 0, observations, start)
-    return count
+    return result

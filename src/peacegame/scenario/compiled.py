@@ -128,11 +128,12 @@ class CompiledScenario:
 
     def decode(self, outcome: int) -> dict[str, str]:
         """Return ``{issue: level}`` for an outcome index."""
-        if not 0 <= int(outcome) < self.n_outcomes:
+        index = int(outcome)
+        if not 0 <= index < self.n_outcomes:
             raise IndexError(f"outcome {outcome} out of range [0, {self.n_outcomes})")
-        row = self.levels[int(outcome)]
+        row = self.levels[index].tolist()
         return {
-            issue.name: issue.levels[int(level)]
+            issue.name: issue.levels[level]
             for issue, level in zip(self.issues, row, strict=True)
         }
 
