@@ -8,9 +8,10 @@ order of evaluation sees the same numbers by construction, and an episode can
 be replayed from any round.
 
 Purposes: :data:`DRAW_PROPOSER` (the round's proposer under ``proposer:
-random``), :data:`DRAW_BREAKDOWN` (the breakdown draw after a round), and
+random``), :data:`DRAW_BREAKDOWN` (the breakdown draw after a round),
 ``action_purpose(actor)`` for a random policy's proposal or vote (a round holds
-at most one move per actor, so the round and the actor identify it).
+at most one move per actor, so the round and the actor identify it), and
+:data:`DRAW_START` for the exploring starts of training episodes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ DRAW_PROPOSER = 0
 """Purpose of the draw that picks a round's proposer."""
 DRAW_BREAKDOWN = 1
 """Purpose of the breakdown draw after a round without agreement."""
+DRAW_START = 0x7FFFFFFF
+"""Purpose of a training episode's exploring-start draws (rounds 0 and 1:
+whether it starts late, and in which round): above every action purpose."""
 _FIRST_ACTION = 2
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

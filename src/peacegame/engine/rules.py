@@ -71,7 +71,13 @@ from peacegame.engine.config import (
     RUNNING,
     VOTING,
 )
-from peacegame.engine.randomness import DRAW_BREAKDOWN, DRAW_PROPOSER, draw_unit
+from peacegame.engine.randomness import (
+    DRAW_BREAKDOWN,
+    DRAW_PROPOSER,
+    DRAW_START,
+    draw_below,
+    draw_unit,
+)
 from peacegame.scenario.consent import carries
 
 # Scalar columns of the state matrix.
@@ -216,6 +222,30 @@ def reset_slot(game, state, rewards, slot: int, key: int) -> None:
         row[voters + i] = 0
         rewards[slot, i] = 0.0
     row[C_PROPOSER] = proposer_of_round(game, key, 0)
+
+
+@njit(cache=True)
+def exploring_starts(game, state, slots, share: float) -> None:
+    """Move a ``share`` of freshly started ``slots`` to a uniformly drawn round.
+
+    A training device (exploring starts, Sutton & Barto 2018, sec. 5.3): a
+    learner whose episodes all start in round 0 never visits the subgames
+    that the others' current play avoids, so nothing teaches it to act
+    there. A slot moved to round ``r`` is that round's subgame: its proposer,
+    its discount ``delta^r``, the same deadline; nothing is recorded before
+    it. The draws come from the slot's episode key
+    (:data:`~peacegame.engine.randomness.DRAW_START`), so the same episodes
+    start in the same rounds whatever the batch size. Evaluations and
+    matches never call it.
+    """
+    rounds = game[G_INTS][I_ROUNDS]
+    for s in range(slots.shape[0]):
+        row = state[slots[s]]
+        key = row[C_KEY]
+        if draw_unit(key, 0, DRAW_START) < share:
+            round_index = draw_below(key, 1, DRAW_START, rounds)
+            row[C_ROUND] = round_index
+            row[C_PROPOSER] = proposer_of_round(game, key, round_index)
 
 
 @njit(cache=True, inline="always")

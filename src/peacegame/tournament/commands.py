@@ -47,7 +47,7 @@ def _table_lines(
             ci = f"[{row[f'{value}_lo']:.3f}, {row[f'{value}_hi']:.3f}]"
         comp = by_higher.get(row["competitor"])
         diff = p = ""
-        if comp is not None and not comp["pairs"]:
+        if comp is not None and not comp.get("roles", True):
             diff = "no common role"
         elif comp is not None:
             mark = "" if comp.get("same_roles", True) else "†"

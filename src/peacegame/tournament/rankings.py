@@ -328,13 +328,13 @@ def compute_rankings(
         )
     # Neighbours with no common role (two learned checkpoints of different
     # actors) are not compared: no test, and no place in the Holm family.
-    tested = [row for row in comparisons if row["pairs"] > 0]
+    tested = [row for row in comparisons if row["roles"]]
     adjusted = holm([row["p_value"] for row in tested])
     for row, p in zip(tested, adjusted, strict=True):
         row["p_holm"] = p
         row["significant"] = bool(p < alpha)
     for row in comparisons:
-        if row["pairs"] == 0:
+        if not row["roles"]:
             row.update(
                 mean_difference=None, p_value=None, p_holm=None, significant=False
             )

@@ -337,6 +337,26 @@ def keep_planned_count(
         print(f"note: {note}", file=sys.stderr)
 
 
+def _with_defaults(recorded: dict[str, Any]) -> dict[str, Any]:
+    """A recorded train config with the fields added since at their defaults.
+
+    A run recorded before a field existed resumes as if it had the default
+    (which is what it trained with); a config the model no longer accepts is
+    compared as it was recorded.
+    """
+    from pydantic import ValidationError
+
+    from peacegame.train.config import TRAINERS
+
+    model = TRAINERS.get(str(recorded.get("trainer", "maskable_ppo")))
+    if model is None:
+        return recorded
+    try:
+        return model.model_validate(recorded).model_dump(mode="json")
+    except ValidationError:
+        return recorded
+
+
 def check_resumable(run_dir: Path, config: dict[str, Any]) -> None:
     """A resumed run must have the same config but for its length and output.
 
@@ -359,7 +379,8 @@ def check_resumable(run_dir: Path, config: dict[str, Any]) -> None:
         "vec_env",
         "torch_threads",
     )
-    differences = logs.config_differences(old.get("config", {}), config, ignore)
+    recorded = _with_defaults(old.get("config", {}))
+    differences = logs.config_differences(recorded, config, ignore)
     if differences:
         raise UserError(
             "cannot resume: the train config differs from the recorded run in "

@@ -234,6 +234,8 @@ class MarlConfig(_TrainBase):
         num_envs: Kernel slots stepped per call (B).
         rollout_steps: Calls per rollout.
         eval_every: Held-out evaluation every this many iterations (0: never).
+        exploring_starts: Share of training episodes started in a uniformly
+            drawn round (every subgame visited); evaluations start in round 0.
         ppo: Hyper-parameters.
     """
 
@@ -242,6 +244,7 @@ class MarlConfig(_TrainBase):
     num_envs: int = Field(default=1024, ge=1, le=65536)
     rollout_steps: int = Field(default=16, ge=1)
     eval_every: int = Field(default=10, ge=0)
+    exploring_starts: float = Field(default=0.0, ge=0.0, le=1.0)
     ppo: MarlPPOParams = Field(default_factory=MarlPPOParams)
 
 

@@ -55,7 +55,7 @@ from torchrl.objectives.value.functional import vec_generalized_advantage_estima
 
 from peacegame.engine import Episodes, ProtocolConfig, Rules, episode_seeds
 from peacegame.engine.config import AGREEMENT, ENDED
-from peacegame.engine.rules import C_END, C_OFFER, C_PHASE
+from peacegame.engine.rules import C_END, C_OFFER, C_PHASE, exploring_starts
 from peacegame.engine.tables import nash_of
 from peacegame.engine.vector import observe_all, step_all
 from peacegame.errors import UserError
@@ -81,6 +81,10 @@ class MarlSettings:
         lmbda: GAE lambda.
         hidden: Hidden layer width (two layers).
         seed: Base seed of the episode seeds and of torch.
+        exploring_starts: Share of training episodes that start in a
+            uniformly drawn round instead of round 0
+            (:func:`peacegame.engine.rules.exploring_starts`); held-out
+            evaluations always start in round 0.
     """
 
     num_envs: int = 1024
@@ -94,6 +98,7 @@ class MarlSettings:
     lmbda: float = 0.95
     hidden: int = 64
     seed: int = 0
+    exploring_starts: float = 0.0
 
 
 MODULES = "modules"
@@ -202,6 +207,13 @@ class MultiAgentTrainer:
         ids = np.arange(self.next_episode, self.next_episode + slots.size)
         self.next_episode += slots.size
         self.episodes.start(slots, episode_seeds(self.settings.seed, ids))
+        if self.settings.exploring_starts > 0.0:
+            exploring_starts(
+                self.rules.game,
+                self.episodes.state,
+                slots.astype(np.int64),
+                self.settings.exploring_starts,
+            )
         self.drafts[slots] = self._fresh
 
     def _observe(self) -> None:
@@ -797,6 +809,7 @@ def train_from_config(
         num_envs=config.num_envs,
         rollout_steps=config.rollout_steps,
         seed=config.seed,
+        exploring_starts=config.exploring_starts,
         **config.ppo.model_dump(),
     )
     trainer = train(
