@@ -159,7 +159,7 @@ from peacegame.engine.config import (
     VOTING,
     ProtocolConfig,
 )
-from peacegame.engine.entry import bind
+from peacegame.engine.entry import bind_on_first_call
 from peacegame.engine.episodes import Episodes
 from peacegame.engine.record import PublicRecord
 from peacegame.engine.rules import (
@@ -390,9 +390,12 @@ class _NegotiationBase:
             self._no_moves = rules.empty_mask
         self.observations = np.zeros((n, size), np.float32)
         self._rows = list(self.observations)
-        # The kernels of every reset and step, bound to this env's arrays
-        # (engine.entry): a call passes only the scalars.
-        self._start_slot = bind(
+        # The kernels of every reset and step, bound to this env's arrays on
+        # their first call (engine.entry): a call passes only the scalars, and
+        # an env that is never stepped (a batch-path match) compiles nothing.
+        bind_on_first_call(
+            self,
+            "_start_slot",
             start_slot,
             (
                 self._game,
@@ -405,7 +408,9 @@ class _NegotiationBase:
             (0,),
         )
         if self._general:
-            self._aec_step = bind(
+            bind_on_first_call(
+                self,
+                "_aec_step",
                 aec_step_in,
                 (
                     self._game,
@@ -418,7 +423,9 @@ class _NegotiationBase:
                 (0, 0),
             )
         else:
-            self._aec_step = bind(
+            bind_on_first_call(
+                self,
+                "_aec_step",
                 aec_step,
                 (self._game, self.state, self.episodes.rewards, self.observations),
                 (0, 0),
@@ -833,11 +840,17 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
         self._mask_kinds = np.zeros(n, np.int64)
         """Every actor's legal set (``mask_row``), as the last call left it."""
         self._masks = self.rules.mask_rows
-        self._fill_mask_kinds = bind(
-            fill_mask_rows, (self._game, self.state, self._mask_kinds), ()
+        bind_on_first_call(
+            self,
+            "_fill_mask_kinds",
+            fill_mask_rows,
+            (self._game, self.state, self._mask_kinds),
+            (),
         )
         if self._general:
-            self._parallel_step = bind(
+            bind_on_first_call(
+                self,
+                "_parallel_step",
                 parallel_step_in,
                 (
                     self._game,
@@ -854,7 +867,9 @@ class NegotiationParallelEnv(_NegotiationBase, ParallelEnv):
                 (),
             )
         else:
-            self._parallel_step = bind(
+            bind_on_first_call(
+                self,
+                "_parallel_step",
                 parallel_step,
                 (
                     self._game,

@@ -27,7 +27,7 @@ from typing import Any
 import numba
 from numba.core.dispatcher import Dispatcher
 
-__all__ = ["bind"]
+__all__ = ["bind", "bind_on_first_call"]
 
 
 def bind(
@@ -49,3 +49,26 @@ def bind(
     signature = tuple(numba.typeof(value) for value in (*fixed, *scalars))
     entry = function.compile(signature)
     return functools.partial(entry, *fixed)
+
+
+def bind_on_first_call(
+    owner: object,
+    name: str,
+    function: Dispatcher,
+    fixed: tuple[Any, ...],
+    scalars: tuple[Any, ...],
+) -> None:
+    """Set ``owner.name`` to :func:`bind`'s entry, resolved on its first call.
+
+    Resolving loads or compiles the overload, so an object that may never
+    call a kernel (the env a batch-path match builds but never steps) does
+    not pay for it at start-up: the first call binds, replaces the attribute
+    with the bound entry, and every later call goes to it directly.
+    """
+
+    def first_call(*args: Any) -> Any:
+        bound = bind(function, fixed, scalars)
+        setattr(owner, name, bound)
+        return bound(*args)
+
+    setattr(owner, name, first_call)
