@@ -24,7 +24,7 @@ then ACCEPT = ``n_choices``, REJECT = ``n_choices + 1``, WAIT = ``n_choices +
   surpluses ``s_j = U_j(o) - d_j``); first come the outcomes where each of
   them gets at least its no-deal value (``s_j >= 0``), ordered by the
   product of their surpluses (:func:`~peacegame.scenario.consent.
-  coalition_products`: if each needed voter accepted independently with a
+  coalition_scores`: if each needed voter accepted independently with a
   probability proportional to its surplus, the chance that all of them
   accept); then the others, by their least willing needed voter's surplus
   (:func:`~peacegame.scenario.consent.coalition_value`); products within
@@ -73,7 +73,7 @@ from peacegame.engine.rules import (
     MASK_WAIT,
     mask_row,
 )
-from peacegame.scenario.consent import coalition_products, coalition_values
+from peacegame.scenario.consent import coalition_scores
 from peacegame.solutions import TIE_TOLERANCE
 
 ACTION_INTERFACES = ("outcome", "utility", "issues")
@@ -143,10 +143,10 @@ def utility_picks(
                 surplus,
                 i,
             )
-            least = coalition_values(*args)
+            least, product = coalition_scores(*args)
             willing = least >= 0.0  # every needed voter at or above no deal
             # Products equal up to rounding are a tie (the project's tolerance).
-            product = np.round(coalition_products(*args) / TIE_TOLERANCE)
+            product = np.round(product / TIE_TOLERANCE)
             score = np.where(willing, product, least)
             # Best first: willing, score, own utility, lower index.
             order = np.lexsort((np.arange(n_outcomes), -own, -score, ~willing))

@@ -300,54 +300,6 @@ def coalition_value(rules, table, column, outcome, base, voters, values):
 
 
 @njit(cache=True)
-def coalition_products(rules, applies, voters, values, proposer):
-    """Per outcome, the product of the needed voters' ``max(values[j], 0)``.
-
-    The needed voters are the members of :func:`cheapest_coalition` other
-    than ``proposer``: +inf where the proposer alone carries the outcome,
-    -inf where no coalition does. With ``values`` the voters' surpluses over
-    their no-deal values, it orders the outcomes by the chance that the
-    coalition accepts when each member accepts independently with a
-    probability proportional to its surplus (the ``utility`` action
-    interface's proposal rule).
-
-    Args:
-        rules: ``int64[n_rules, 2 n + 1]`` (:func:`pack_rules`).
-        applies: ``uint8[n_outcomes, n_rules]``.
-        voters: ``uint8[n_outcomes, n_actors]``, who votes on each outcome.
-        values: ``float64[n_actors, n_outcomes]``.
-        proposer: The proposer's index.
-
-    Returns:
-        ``float64[n_outcomes]``.
-    """
-    n_outcomes, n = voters.shape
-    out = np.empty(n_outcomes, np.float64)
-    column = np.empty(n, np.float64)
-    base = np.int64(1) << proposer
-    for k in range(n_outcomes):
-        mask = np.int64(0)
-        for i in range(n):
-            column[i] = values[i, k]
-            if voters[k, i] != 0:
-                mask |= np.int64(1) << i
-        coalition = cheapest_coalition(rules, applies, 0, k, base, mask, column)
-        if coalition < 0:
-            out[k] = -np.inf
-            continue
-        others = coalition & ~base
-        if others == 0:
-            out[k] = np.inf
-            continue
-        product = 1.0
-        for j in range(n):
-            if (others >> j) & 1:
-                product *= max(column[j], 0.0)
-        out[k] = product
-    return out
-
-
-@njit(cache=True)
 def carried_outcomes(rules, applies, accept):
     """``bool[n_outcomes]``: the actors flagged in ``accept[n, k]`` carry ``k``."""
     n, n_outcomes = accept.shape
@@ -362,8 +314,17 @@ def carried_outcomes(rules, applies, accept):
 
 
 @njit(cache=True)
-def coalition_values(rules, applies, voters, values, proposer):
-    """:func:`coalition_value` of every outcome for ``proposer``.
+def coalition_scores(rules, applies, voters, values, proposer):
+    """Per outcome, the needed voters' least value and their product of gains.
+
+    The needed voters are the members of :func:`cheapest_coalition` other
+    than ``proposer``. ``least`` is :func:`coalition_value`: their smallest
+    ``values[j]``. ``product`` is the product of their ``max(values[j], 0)``:
+    with ``values`` the voters' surpluses over their no-deal values, it orders
+    the outcomes by the chance that the coalition accepts when each member
+    accepts independently with a probability proportional to its surplus
+    (the ``utility`` action interface's proposal rule). Both are +inf where
+    the proposer alone carries the outcome and -inf where no coalition does.
 
     Args:
         rules: ``int64[n_rules, 2 n + 1]`` (:func:`pack_rules`).
@@ -373,10 +334,11 @@ def coalition_values(rules, applies, voters, values, proposer):
         proposer: The proposer's index.
 
     Returns:
-        ``float64[n_outcomes]``.
+        ``(least, product)``, each ``float64[n_outcomes]``.
     """
     n_outcomes, n = voters.shape
-    out = np.empty(n_outcomes, np.float64)
+    least = np.empty(n_outcomes, np.float64)
+    product = np.empty(n_outcomes, np.float64)
     column = np.empty(n, np.float64)
     base = np.int64(1) << proposer
     for k in range(n_outcomes):
@@ -385,8 +347,33 @@ def coalition_values(rules, applies, voters, values, proposer):
             column[i] = values[i, k]
             if voters[k, i] != 0:
                 mask |= np.int64(1) << i
-        out[k] = coalition_value(rules, applies, 0, k, base, mask, column)
-    return out
+        coalition = cheapest_coalition(rules, applies, 0, k, base, mask, column)
+        if coalition < 0:
+            least[k] = product[k] = -np.inf
+            continue
+        others = coalition & ~base
+        if others == 0:
+            least[k] = product[k] = np.inf
+            continue
+        smallest, gains = np.inf, 1.0
+        for j in range(n):
+            if (others >> j) & 1:
+                smallest = min(smallest, column[j])
+                gains *= max(column[j], 0.0)
+        least[k], product[k] = smallest, gains
+    return least, product
+
+
+@njit(cache=True)
+def coalition_values(rules, applies, voters, values, proposer):
+    """:func:`coalition_value` of every outcome for ``proposer``.
+
+    The ``least`` of :func:`coalition_scores` (same arguments).
+
+    Returns:
+        ``float64[n_outcomes]``.
+    """
+    return coalition_scores(rules, applies, voters, values, proposer)[0]
 
 
 @njit(cache=True)
