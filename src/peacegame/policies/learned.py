@@ -177,7 +177,12 @@ def resolve_checkpoint(
                 )
             return candidate
     looked = " or ".join(str(c) for c in candidates)
-    raise ConfigError(f"no checkpoint at {looked}", file=file, field=field)
+    raise ConfigError(
+        f"no checkpoint at {looked}; train it first (peacegame train, see "
+        "docs/training.md) or correct the path",
+        file=file,
+        field=field,
+    )
 
 
 def _inside_allowed(candidate: Path, config_file: Path) -> bool:
