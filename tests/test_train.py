@@ -635,6 +635,20 @@ def trained_interface(request, tmp_path_factory) -> tuple[str, Path]:
     return actions, result.model_path
 
 
+def test_each_interface_learns_the_known_best_offer(trained_interface):
+    """The same 4,096-step run as the flat action's, in ``utility`` (the 0.6
+    bin proposes exactly 60-40) and ``issues`` actions (level s6): the learner
+    reaches the optimum 0.6 against the hardliner that keeps at least 0.4."""
+    actions, model = trained_interface
+    protocol = {**PROTOCOL, "actions": actions, "utility_bins": 6}
+    learned = mean_reward(
+        {"policy": "learned", "checkpoint": str(model)}, protocol=protocol
+    )
+    random = mean_reward({"policy": "random"}, protocol=protocol)
+    assert learned == pytest.approx(0.6, abs=0.02)
+    assert learned > random + 0.2
+
+
 def test_interface_checkpoint_plays_in_a_match_config(trained_interface, tmp_path):
     """A ``utility``/``issues`` checkpoint plays concrete moves in a match.
 
