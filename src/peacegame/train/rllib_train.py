@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from peacegame.errors import UserError
 from peacegame.match_config import check_policies_cover_actors
 from peacegame.policies.learned import write_metadata
 from peacegame.scenario import load_compiled
@@ -382,6 +383,16 @@ def train_rllib(
             actors=actors,
             trainable=trainable,
         )
+        try:
+            ppo_config.validate()
+        except ValueError as exc:  # RLlib's own check of the settings' arithmetic
+            reason = " ".join(str(exc).split("To suppress")[0].split())
+            raise UserError(
+                f"RLlib refuses these settings: {reason} (set the train config's "
+                "fields: rollout_fragment_length, envs_per_runner, num_env_runners, "
+                "ppo.train_batch_size)",
+                file=config_file,
+            ) from None
         algo = ppo_config.build_algo()
         checkpoints = run_dir / "rllib"
         last = _last_checkpoint(checkpoints) if resume else None
