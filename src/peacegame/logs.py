@@ -361,6 +361,20 @@ RESUME_CONFLICT = (
 """The one-line error when both flags are given."""
 
 
+def with_defaults(model: Any, recorded: Any) -> Any:
+    """A recorded config with the fields added since it was written at their defaults.
+
+    A field a newer peacegame added (``protocol.talk``, a train config's
+    ``exploring_starts``) is absent from an older record; at its default it
+    behaves as before, so it is no difference. ``model`` is the pydantic model
+    of the config; a record that no longer validates is compared as it is.
+    """
+    try:
+        return model.model_validate(recorded).model_dump(mode="json")
+    except Exception:  # noqa: BLE001 - compared verbatim by the caller
+        return recorded
+
+
 def config_differences(
     recorded: Any, current: Any, ignore: tuple[str, ...] = (), prefix: str = ""
 ) -> list[str]:

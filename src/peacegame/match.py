@@ -51,6 +51,7 @@ from peacegame.logs import (
     read_episodes,
     read_manifest,
     resolve_planned,
+    with_defaults,
     write_json,
 )
 from peacegame.match_config import (
@@ -357,19 +358,6 @@ class StopRequests:
             signal.signal(sig, handler)
 
 
-def _with_defaults(recorded: Any) -> Any:
-    """A recorded config with the fields added since it was written at their defaults.
-
-    A field a newer peacegame added (``protocol.talk``, ``protocol.actions``)
-    is absent from an older manifest; at its default it plays as before, so it
-    is no difference. A record that no longer validates is compared as it is.
-    """
-    try:
-        return MatchConfig.model_validate(recorded).model_dump(mode="json")
-    except Exception:  # noqa: BLE001 - compared verbatim below
-        return recorded
-
-
 def prepare_folder(run_dir: Path, resume: bool, overwrite: bool) -> None:
     """Check and create a run folder (refusing to overwrite results silently).
 
@@ -470,7 +458,9 @@ def _check_resumable(
     # shrink).
     ignored = ("episodes", "output", "engine", "description")
     differences = config_differences(
-        _with_defaults(manifest["config"]), config.model_dump(mode="json"), ignored
+        with_defaults(MatchConfig, manifest["config"]),
+        config.model_dump(mode="json"),
+        ignored,
     )
     if differences:
         raise UserError(

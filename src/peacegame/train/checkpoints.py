@@ -337,26 +337,6 @@ def keep_planned_count(
         print(f"note: {note}", file=sys.stderr)
 
 
-def _with_defaults(recorded: dict[str, Any]) -> dict[str, Any]:
-    """A recorded train config with the fields added since at their defaults.
-
-    A run recorded before a field existed resumes as if it had the default
-    (which is what it trained with); a config the model no longer accepts is
-    compared as it was recorded.
-    """
-    from pydantic import ValidationError
-
-    from peacegame.train.config import TRAINERS
-
-    model = TRAINERS.get(str(recorded.get("trainer", "maskable_ppo")))
-    if model is None:
-        return recorded
-    try:
-        return model.model_validate(recorded).model_dump(mode="json")
-    except ValidationError:
-        return recorded
-
-
 def check_resumable(run_dir: Path, config: dict[str, Any]) -> None:
     """A resumed run must have the same config but for its length and output.
 
@@ -379,7 +359,12 @@ def check_resumable(run_dir: Path, config: dict[str, Any]) -> None:
         "vec_env",
         "torch_threads",
     )
-    recorded = _with_defaults(old.get("config", {}))
+    from peacegame.train.config import TRAINERS
+
+    recorded = old.get("config", {})
+    model = TRAINERS.get(str(recorded.get("trainer", "maskable_ppo")))
+    if model is not None:  # fields added since the run count at their defaults
+        recorded = logs.with_defaults(model, recorded)
     differences = logs.config_differences(recorded, config, ignore)
     if differences:
         raise UserError(
