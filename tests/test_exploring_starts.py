@@ -77,29 +77,20 @@ def test_an_agreement_in_a_moved_slot_pays_the_discount_of_its_round():
     drafts = iface.new_drafts(size)
     moved = np.zeros((size, n), np.bool_)
     offenders = np.zeros((size, n), np.uint8)
-    actions = np.zeros((size, n), np.int64)
-    actions[np.arange(size), proposers] = nash  # outcome actions: propose k
-    step_all(
-        rules.game,
-        iface.tables,
-        state,
-        episodes.rewards,
-        drafts,
-        actions,
-        moved,
-        offenders,
-    )
-    actions[:] = iface.accept_action
-    step_all(
-        rules.game,
-        iface.tables,
-        state,
-        episodes.rewards,
-        drafts,
-        actions,
-        moved,
-        offenders,
-    )
+    propose = np.zeros((size, n), np.int64)
+    propose[np.arange(size), proposers] = nash  # outcome actions: propose k
+    accept = np.full((size, n), iface.accept_action, np.int64)
+    for actions in (propose, accept):  # the proposal, then every vote
+        step_all(
+            rules.game,
+            iface.tables,
+            state,
+            episodes.rewards,
+            drafts,
+            actions,
+            moved,
+            offenders,
+        )
     assert (state[:, C_END] == AGREEMENT).all()
     discount = np.asarray(scenario.discount, np.float64)
     utility = np.asarray(scenario.utility64, np.float64)[:, nash]
