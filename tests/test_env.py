@@ -633,3 +633,37 @@ def test_random_legal_play_on_random_scenarios(
         assert reward <= 1.0
         assert info["round"] < max_rounds
         assert info["end_reason"] in {"agreement", "deadline", "breakdown"}
+
+
+def test_order_enforcing_behaves_as_pettingzoos_wrapper(
+    default_scenario, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The subclass returns what OrderEnforcingWrapper returns, step by step."""
+    ours = aec_env(scenario=default_scenario)
+    theirs = wrappers.OrderEnforcingWrapper(NegotiationEnv(scenario=default_scenario))
+    for name in ("agents", "agent_selection", "rewards", "infos", "num_agents"):
+        for env in (ours, theirs):
+            with pytest.raises(AttributeError, match=f"{name} cannot be accessed"):
+                getattr(env, name)
+    for env in (ours, theirs):
+        env.reset(seed=3)
+    rng = np.random.default_rng(0)
+    steps = 0
+    while ours.agents:
+        a, b = ours.last(), theirs.last()
+        assert ours.agent_selection == theirs.agent_selection
+        np.testing.assert_array_equal(a[0]["observation"], b[0]["observation"])
+        np.testing.assert_array_equal(a[0]["action_mask"], b[0]["action_mask"])
+        assert a[1:] == b[1:]
+        assert ours.terminations == theirs.terminations
+        assert ours.rewards == theirs.rewards
+        legal = np.flatnonzero(a[0]["action_mask"])
+        action = None if a[2] or a[3] else int(rng.choice(legal))
+        ours.step(action)
+        theirs.step(action)
+        steps += 1
+    assert theirs.agents == [] and steps > 5
+    for env in (theirs, ours):  # no agents left: PettingZoo's warning, both
+        caplog.clear()
+        env.step(None)
+        assert "step() called after all agents" in caplog.text
