@@ -28,7 +28,15 @@ def _started(rules: Rules, size: int, share: float, first: int = 0) -> Episodes:
     episodes = Episodes(rules, [None] * rules.n_actors, size)
     slots = np.arange(size, dtype=np.int64)
     episodes.start(slots, episode_seeds(7, np.arange(first, first + size)))
-    exploring_starts(rules.game, episodes.state, slots, share)
+    exploring_starts(
+        rules.game,
+        episodes.state,
+        episodes.rewards,
+        slots,
+        share,
+        np.zeros(size, np.int64),
+        0.0,
+    )
     return episodes
 
 
