@@ -10,14 +10,20 @@ import numpy as np
 import pytest
 
 from peacegame.engine import Episodes, ProtocolConfig, Rules, episode_seeds
-from peacegame.engine.config import AGREEMENT
+from peacegame.engine.config import AGREEMENT, ENDED, VOTING
 from peacegame.engine.rules import (
     C_END,
     C_KEY,
+    C_OFFER,
+    C_PENDING,
+    C_PHASE,
     C_PROPOSER,
     C_ROUND,
+    backward_curriculum,
+    col_voters,
     exploring_starts,
     proposer_of_round,
+    start_round_units,
 )
 from peacegame.engine.tables import nash_of
 from peacegame.engine.vector import step_all
@@ -28,7 +34,15 @@ def _started(rules: Rules, size: int, share: float, first: int = 0) -> Episodes:
     episodes = Episodes(rules, [None] * rules.n_actors, size)
     slots = np.arange(size, dtype=np.int64)
     episodes.start(slots, episode_seeds(7, np.arange(first, first + size)))
-    exploring_starts(rules.game, episodes.state, slots, share)
+    exploring_starts(
+        rules.game,
+        episodes.state,
+        episodes.rewards,
+        slots,
+        share,
+        np.zeros(size, np.int64),
+        0.0,
+    )
     return episodes
 
 
@@ -96,3 +110,125 @@ def test_an_agreement_in_a_moved_slot_pays_the_discount_of_its_round():
     utility = np.asarray(scenario.utility64, np.float64)[:, nash]
     expected = discount[None, :] ** rounds[:, None] * utility[None, :]
     np.testing.assert_allclose(episodes.rewards, expected, rtol=1e-6)
+
+
+def test_backward_curriculum_moves_the_earliest_round_from_the_deadline_to_0():
+    ids = np.array([0, 250, 500, 750, 999, 1000, 5000])
+    earliest = backward_curriculum(ids, 50, 1000)
+    # floor(49 * (1 - e / 1000)), then 0 from episode 1000 on.
+    assert earliest.tolist() == [49, 36, 24, 12, 0, 0, 0]
+    assert (backward_curriculum(ids, 50, 0) == 0).all()  # no curriculum
+
+
+@pytest.mark.parametrize("lo", [0, 20, 29])
+def test_moved_slots_start_uniformly_from_the_earliest_round(lo):
+    rules = Rules(load_compiled(None), ProtocolConfig(max_rounds=30))
+    size = 1024
+    episodes = Episodes(rules, [None] * rules.n_actors, size)
+    slots = np.arange(size, dtype=np.int64)
+    episodes.start(slots, episode_seeds(7, slots))
+    earliest = np.full(size, lo, np.int64)
+    exploring_starts(
+        rules.game, episodes.state, episodes.rewards, slots, 1.0, earliest, 0.0
+    )
+    rounds = episodes.state[:, C_ROUND]
+    assert set(rounds.tolist()) == set(range(lo, 30))  # every round from lo on
+    counts = np.bincount(rounds - lo, minlength=30 - lo)
+    expected = size / (30 - lo)  # uniform: each count within 6 sd
+    assert np.abs(counts - expected).max() < 6 * np.sqrt(expected)
+
+
+def _offered(rules: Rules, size: int, first: int, share: float) -> Episodes:
+    episodes = Episodes(rules, [None] * rules.n_actors, size)
+    slots = np.arange(size, dtype=np.int64)
+    episodes.start(slots, episode_seeds(3, np.arange(first, first + size)))
+    exploring_starts(
+        rules.game,
+        episodes.state,
+        episodes.rewards,
+        slots,
+        share,
+        np.zeros(size, np.int64),
+        1.0,
+    )
+    return episodes
+
+
+def test_offer_starts_put_a_uniformly_drawn_outcome_to_the_vote():
+    scenario = load_compiled("textbook/rubinstein")
+    rules = Rules(scenario, ProtocolConfig(max_rounds=50))
+    size = 2100
+    state = _offered(rules, size, 0, 0.5).state
+    n_outcomes = scenario.utility.shape[1]
+    # Every slot waits for its one voter, the other player, on a drawn offer.
+    assert (state[:, C_PHASE] == VOTING).all()
+    assert (state[:, C_PENDING] == 1).all()
+    voters = state[:, col_voters(2) : col_voters(2) + 2]
+    assert (voters[np.arange(size), state[:, C_PROPOSER]] == 0).all()
+    assert (voters.sum(axis=1) == 1).all()
+    # The proposer is its round's (rotating: round mod 2); some rounds moved.
+    assert (state[:, C_PROPOSER] == state[:, C_ROUND] % 2).all()
+    assert (state[:, C_ROUND] > 0).any() and (state[:, C_ROUND] == 0).any()
+    counts = np.bincount(state[:, C_OFFER], minlength=n_outcomes)
+    expected = size / n_outcomes  # uniform over the 21 splits, within 6 sd
+    assert np.abs(counts - expected).max() < 6 * np.sqrt(expected)
+    # The same episodes get the same offers at any batch size.
+    parts = np.concatenate(
+        [_offered(rules, 700, k, 0.5).state for k in range(0, size, 700)]
+    )
+    np.testing.assert_array_equal(state, parts)
+
+
+def test_start_round_units_divide_by_the_discount_of_the_start_round():
+    scenario = load_compiled("textbook/rubinstein")
+    rules = Rules(scenario, ProtocolConfig(max_rounds=50))
+    size = 512
+    episodes = _offered(rules, size, 0, 1.0)
+    state, n = episodes.state, rules.n_actors
+    start = state[:, C_ROUND].copy()
+    iface = rules.interface
+    drafts = iface.new_drafts(size)
+    moved = np.zeros((size, n), np.bool_)
+    offenders = np.zeros((size, n), np.uint8)
+    # Even slots' voter accepts (agreement in the start round); odd slots'
+    # rejects, and the next proposer's offer of the 50-50 split is accepted.
+    vote = np.where(np.arange(size) % 2 == 0, iface.accept_action, iface.reject_action)
+    last = start == 49  # a rejection there is the deadline
+    steps = [np.repeat(vote[:, None], n, axis=1)]
+    half = int(np.flatnonzero(scenario.utility[0] == 0.5)[0])
+    steps.append(np.full((size, n), half, np.int64))
+    steps.append(np.full((size, n), iface.accept_action, np.int64))
+    for actions in steps:
+        step_all(
+            rules.game,
+            iface.tables,
+            state,
+            episodes.rewards,
+            drafts,
+            actions,
+            moved,
+            offenders,
+        )
+    assert (state[:, C_PHASE] == ENDED).all()
+    units = np.empty((size, n))
+    slots = np.arange(size, dtype=np.int64)
+    start_round_units(rules.game, state, episodes.rewards, slots, units)
+    discount = np.asarray(scenario.discount, np.float64)
+    utility = np.asarray(scenario.utility, np.float64)  # as the kernel pays
+    agreed_now = np.arange(size) % 2 == 0
+    # Agreement in the start round: the utilities themselves.
+    k = state[agreed_now, C_OFFER]
+    np.testing.assert_allclose(units[agreed_now], utility[:, k].T, rtol=1e-12)
+    # Agreement one round later: one round's discount; the deadline: d = 0.
+    later = ~agreed_now & ~last
+    expected = discount[None, :] * 0.5
+    np.testing.assert_allclose(
+        units[later], np.broadcast_to(expected, units[later].shape), rtol=1e-12
+    )
+    assert (units[~agreed_now & last] == 0.0).all()
+    # The rewards themselves are the game's: delta^round * u.
+    np.testing.assert_allclose(
+        episodes.rewards[later],
+        discount[None, :] ** (start[later, None] + 1) * 0.5,
+        rtol=1e-12,
+    )

@@ -31,6 +31,9 @@ MARL_TINY = [
     "eval_every=0",
     "ppo.minibatch=128",
     "ppo.epochs=2",
+    "exploring_offers=0.3",  # every exploring-start option: resumed exactly too
+    "exploring_curriculum=300",
+    "start_round_units=true",
 ]
 TIMING = {"seconds_collect", "seconds_update", "steps_per_second"}
 

@@ -24,8 +24,9 @@ DRAW_PROPOSER = 0
 DRAW_BREAKDOWN = 1
 """Purpose of the breakdown draw after a round without agreement."""
 DRAW_START = 0x7FFFFFFF
-"""Purpose of a training episode's exploring-start draws (rounds 0 and 1:
-whether it starts late, and in which round): above every action purpose."""
+"""Purpose of a training episode's exploring-start draws (counters 0 to 3:
+whether it starts late, in which round, whether at a vote, on which outcome):
+above every action purpose."""
 _FIRST_ACTION = 2
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

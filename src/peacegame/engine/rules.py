@@ -225,27 +225,100 @@ def reset_slot(game, state, rewards, slot: int, key: int) -> None:
 
 
 @njit(cache=True)
-def exploring_starts(game, state, slots, share: float) -> None:
-    """Move a ``share`` of freshly started ``slots`` to a uniformly drawn round.
+def exploring_starts(
+    game, state, rewards, slots, share: float, earliest, offer_share: float
+) -> None:
+    """Move freshly started ``slots`` to a drawn round, or a drawn vote.
 
     A training device (exploring starts, Sutton & Barto 2018, sec. 5.3): a
     learner whose episodes all start in round 0 never visits the subgames
     that the others' current play avoids, so nothing teaches it to act
-    there. A slot moved to round ``r`` is that round's subgame: its proposer,
-    its discount ``delta^r``, the same deadline; nothing is recorded before
-    it. The draws come from the slot's episode key
-    (:data:`~peacegame.engine.randomness.DRAW_START`), so the same episodes
-    start in the same rounds whatever the batch size. Evaluations and
-    matches never call it.
+    there. Two independent draws per slot:
+
+    * with probability ``share`` the slot moves to a round drawn uniformly
+      from ``earliest[s] .. max_rounds - 1`` (``earliest`` all zeros: from
+      every round; :func:`backward_curriculum` moves it from the last round
+      to 0 over training). A slot moved to round ``r`` is that round's
+      subgame: its proposer, its discount ``delta^r``, the same deadline;
+      nothing is recorded before it;
+    * with probability ``offer_share`` the slot (moved or not) starts at its
+      round's vote step, the round's proposer having proposed an outcome
+      drawn uniformly from all outcomes (:func:`propose`; without voters the
+      round resolves at once). The voters then meet offers that the
+      proposers' current play never makes, so they learn which offers beat
+      what follows; the proposer makes no decision in that round.
+
+    The draws come from the slot's episode key
+    (:data:`~peacegame.engine.randomness.DRAW_START`, counters 0 to 3), so
+    the same episodes start in the same states whatever the batch size.
+    Evaluations and matches never call it.
     """
-    rounds = game[G_INTS][I_ROUNDS]
+    ints = game[G_INTS]
+    rounds = ints[I_ROUNDS]
     for s in range(slots.shape[0]):
-        row = state[slots[s]]
+        slot = slots[s]
+        row = state[slot]
         key = row[C_KEY]
         if draw_unit(key, 0, DRAW_START) < share:
-            round_index = draw_below(key, 1, DRAW_START, rounds)
+            lo = min(max(earliest[s], 0), rounds - 1)
+            round_index = lo + draw_below(key, 1, DRAW_START, rounds - lo)
             row[C_ROUND] = round_index
             row[C_PROPOSER] = proposer_of_round(game, key, round_index)
+        if offer_share > 0.0 and draw_unit(key, 2, DRAW_START) < offer_share:
+            outcome = draw_below(key, 3, DRAW_START, ints[I_OUTCOMES])
+            if propose(game, state, rewards, slot, outcome):
+                resolve(game, state, rewards, slot)
+
+
+def backward_curriculum(
+    episode_ids: np.ndarray, max_rounds: int, episodes: int
+) -> np.ndarray:
+    """The earliest exploring-start round of each training episode.
+
+    Backward induction by sampling: episode ``e`` of a curriculum over
+    ``episodes`` episodes may start no earlier than round
+    ``floor((max_rounds - 1) * (1 - e / episodes))`` (the last round for the
+    first episode, every round from episode ``episodes`` on), so the
+    learners first meet the subgames next to the deadline, where little
+    follows, and then ever longer ones. ``episodes == 0``: no curriculum
+    (zeros). Keyed by the episode id, so batch size and resume do not change
+    it.
+
+    Returns:
+        ``int64[len(episode_ids)]``, the ``earliest`` of :func:`exploring_starts`.
+    """
+    ids = np.asarray(episode_ids, np.int64)
+    if episodes <= 0:
+        return np.zeros(ids.shape, np.int64)
+    left = np.clip(1.0 - ids / float(episodes), 0.0, 1.0)
+    return np.floor((max_rounds - 1) * left).astype(np.int64)
+
+
+@njit(cache=True)
+def start_round_units(game, state, rewards, slots, out) -> None:
+    """Ended ``slots``' rewards in units of the round each episode started in.
+
+    An episode that started in round ``s`` (an exploring start; ``s`` is
+    ``C_ROUND - C_ROUNDS_DONE + 1`` once it has ended) pays actor ``i``
+    ``rewards[slot, i] / delta_i ** s``, agreement and disagreement alike,
+    into ``out[k, i]`` for ``slots[k]``. A positive factor per actor and
+    episode, so every subgame's preferences, and its equilibria, are
+    unchanged; a late start's payoffs are then as large as a round-0
+    episode's instead of ``delta^s`` times smaller, so a learner's
+    advantages (normalised over a minibatch of every start) do not drown
+    them. Episodes from round 0 are unchanged. With a no-deal value
+    ``d_i != 0`` a late disagreement is worth ``d_i / delta_i ** s``: large
+    next to round 0's rewards, but the same preferences.
+    """
+    n = game[G_INTS][I_ACTORS]
+    floats = game[G_FLOATS]
+    for k in range(slots.shape[0]):
+        row = state[slots[k]]
+        start = row[C_ROUND] - row[C_ROUNDS_DONE] + 1
+        for i in range(n):
+            scale = payoff_scale(floats, n, start, i) if start > 0 else 1.0
+            # A zero discount leaves nothing to rescale (and no division by 0).
+            out[k, i] = rewards[slots[k], i] / (scale if scale > 0.0 else 1.0)
 
 
 @njit(cache=True, inline="always")

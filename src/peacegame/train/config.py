@@ -236,6 +236,15 @@ class MarlConfig(_TrainBase):
         eval_every: Held-out evaluation every this many iterations (0: never).
         exploring_starts: Share of training episodes started in a uniformly
             drawn round (every subgame visited); evaluations start in round 0.
+        exploring_curriculum: Backward curriculum over this many training
+            episodes: the first start in the last rounds, then ever earlier
+            (:func:`peacegame.engine.rules.backward_curriculum`); 0: none.
+        exploring_offers: Share of training episodes started at their round's
+            vote step with a uniformly drawn outcome proposed (the voters
+            meet offers the proposers' play avoids).
+        start_round_units: Learn from each episode's payoffs in units of the
+            round it started in (:func:`peacegame.engine.rules.
+            start_round_units`): late starts weigh as much as early ones.
         ppo: Hyper-parameters.
     """
 
@@ -245,6 +254,9 @@ class MarlConfig(_TrainBase):
     rollout_steps: int = Field(default=16, ge=1)
     eval_every: int = Field(default=10, ge=0)
     exploring_starts: float = Field(default=0.0, ge=0.0, le=1.0)
+    exploring_curriculum: int = Field(default=0, ge=0)
+    exploring_offers: float = Field(default=0.0, ge=0.0, le=1.0)
+    start_round_units: bool = False
     ppo: MarlPPOParams = Field(default_factory=MarlPPOParams)
 
 

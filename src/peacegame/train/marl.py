@@ -55,7 +55,16 @@ from torchrl.objectives.value.functional import vec_generalized_advantage_estima
 
 from peacegame.engine import Episodes, ProtocolConfig, Rules, episode_seeds
 from peacegame.engine.config import AGREEMENT, ENDED
-from peacegame.engine.rules import C_END, C_OFFER, C_PHASE, exploring_starts
+from peacegame.engine.rules import (
+    C_END,
+    C_OFFER,
+    C_PHASE,
+    G_INTS,
+    I_ROUNDS,
+    backward_curriculum,
+    exploring_starts,
+    start_round_units,
+)
 from peacegame.engine.tables import nash_of
 from peacegame.engine.vector import observe_all, step_all
 from peacegame.errors import UserError
@@ -85,6 +94,17 @@ class MarlSettings:
             uniformly drawn round instead of round 0
             (:func:`peacegame.engine.rules.exploring_starts`); held-out
             evaluations always start in round 0.
+        exploring_curriculum: Backward curriculum of the exploring starts
+            over this many training episodes
+            (:func:`peacegame.engine.rules.backward_curriculum`: the first
+            episodes start in the last rounds, then ever earlier); 0: none.
+        exploring_offers: Share of training episodes that start at their
+            round's vote step with an outcome drawn uniformly on the table
+            (:func:`peacegame.engine.rules.exploring_starts`).
+        start_round_units: Learn from each training episode's payoffs in
+            units of its start round
+            (:func:`peacegame.engine.rules.start_round_units`); reported
+            rewards stay the game's.
     """
 
     num_envs: int = 1024
@@ -99,6 +119,9 @@ class MarlSettings:
     hidden: int = 64
     seed: int = 0
     exploring_starts: float = 0.0
+    exploring_curriculum: int = 0
+    exploring_offers: float = 0.0
+    start_round_units: bool = False
 
 
 MODULES = "modules"
@@ -207,12 +230,19 @@ class MultiAgentTrainer:
         ids = np.arange(self.next_episode, self.next_episode + slots.size)
         self.next_episode += slots.size
         self.episodes.start(slots, episode_seeds(self.settings.seed, ids))
-        if self.settings.exploring_starts > 0.0:
+        s = self.settings
+        if s.exploring_starts > 0.0 or s.exploring_offers > 0.0:
+            earliest = backward_curriculum(
+                ids, int(self.rules.game[G_INTS][I_ROUNDS]), s.exploring_curriculum
+            )
             exploring_starts(
                 self.rules.game,
                 self.episodes.state,
+                self.episodes.rewards,
                 slots.astype(np.int64),
-                self.settings.exploring_starts,
+                s.exploring_starts,
+                earliest,
+                s.exploring_offers,
             )
         self.drafts[slots] = self._fresh
 
@@ -285,7 +315,18 @@ class MultiAgentTrainer:
             ended = self._step(actions)
             if ended.size:
                 end_step[t, ended] = t
-                end_reward[t, ended] = self.episodes.rewards[ended]
+                if s.start_round_units:
+                    units = np.empty((ended.size, self.n), np.float64)
+                    start_round_units(
+                        self.rules.game,
+                        self.episodes.state,
+                        self.episodes.rewards,
+                        ended.astype(np.int64),
+                        units,
+                    )
+                    end_reward[t, ended] = units
+                else:
+                    end_reward[t, ended] = self.episodes.rewards[ended]
                 episodes += ended.size
                 agreements += int(
                     (self.episodes.state[ended, C_END] == AGREEMENT).sum()
@@ -810,6 +851,9 @@ def train_from_config(
         rollout_steps=config.rollout_steps,
         seed=config.seed,
         exploring_starts=config.exploring_starts,
+        exploring_curriculum=config.exploring_curriculum,
+        exploring_offers=config.exploring_offers,
+        start_round_units=config.start_round_units,
         **config.ppo.model_dump(),
     )
     trainer = train(
