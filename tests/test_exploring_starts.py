@@ -84,8 +84,12 @@ def test_an_agreement_in_a_moved_slot_pays_the_discount_of_its_round():
         step_all(
             rules.game,
             iface.tables,
+            episodes.plan.tables,
             state,
             episodes.rewards,
+            episodes.memory,
+            episodes.counts,
+            episodes.seen,
             drafts,
             actions,
             moved,

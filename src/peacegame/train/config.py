@@ -226,6 +226,31 @@ class MarlPPOParams(_Strict):
     hidden: int = Field(default=64, ge=1)
 
 
+class MarlOpponents(_Strict):
+    """Scripted opponents in a share of the ``marl`` trainer's slots.
+
+    The opponent slots are split into ``groups`` opponent assignments. In
+    each, one role is the focal learner (group ``g``: role ``g mod n``) and
+    every other role is drawn uniformly from the ``pool`` and the learner of
+    that role, as a ``role_rotation`` tournament draws its opponents with the
+    learned policy among the competitors. The draws come from the run's seed
+    (and the redraw count), so a resumed run draws the same.
+
+    Attributes:
+        share: Share of the ``num_envs`` slots that play against the pool.
+        pool: Built-in scripted strategies, as policy specs in matches and
+            tournaments (``{policy: boulware, e: 0.2}`` or ``linear``).
+        groups: Opponent assignments in play at once.
+        redraw_every: Draw new assignments every this many iterations (their
+            slots start new episodes); 0 keeps the first draw.
+    """
+
+    share: float = Field(gt=0.0, le=1.0)
+    pool: list[Any] = Field(min_length=1)
+    groups: int = Field(default=10, ge=1)
+    redraw_every: int = Field(default=0, ge=0)
+
+
 class MarlConfig(_TrainBase):
     """Every actor at once on one machine: kernel slots + TorchRL PPO.
 
@@ -236,6 +261,8 @@ class MarlConfig(_TrainBase):
         eval_every: Held-out evaluation every this many iterations (0: never).
         exploring_starts: Share of training episodes started in a uniformly
             drawn round (every subgame visited); evaluations start in round 0.
+        opponents: Scripted opponents in a share of the slots (default none:
+            every actor of every slot learns, by self-play).
         ppo: Hyper-parameters.
     """
 
@@ -245,6 +272,7 @@ class MarlConfig(_TrainBase):
     rollout_steps: int = Field(default=16, ge=1)
     eval_every: int = Field(default=10, ge=0)
     exploring_starts: float = Field(default=0.0, ge=0.0, le=1.0)
+    opponents: MarlOpponents | None = None
     ppo: MarlPPOParams = Field(default_factory=MarlPPOParams)
 
 
