@@ -415,12 +415,7 @@ def test_resume_with_opponents_equals_an_uninterrupted_run(tmp_path):
         (["opponents.groups=600"], "opponents.groups", "do not fit"),
         (["opponents.share=1.5"], "opponents.share", "1"),
         (["opponents.pool=[]"], "opponents.pool", "at least 1"),
-        (["opponents.sharee=0.5"], "opponents.sharee", "xtra"),
-        (
-            ["match_overrides_do_not_exist=1"],
-            "match_overrides_do_not_exist",
-            "xtra",
-        ),
+        (["opponents.sharee=0.5"], "opponents.sharee", "did you mean 'share'"),
     ],
 )
 def test_opponents_config_errors_are_one_line_naming_the_field(
