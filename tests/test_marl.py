@@ -256,3 +256,179 @@ def test_peacegame_train_runs_the_marl_trainer_and_resumes(tmp_path, capsys):
     # A resume never lowers the planned count below what is trained.
     assert main(["train", config, "--set", "iterations=1", *tiny, "--resume"]) == 2
     assert "trained" in capsys.readouterr().err
+
+
+POOL = [{"policy": "conceder", "e": 2.0}, "tit_for_tat", "nash_mediator"]
+
+
+@pytest.mark.parametrize("actions", ["outcome", "utility"])
+def test_scripted_opponents_in_trainer_slots_play_as_in_a_match(tmp_path, actions):
+    """Scripted actors among the learners (``step_all`` then their turns, a
+    scripted first mover advanced at the start) play as the same strategies
+    in a match of the exported learners: every episode ends the same."""
+    import numpy as np
+    import torch
+
+    from peacegame.engine.config import AGREEMENT
+    from peacegame.engine.rules import C_END, C_OFFER, C_ROUND
+    from peacegame.match import EpisodePlayer
+    from peacegame.match_config import MatchConfig
+    from peacegame.policies import make_policy
+
+    protocol = ProtocolConfig(
+        actions=actions,
+        proposer="random",
+        breakdown_prob=0.1,
+        max_rounds=12,
+        information="public",
+    )
+    scenario = load_compiled(None)
+    trainer = MultiAgentTrainer(scenario, protocol, TINY)
+    trainer.train_iteration()
+    with torch.no_grad():  # learners that accept every offer: deals happen
+        for learner in trainer.learners:
+            learner.policy_net[-1].bias[trainer.iface.accept_action] += 20.0
+    paths = trainer.export(tmp_path / "modules")
+    actors = trainer.rules.actors
+    specs = {"russia": POOL[0], "ukraine": POOL[1], "eu": POOL[2]}
+    policies = {
+        actor: specs.get(actor, {"policy": "learned", "checkpoint": str(path)})
+        for actor, path in zip(actors, paths, strict=True)
+    }
+    config = MatchConfig(
+        name="mixed",
+        scenario="ukraine-2025",
+        protocol=protocol.model_copy(update={"actions": "outcome"}),
+        policies=policies,
+        seed=11,
+        log_events="none",
+    )
+    strategies = [
+        make_policy(specs[a]).strategy() if a in specs else None for a in actors
+    ]
+    episodes = 64
+    played = trainer.play(episodes, 11, strategies=strategies)
+    records = [EpisodePlayer(config, scenario).play(i) for i in range(episodes)]
+    agreed = played.state[:, C_END] == AGREEMENT
+    assert [r["round"] for r in records] == played.state[:, C_ROUND].tolist()
+    assert [r["outcome"] if r["agreement"] else -1 for r in records] == np.where(
+        agreed, played.state[:, C_OFFER], -1
+    ).tolist()
+    for i, actor in enumerate(actors):
+        np.testing.assert_allclose(
+            [r["reward"][actor] for r in records], played.rewards[:, i], atol=1e-6
+        )
+    # Not vacuous: the seeds matter, scripted proposers moved first in some
+    # episodes, and some episodes were agreed.
+    assert len({r["round"] for r in records}) > 1
+    assert agreed.sum() > 0
+
+
+def _pool_opponents(redraw_every: int):
+    from peacegame.policies import make_policy
+    from peacegame.train.marl import Opponents
+
+    pool = tuple(make_policy(spec).strategy() for spec in POOL)
+    return Opponents(share=0.5, pool=pool, groups=5, redraw_every=redraw_every)
+
+
+def test_opponent_groups_hold_the_drawn_strategies():
+    """Each opponent group's plan is its assignment: the focal role and the
+    roles drawn as the learner are external, the others scripted; the draws
+    follow the seed and the redraw count."""
+    protocol = ProtocolConfig(actions="utility", information="public")
+    opponents = _pool_opponents(2)
+    trainer = MultiAgentTrainer(load_compiled(None), protocol, TINY, opponents)
+    lo, hi, learners = trainer.groups[0]
+    assert (lo, hi) == (0, 16) and all(learners.external)
+    assert len(trainer.groups) == 1 + 5
+    for g, ((lo, hi, ep), assignment) in enumerate(
+        zip(trainer.groups[1:], trainer.assignments, strict=True)
+    ):
+        assert assignment[g % 5] == -1  # the focal learner
+        assert ep.external == tuple(k < 0 for k in assignment)
+        assert (trainer.learning[lo:hi] == [k < 0 for k in assignment]).all()
+    assert sum(hi - lo for lo, hi, _ in trainer.groups) == TINY.num_envs
+    first = list(trainer.assignments)
+    assert opponents.draw(TINY.seed, 5, 0) == first
+    assert opponents.draw(TINY.seed, 5, 1) != first
+    trainer.train_iteration()
+    assert trainer.assignments == first
+    trainer.train_iteration()  # iteration 2: a redraw
+    assert trainer.assignments == opponents.draw(TINY.seed, 5, 1)
+
+
+def test_resume_with_opponents_equals_an_uninterrupted_run(tmp_path):
+    """Stopped at a redraw (iteration 2) and resumed to 3, the run equals one
+    trained to 3 at once: weights, slots, drafts and the opponents' draws."""
+    import numpy as np
+    import torch
+
+    scenario = load_compiled(None)
+    protocol = ProtocolConfig(
+        actions="utility", information="public", proposer="random"
+    )
+
+    def run(folder, plan):
+        for iterations in plan:
+            trainer = train(
+                scenario,
+                protocol,
+                TINY,
+                iterations,
+                folder,
+                log=lambda _: None,
+                opponents=_pool_opponents(2),
+            )
+        return trainer, torch.load(folder / "marl.pt", weights_only=True)
+
+    resumed, left = run(tmp_path / "a", [2, 3])
+    whole, right = run(tmp_path / "b", [3])
+    assert resumed.assignments == whole.assignments
+    for x, y in zip(left["learners"], right["learners"], strict=True):
+        for key, tensor in x["policy"].items():
+            assert torch.equal(tensor, y["policy"][key]), key
+    for name, array in left["slots"].items():  # NaN: no memory yet, equal
+        np.testing.assert_array_equal(array, right["slots"][name], err_msg=name)
+    lines = [
+        json.loads(line)
+        for line in (tmp_path / "a" / "progress.jsonl").read_text().splitlines()
+    ]
+    assert [line["iteration"] for line in lines] == [1, 2, 3]
+    assert sum(line["extra"]["pool"]["episodes"] for line in lines) > 0
+
+
+@pytest.mark.parametrize(
+    ("sets", "field", "words"),
+    [
+        (["opponents.pool=[boulwar]"], "opponents.pool[0].policy", "boulware"),
+        (
+            ["opponents.pool=[{policy: learned, checkpoint: x.pt}]"],
+            "opponents.pool[0].policy",
+            "not a built-in scripted strategy",
+        ),
+        (
+            ["opponents.pool=[{policy: hardliner, level: 2}]"],
+            "opponents.pool[0].level",
+            "1",
+        ),
+        (["opponents.groups=600"], "opponents.groups", "do not fit"),
+        (["opponents.share=1.5"], "opponents.share", "1"),
+        (["opponents.pool=[]"], "opponents.pool", "at least 1"),
+        (["opponents.sharee=0.5"], "opponents.sharee", "did you mean 'share'"),
+    ],
+)
+def test_opponents_config_errors_are_one_line_naming_the_field(
+    tmp_path, capsys, sets, field, words
+):
+    from peacegame.cli import main
+
+    argv = ["train", "configs/train/all-actors-pool-marl.yaml", "--quiet"]
+    argv += ["--out", str(tmp_path / "run"), "--set", "iterations=1"]
+    for assignment in sets:
+        argv += ["--set", assignment]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err, err
+    assert field in err and words in err, err
+    assert not (tmp_path / "run" / "marl.pt").exists()

@@ -517,7 +517,10 @@ def test_bad_tournament_configs(case, tmp_path, capsys):
 # --------------------------------------------------------------------------- #
 
 
-NEEDS_TRAINING = {"learned-vs-scripted": "competitors.learned_russia.checkpoint"}
+NEEDS_TRAINING = {
+    "learned-vs-scripted": "competitors.learned_russia.checkpoint",
+    "learned-pool-vs-scripted": "competitors.learned_russia.checkpoint",
+}
 """Shipped tournaments whose learned competitors exist only after training."""
 
 

@@ -84,6 +84,7 @@ def _untimed(lines: list[dict]) -> list[dict]:
 
 
 def _assert_same_marl(a: Path, b: Path) -> None:
+    import numpy as np
     import torch
 
     left = torch.load(a / "marl.pt", weights_only=True)
@@ -96,31 +97,46 @@ def _assert_same_marl(a: Path, b: Path) -> None:
                 assert torch.equal(tensor, y[part][key]), (part, key)
         assert str(x["optimizer"]) == str(y["optimizer"])
     assert torch.equal(left["torch_rng"], right["torch_rng"])
+    for name, array in left["slots"].items():  # the episodes in flight
+        np.testing.assert_array_equal(array, right["slots"][name], err_msg=name)
     assert json.loads((a / "evaluation.json").read_text()) == json.loads(
         (b / "evaluation.json").read_text()
     )
     assert _untimed(_progress(a)) == _untimed(_progress(b))
 
 
-def test_marl_resumes_after_sigkill_as_if_never_killed(tmp_path):
+POOL_CONFIG = ROOT / "configs" / "train" / "all-actors-pool-marl.yaml"
+POOL_TINY = ["opponents.groups=8", "opponents.redraw_every=3"]
+"""With scripted opponents: 32 of the 64 slots in 8 assignments, drawn anew
+every 3 iterations (so a kill falls before, at and after redraws)."""
+
+
+@pytest.mark.parametrize(
+    ("config", "more"),
+    [(MARL_CONFIG, []), (POOL_CONFIG, POOL_TINY)],
+    ids=["self-play", "pool"],
+)
+def test_marl_resumes_after_sigkill_as_if_never_killed(tmp_path, config, more):
     pytest.importorskip("torchrl")
     from peacegame.cli import main
 
     iterations = 12
-    sets = [*MARL_TINY, f"iterations={iterations}"]
+    sets = [*MARL_TINY, *more, f"iterations={iterations}"]
     killed = tmp_path / "killed"
     _kill_when(
-        _train_argv(MARL_CONFIG, killed, sets),
+        _train_argv(config, killed, sets),
         lambda: (killed / "marl.pt").exists(),
     )
     done = len(_progress(killed)) if (killed / "progress.jsonl").exists() else 0
     assert done < iterations  # killed mid-run
-    assert main(_train_argv(MARL_CONFIG, killed, sets, "--resume")) == 0
+    assert main(_train_argv(config, killed, sets, "--resume")) == 0
     lines = _progress(killed)
     assert [line["iteration"] for line in lines] == list(range(1, iterations + 1))
     whole = tmp_path / "whole"
-    assert main(_train_argv(MARL_CONFIG, whole, sets)) == 0
+    assert main(_train_argv(config, whole, sets)) == 0
     _assert_same_marl(killed, whole)
+    if more:  # the pool's slots were played and reported
+        assert sum(line["extra"]["pool"]["episodes"] for line in lines) > 0
 
 
 def test_marl_resume_drops_a_progress_line_ahead_of_its_checkpoint(tmp_path, capsys):

@@ -53,6 +53,32 @@ class Episodes:
         self.counts = np.zeros((size, n, levels), np.int64)
         self.seen = np.zeros(size, np.int64)
 
+    def rows(
+        self, start: int, stop: int, strategies: Sequence[Strategy | None]
+    ) -> Episodes:
+        """Slots ``start .. stop - 1`` of these arrays under other strategies.
+
+        The returned slots' ``state``, ``rewards``, ``memory`` and ``seen`` are
+        views of this object's rows, so one big array holds several groups of
+        slots, each with its own scripted actors (the multi-agent trainer's
+        opponent assignments). ``counts`` is a view too when both plans need
+        the same width (the opponent model's, or none), else its own array.
+        """
+        part = Episodes.__new__(Episodes)
+        part.rules = self.rules
+        part.plan = self.rules.plan(strategies)
+        part.size = stop - start
+        part.state = self.state[start:stop]
+        part.rewards = self.rewards[start:stop]
+        part.memory = self.memory[start:stop]
+        levels = self.rules.n_levels if part.plan.use_model else 1
+        if self.counts.shape[2] == levels:
+            part.counts = self.counts[start:stop]
+        else:
+            part.counts = np.zeros((part.size, self.rules.n_actors, levels), np.int64)
+        part.seen = self.seen[start:stop]
+        return part
+
     @property
     def external(self) -> tuple[bool, ...]:
         """Per actor, whether its moves come from outside."""

@@ -1,9 +1,12 @@
-"""One external actor over many slots: the loops of the vector env (compiled).
+"""External actors over many slots: the loops of the vector env and the trainer.
 
 The Gymnasium vector env (:mod:`peacegame.vector_env`) drives one learner, the
 only external actor of an :class:`~peacegame.engine.episodes.Episodes`, in
-every slot at once. The functions here are loops over slots around the
-kernel's own calls (:func:`~peacegame.engine.rules.is_legal`,
+every slot at once; the multi-agent trainer (:mod:`peacegame.train.marl`)
+drives every external actor of its slots at once (:func:`step_all`), scripted
+opponents, if any, playing their turns in between. The functions here are
+loops over slots around the kernel's own calls
+(:func:`~peacegame.engine.rules.is_legal`,
 :func:`~peacegame.engine.rules.apply_action`,
 :func:`~peacegame.engine.rules.end_illegal`,
 :func:`~peacegame.engine.play.scripted_turns`,
@@ -45,6 +48,7 @@ from peacegame.engine.rules import (
     mask_row,
     move_kind,
 )
+from peacegame.engine.strategies import EXTERNAL, P_KIND, PL_I
 
 
 @njit(cache=True)
@@ -226,14 +230,31 @@ def _observe_in(game, iface, state, drafts, slots, actor, scratch, out, masks, s
 
 
 @njit(cache=True)
-def step_all(game, iface, state, rewards, drafts, actions, moved, offenders) -> int:
-    """Every actor external in every slot: apply the movers' actions at once.
+def step_all(
+    game,
+    iface,
+    plan,
+    state,
+    rewards,
+    memory,
+    counts,
+    seen,
+    drafts,
+    actions,
+    moved,
+    offenders,
+) -> int:
+    """Every external actor of every slot: apply the movers' actions at once.
 
     ``actions`` (``int64[B, n_actors]``) holds an interface action per actor;
-    only actors with a move (``moved[B, n_actors]``, set here before the
-    actions apply) are read: the proposer, or every voter (in actor order, as
-    the parallel env). An illegal action ends its slot with the offender
-    flagged (``offenders[B, n_actors]``). Slots that have ended are skipped.
+    only external actors with a move (``moved[B, n_actors]``, set here before
+    the actions apply) are read: the proposer, or every external voter (in
+    actor order, as the parallel env). An illegal action ends its slot with
+    the offender flagged (``offenders[B, n_actors]``). Slots that have ended
+    are skipped. When ``plan`` has scripted actors, each slot then plays
+    their turns (:func:`~peacegame.engine.play.scripted_turns`) up to the next
+    external move, as :func:`_step_external` does for one external actor;
+    with every actor external (the self-play trainer) nothing else is done.
 
     Returns:
         The number of illegal actions.
@@ -241,6 +262,11 @@ def step_all(game, iface, state, rewards, drafts, actions, moved, offenders) -> 
     size, n = actions.shape
     illegal = 0
     flags = np.zeros(n, np.uint8)
+    kinds = plan[PL_I][:, P_KIND]
+    scripted = False
+    for i in range(n):
+        if kinds[i] != EXTERNAL:
+            scripted = True
     for slot in range(size):
         for i in range(n):
             moved[slot, i] = False
@@ -248,7 +274,10 @@ def step_all(game, iface, state, rewards, drafts, actions, moved, offenders) -> 
         if state[slot, C_PHASE] == ENDED:
             continue
         for i in range(n):
-            moved[slot, i] = move_kind(game, state, slot, i) != MOVE_NONE
+            moved[slot, i] = (
+                kinds[i] == EXTERNAL and move_kind(game, state, slot, i) != MOVE_NONE
+            )
+        ended = False
         for i in range(n):
             if not moved[slot, i]:
                 continue
@@ -259,9 +288,12 @@ def step_all(game, iface, state, rewards, drafts, actions, moved, offenders) -> 
                 offenders[slot, i] = 1
                 end_illegal(game, state, rewards, slot, flags)
                 illegal += 1
+                ended = True
                 break
             if c != SUBSTEP:
                 apply_action(game, state, rewards, slot, i, c)
+        if scripted and not ended:
+            scripted_turns(game, plan, state, rewards, memory, counts, seen, slot)
     return illegal
 
 

@@ -226,6 +226,31 @@ class MarlPPOParams(_Strict):
     hidden: int = Field(default=64, ge=1)
 
 
+class MarlOpponents(_Strict):
+    """Scripted opponents in a share of the ``marl`` trainer's slots.
+
+    The opponent slots are split into ``groups`` opponent assignments. In
+    each, one role is the focal learner (group ``g``: role ``g mod n``) and
+    every other role is drawn uniformly from the ``pool`` and the learner of
+    that role, as a ``role_rotation`` tournament draws its opponents with the
+    learned policy among the competitors. The draws come from the run's seed
+    (and the redraw count), so a resumed run draws the same.
+
+    Attributes:
+        share: Share of the ``num_envs`` slots that play against the pool.
+        pool: Built-in scripted strategies, as policy specs in matches and
+            tournaments (``{policy: boulware, e: 0.2}`` or ``linear``).
+        groups: Opponent assignments in play at once.
+        redraw_every: Draw new assignments every this many iterations (their
+            slots start new episodes); 0 keeps the first draw.
+    """
+
+    share: float = Field(gt=0.0, le=1.0)
+    pool: list[Any] = Field(min_length=1)
+    groups: int = Field(default=10, ge=1)
+    redraw_every: int = Field(default=0, ge=0)
+
+
 class MarlConfig(_TrainBase):
     """Every actor at once on one machine: kernel slots + TorchRL PPO.
 
@@ -245,6 +270,8 @@ class MarlConfig(_TrainBase):
         start_round_units: Learn from each episode's payoffs in units of the
             round it started in (:func:`peacegame.engine.rules.
             start_round_units`): late starts weigh as much as early ones.
+        opponents: Scripted opponents in a share of the slots (default none:
+            every actor of every slot learns, by self-play).
         ppo: Hyper-parameters.
     """
 
@@ -257,6 +284,7 @@ class MarlConfig(_TrainBase):
     exploring_curriculum: int = Field(default=0, ge=0)
     exploring_offers: float = Field(default=0.0, ge=0.0, le=1.0)
     start_round_units: bool = False
+    opponents: MarlOpponents | None = None
     ppo: MarlPPOParams = Field(default_factory=MarlPPOParams)
 
 

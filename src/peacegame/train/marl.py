@@ -65,8 +65,9 @@ from peacegame.engine.rules import (
     exploring_starts,
     start_round_units,
 )
+from peacegame.engine.strategies import Strategy
 from peacegame.engine.tables import nash_of
-from peacegame.engine.vector import observe_all, step_all
+from peacegame.engine.vector import advance, observe_all, step_all
 from peacegame.errors import UserError
 from peacegame.policies.learned import policy_network, write_metadata
 from peacegame.scenario.compiled import CompiledScenario
@@ -122,6 +123,50 @@ class MarlSettings:
     exploring_curriculum: int = 0
     exploring_offers: float = 0.0
     start_round_units: bool = False
+
+
+OPPONENT_STREAM = 0x0990_9E17
+"""Mixed into the seed for drawing the opponent assignments."""
+
+
+@dataclass(frozen=True)
+class Opponents:
+    """Scripted opponents in a share of the slots (:class:`~.config.MarlOpponents`).
+
+    Attributes:
+        share: Share of the slots that play against the pool.
+        pool: The pool's strategies.
+        groups: Opponent assignments in play at once.
+        redraw_every: Iterations between draws of new assignments (0: never).
+    """
+
+    share: float
+    pool: tuple[Strategy, ...]
+    groups: int = 10
+    redraw_every: int = 0
+
+    def slots(self, num_envs: int) -> int:
+        """How many of ``num_envs`` slots play against the pool."""
+        return round(self.share * num_envs)
+
+    def draw(self, seed: int, n_actors: int, epoch: int) -> list[tuple[int, ...]]:
+        """The assignments of draw ``epoch``: per group, a pool index per role.
+
+        Group ``g``'s focal role ``g mod n_actors`` learns (-1); every other
+        role is drawn uniformly from the pool and the learner (-1).
+        """
+        rng = np.random.default_rng([seed, OPPONENT_STREAM, epoch])
+        size = len(self.pool)
+        out = []
+        for g in range(self.groups):
+            picks = rng.integers(size + 1, size=n_actors)
+            out.append(
+                tuple(
+                    -1 if i == g % n_actors or picks[i] == size else int(picks[i])
+                    for i in range(n_actors)
+                )
+            )
+        return out
 
 
 MODULES = "modules"
@@ -194,6 +239,16 @@ class MultiAgentTrainer:
         scenario: The compiled scenario.
         protocol: The protocol (its ``actions`` is the learners' interface).
         settings: Hyper-parameters.
+        opponents: Scripted opponents in a share of the slots (None: every
+            actor of every slot learns).
+
+    Attributes:
+        episodes: All ``num_envs`` slots (every actor external).
+        groups: ``(start, stop, Episodes)`` per group of slots: the whole of
+            ``episodes`` without opponents; else the learners-only rows, then
+            one group per opponent assignment (:meth:`Episodes.rows`: views of
+            ``episodes``' rows with the assignment's scripted actors).
+        assignments: Per opponent group, the pool index per role (-1: learns).
     """
 
     def __init__(
@@ -201,8 +256,10 @@ class MultiAgentTrainer:
         scenario: CompiledScenario,
         protocol: ProtocolConfig,
         settings: MarlSettings | None = None,
+        opponents: Opponents | None = None,
     ) -> None:
         self.settings = s = settings or MarlSettings()
+        self.opponents = opponents
         torch.manual_seed(s.seed)
         self.scenario = scenario
         self.protocol = protocol
@@ -210,6 +267,10 @@ class MultiAgentTrainer:
         self.n = n = rules.n_actors
         self.iface = rules.interface
         self.episodes = Episodes(rules, [None] * n, s.num_envs)
+        self.assignments: list[tuple[int, ...]] = []
+        self.groups: list[tuple[int, int, Episodes]] = []
+        self.learning = np.ones((s.num_envs, n), np.bool_)
+        self._assign(0)
         self.drafts = self.iface.new_drafts(s.num_envs)
         self._fresh = self.iface.new_drafts(1)[0]
         size = rules.interface_observation_size
@@ -226,10 +287,36 @@ class MultiAgentTrainer:
         self._observe()
 
     # ------------------------------------------------------------ episodes
+    def _assign(self, epoch: int) -> None:
+        """Set :attr:`groups` to draw ``epoch`` of the opponent assignments."""
+        size, n = self.settings.num_envs, self.n
+        if self.opponents is None:
+            self.groups = [(0, size, self.episodes)]
+            return
+        pooled = self.opponents.slots(size)
+        first = size - pooled
+        self.assignments = self.opponents.draw(self.settings.seed, n, epoch)
+        self.groups = [(0, first, self.episodes.rows(0, first, [None] * n))]
+        bounds = first + np.arange(len(self.assignments) + 1) * pooled // len(
+            self.assignments
+        )
+        self.learning[:] = True
+        for g, assignment in enumerate(self.assignments):
+            lo, hi = int(bounds[g]), int(bounds[g + 1])
+            strategies = [None if k < 0 else self.opponents.pool[k] for k in assignment]
+            self.groups.append((lo, hi, self.episodes.rows(lo, hi, strategies)))
+            self.learning[lo:hi] = np.asarray(assignment) < 0
+
     def _start(self, slots: np.ndarray) -> None:
         ids = np.arange(self.next_episode, self.next_episode + slots.size)
         self.next_episode += slots.size
-        self.episodes.start(slots, episode_seeds(self.settings.seed, ids))
+        keys = episode_seeds(self.settings.seed, ids)
+        inside = []
+        for lo, hi, episodes in self.groups:
+            part = (slots >= lo) & (slots < hi)
+            inside.append(part)
+            if part.any():
+                episodes.start(slots[part] - lo, keys[part])
         s = self.settings
         if s.exploring_starts > 0.0 or s.exploring_offers > 0.0:
             earliest = backward_curriculum(
@@ -245,6 +332,9 @@ class MultiAgentTrainer:
                 s.exploring_offers,
             )
         self.drafts[slots] = self._fresh
+        for (lo, _, episodes), part in zip(self.groups, inside, strict=True):
+            if part.any() and not all(episodes.external):  # scripted first movers
+                advance(episodes, slots[part] - lo)
 
     def _observe(self) -> None:
         observe_all(
@@ -283,17 +373,22 @@ class MultiAgentTrainer:
         return actions, records
 
     def _step(self, actions: np.ndarray) -> np.ndarray:
-        """Apply the movers' actions; restart ended slots. Returns ended slots."""
-        step_all(
-            self.rules.game,
-            self.iface.tables,
-            self.episodes.state,
-            self.episodes.rewards,
-            self.drafts,
-            actions,
-            self.moved,
-            self.offenders,
-        )
+        """Apply the movers' actions (then the scripted turns). Returns ended slots."""
+        for lo, hi, episodes in self.groups:
+            step_all(
+                self.rules.game,
+                self.iface.tables,
+                episodes.plan.tables,
+                episodes.state,
+                episodes.rewards,
+                episodes.memory,
+                episodes.counts,
+                episodes.seen,
+                self.drafts[lo:hi],
+                actions[lo:hi],
+                self.moved[lo:hi],
+                self.offenders[lo:hi],
+            )
         ended = np.flatnonzero(self.episodes.state[:, C_PHASE] == ENDED)
         return ended
 
@@ -307,6 +402,13 @@ class MultiAgentTrainer:
         end_reward = np.zeros((steps, s.num_envs, self.n), np.float64)
         episodes = agreements = 0
         reward_sum = np.zeros(self.n)
+        played = np.zeros(self.n, np.int64)  # episodes each actor learned in
+        first_pooled = self.settings.num_envs - (
+            0 if self.opponents is None else self.opponents.slots(s.num_envs)
+        )
+        pool_sum = np.zeros(self.n)
+        pool_played = np.zeros(self.n, np.int64)
+        pool_agreements = pool_episodes = 0
         for t in range(steps):
             actions, records = self._act()
             for i, rec in enumerate(records):
@@ -331,7 +433,19 @@ class MultiAgentTrainer:
                 agreements += int(
                     (self.episodes.state[ended, C_END] == AGREEMENT).sum()
                 )
-                reward_sum += self.episodes.rewards[ended].sum(axis=0)
+                learned = self.learning[ended]
+                reward_sum += (self.episodes.rewards[ended] * learned).sum(axis=0)
+                played += learned.sum(axis=0)
+                against = ended[ended >= first_pooled]  # slots with scripted opponents
+                if against.size:
+                    learned = self.learning[against]
+                    rewards = self.episodes.rewards[against]
+                    pool_sum += (rewards * learned).sum(axis=0)
+                    pool_played += learned.sum(axis=0)
+                    pool_episodes += against.size
+                    pool_agreements += int(
+                        (self.episodes.state[against, C_END] == AGREEMENT).sum()
+                    )
                 self._start(ended)
             self._observe()
         for t in range(steps - 1, -1, -1):  # first end at or after t
@@ -340,11 +454,17 @@ class MultiAgentTrainer:
             self._advantages(per_actor[i], i, end_step, end_reward)
             for i in range(self.n)
         ]
-        stats = {
+        stats: dict[str, Any] = {
             "episodes": episodes,
             "agreement": agreements / max(episodes, 1),
-            "mean_reward": (reward_sum / max(episodes, 1)).tolist(),
+            "mean_reward": (reward_sum / np.maximum(played, 1)).tolist(),
         }
+        if self.opponents is not None:
+            stats["pool"] = {
+                "episodes": pool_episodes,
+                "agreement": pool_agreements / max(pool_episodes, 1),
+                "mean_reward": (pool_sum / np.maximum(pool_played, 1)).tolist(),
+            }
         return batches, stats
 
     def _advantages(
@@ -447,6 +567,12 @@ class MultiAgentTrainer:
         decisions = sum(b.batch_size[0] for b in batches if b is not None)
         self.decisions += decisions
         self.iteration += 1
+        o = self.opponents
+        if o is not None and o.redraw_every and self.iteration % o.redraw_every == 0:
+            self._assign(self.iteration // o.redraw_every)  # new opponents:
+            self._start(np.arange(self.groups[0][1], self.settings.num_envs))
+            self._observe()
+        extra = {"pool": stats["pool"]} if "pool" in stats else {}
         return IterationStats(
             iteration=self.iteration,
             decisions=decisions,
@@ -456,6 +582,7 @@ class MultiAgentTrainer:
             seconds_collect=t1 - t0,
             seconds_update=t2 - t1,
             steps_per_second=decisions / (t2 - t0),
+            extra=extra,
         )
 
     # ---------------------------------------------------------- evaluation
@@ -488,18 +615,27 @@ class MultiAgentTrainer:
         report["sample"] = sample
         return report
 
-    def play(self, episodes: int, seed: int, sample: bool = False) -> Episodes:
+    def play(
+        self,
+        episodes: int,
+        seed: int,
+        sample: bool = False,
+        strategies: list[Strategy | None] | None = None,
+    ) -> Episodes:
         """Play ``episodes`` whole episodes (ids ``0 ..``, keys from ``seed``).
 
         The training slots, drafts and buffers are set aside and restored, so
-        training goes on where it was.
+        training goes on where it was. ``strategies`` (per actor, None for the
+        learner) puts scripted actors in the episodes, as in a match.
 
         Returns:
             The finished slots (``state``, ``rewards``), slot ``k`` episode ``k``.
         """
-        ep = Episodes(self.rules, [None] * self.n, episodes)
+        ep = Episodes(self.rules, strategies or [None] * self.n, episodes)
         saved = (self.episodes, self.drafts, self.obs, self.masks, self.moved)
         saved_offenders, settings = self.offenders, self.settings
+        saved_groups = self.groups
+        self.groups = [(0, episodes, ep)]
         self.episodes, self.drafts = ep, self.iface.new_drafts(episodes)
         self.obs = np.zeros((episodes, *saved[2].shape[1:]), np.float32)
         self.masks = np.zeros((episodes, *saved[3].shape[1:]), np.int8)
@@ -513,6 +649,8 @@ class MultiAgentTrainer:
                 )
                 slots = np.arange(episodes, dtype=np.int64)
                 ep.start(slots, episode_seeds(seed, slots))
+                if not all(ep.external):
+                    advance(ep, slots)
                 self._observe()
                 while not (ep.state[:, C_PHASE] == ENDED).all():
                     actions, _ = self._act(deterministic=not sample)
@@ -522,7 +660,7 @@ class MultiAgentTrainer:
         finally:
             self.settings = settings
             self.episodes, self.drafts, self.obs, self.masks, self.moved = saved
-            self.offenders = saved_offenders
+            self.offenders, self.groups = saved_offenders, saved_groups
 
     # ---------------------------------------------------------- checkpoints
     def save(self, path: Path) -> None:
@@ -546,6 +684,13 @@ class MultiAgentTrainer:
             }
             | {"drafts": torch.from_numpy(self.drafts.copy())},
         }
+        own = [  # opponent models' counts not held in the rows of ``episodes``
+            torch.from_numpy(episodes.counts.copy())
+            for _, _, episodes in self.groups
+            if not np.shares_memory(episodes.counts, self.episodes.counts)
+        ]
+        if own:
+            state["group_counts"] = own
         tmp = path.with_name(path.name + ".tmp")
         torch.save(state, tmp)
         os.replace(tmp, path)
@@ -561,6 +706,9 @@ class MultiAgentTrainer:
             learner.optimizer.load_state_dict(saved["optimizer"])
         torch.set_rng_state(state["torch_rng"])
         self.next_episode = int(state["next_episode"])
+        o = self.opponents
+        if o is not None and o.redraw_every:
+            self._assign(self.iteration // o.redraw_every)
         slots = state.get("slots")
         if slots is None:  # written before the slots were saved: restart them
             self._start(self._slots)
@@ -568,6 +716,10 @@ class MultiAgentTrainer:
             for name in _SLOT_ARRAYS:
                 getattr(self.episodes, name)[...] = slots[name].numpy()
             self.drafts[...] = slots["drafts"].numpy()
+            own = iter(state.get("group_counts", []))
+            for _, _, episodes in self.groups:
+                if not np.shares_memory(episodes.counts, self.episodes.counts):
+                    episodes.counts[...] = next(own).numpy()
         self._observe()
 
     def export(self, folder: Path, extra: dict[str, Any] | None = None) -> list[Path]:
@@ -708,6 +860,7 @@ def train(
     run_dir: Path,
     eval_every: int = 0,
     log: Any = print,
+    opponents: Opponents | None = None,
 ) -> MultiAgentTrainer:
     """Train for ``iterations`` (resuming from ``run_dir/marl.pt`` if present).
 
@@ -716,7 +869,7 @@ def train(
     ``learning_curve.png`` (:func:`plot_progress`) at the end.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
-    trainer = MultiAgentTrainer(scenario, protocol, settings)
+    trainer = MultiAgentTrainer(scenario, protocol, settings, opponents)
     checkpoint = run_dir / "marl.pt"
     progress = run_dir / "progress.jsonl"
     if checkpoint.exists():
@@ -774,6 +927,58 @@ def _keep_progress_until(path: Path, iteration: int, log: Any) -> None:
         os.replace(tmp, path)
 
 
+def opponents_from_config(
+    config: Any, protocol: ProtocolConfig, config_file: Path | None
+) -> Opponents | None:
+    """The ``opponents:`` block of a ``marl`` config, checked, as strategies.
+
+    Raises:
+        ConfigError: A pool entry that is not a built-in scripted strategy
+            (or needs public information under private), or more groups than
+            opponent slots; each names its field.
+    """
+    from peacegame.batch.runner import supported_spec
+    from peacegame.errors import ConfigError
+    from peacegame.policies import make_policy, policy_label
+    from peacegame.policies.registry import LAZY_KINDS, REGISTRY, normalise_spec
+
+    block = config.opponents
+    if block is None:
+        return None
+    strategies = []
+    for k, spec in enumerate(block.pool):
+        field = f"opponents.pool[{k}]"
+        if not supported_spec(spec):
+            name = normalise_spec(spec, file=str(config_file), field=field)["policy"]
+            if name in LAZY_KINDS or ":" in name:
+                raise ConfigError(
+                    f"{name!r} is not a built-in scripted strategy; the pool "
+                    f"takes those only ({', '.join(sorted(REGISTRY))})",
+                    file=config_file,
+                    field=f"{field}.policy",
+                )
+        policy = make_policy(spec, file=config_file, field=field)  # bad names, params
+        if policy.requires_public and protocol.information != "public":
+            raise ConfigError(
+                f"{policy_label(policy)} needs protocol.information: public",
+                file=config_file,
+                field=field,
+            )
+        strategies.append(policy.strategy())
+    opponents = Opponents(
+        block.share, tuple(strategies), block.groups, block.redraw_every
+    )
+    slots = opponents.slots(config.num_envs)
+    if block.groups > slots:
+        raise ConfigError(
+            f"{block.groups} groups do not fit in the {slots} opponent slots "
+            f"(opponents.share {block.share} x num_envs {config.num_envs})",
+            file=config_file,
+            field="opponents.groups",
+        )
+    return opponents
+
+
 def train_from_config(
     config: Any, config_file: Path | None, *, resume: bool, overwrite: bool
 ) -> tuple[MultiAgentTrainer, dict[str, Any]]:
@@ -808,6 +1013,7 @@ def train_from_config(
 
     match, match_file, scenario_file = load_match(config, config_file)
     scenario = load_compiled(scenario_file)
+    opponents = opponents_from_config(config, match.protocol, config_file)
     run_dir = config.run_dir()
     prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
     checkpoint = run_dir / "marl.pt"
@@ -863,6 +1069,7 @@ def train_from_config(
         config.iterations,
         run_dir,
         eval_every=config.eval_every,
+        opponents=opponents,
     )
     report = {"greedy": trainer.evaluate(), "sample": trainer.evaluate(sample=True)}
     write_json(run_dir / "evaluation.json", report)
@@ -940,6 +1147,7 @@ __all__ = [
     "IterationStats",
     "MarlSettings",
     "MultiAgentTrainer",
+    "Opponents",
     "outcome_report",
     "train",
 ]
