@@ -62,6 +62,7 @@ from numba import njit
 
 from peacegame.engine.randomness import action_purpose, draw_below, draw_unit
 from peacegame.engine.rules import (
+    ALLOCATES,
     C_KEY,
     C_OFFER,
     C_ROUND,
@@ -361,7 +362,7 @@ in one rounding step instead of one per issue; the difference is a few units
 in the last place of a sum of at most ``n_issues``, far below this."""
 
 
-@njit(cache=True)
+@njit(cache=True, **ALLOCATES)
 def private_pick(game, tree, order, counts, actor, count) -> int:
     """Among the first ``count`` of ``order`` the pick under the frequency model.
 
