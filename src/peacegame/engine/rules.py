@@ -60,10 +60,11 @@ array taken from the ``game`` tuple and every argument of an inlined function
 cost a call to ``NRT_incref``/``NRT_decref`` (about 50 per decision, counted
 with gdb), an atomic operation each. Views without a reference count (null,
 so no atomic operation) made batch play only 1.3-1.5x faster; without the
-calls at all random batch play went from 8M to 40M decisions/s (2026-12-01). Such a loop may not allocate an array;
-a function it calls that must allocate opts back in with :data:`ALLOCATES`
-(numba's callees inherit the caller's setting otherwise). numba's own library
-compiles its allocation-free helpers the same way (``_nrt=False``).
+calls at all, random batch play went from 8M to 40M decisions/s (2026-12-01).
+Such a loop may not allocate an array; a function it calls that must allocate
+opts back in with :data:`ALLOCATES` (numba's callees inherit the caller's
+setting otherwise). numba's own library compiles its allocation-free helpers
+the same way (``_nrt=False``).
 """
 
 from __future__ import annotations
