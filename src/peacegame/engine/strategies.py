@@ -391,7 +391,8 @@ def private_pick(game, plan, order, counts, actor, count) -> int:
     model's estimates (as :func:`public_picks` does with surpluses): under
     "all of" rules the smallest estimate over its other voters; the pick is
     the largest score, ties to the last position. A depth-first search over
-    ``tree`` (:func:`model_tree`) carries each actor's estimate summed over
+    the plan's tree (:func:`model_tree`; its working memory is the plan's
+    scratch, :func:`model_scratch`) carries each actor's estimate summed over
     the issues fixed so far, in issue order, so at a leaf it is the estimate
     to the last bit. A subtree is skipped if it holds no outcome of the
     prefix, or if its bound is below the best score found: each voter's sum so
