@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from peacegame.batch import BatchEngine, UnsupportedError, run_episodes, support
 from peacegame.engine import episode_seeds
 from peacegame.engine.strategies import public_picks
 from peacegame.errors import ConfigError
+from peacegame.logs import dumps_record
 from peacegame.match import EpisodePlayer, OutcomeMetrics, episode_seed
 from peacegame.match_config import MatchConfig
 from peacegame.scenario import compile_dict, load_compiled
@@ -245,6 +247,26 @@ def test_play_returns_the_records_outcomes(default_scenario):
         assert record["round"] == int(result.round[i])
         expected = record["outcome"] if record["agreement"] else -1
         assert int(result.outcome[i]) == expected
+
+
+def test_records_share_no_dicts_and_keep_the_sign_of_zero(default_scenario):
+    # Lines are built from parts kept per outcome and per rewards: a record's
+    # nested dicts are still its own, and -0.0 keeps its sign in the line.
+    cfg = config(default_scenario, TIME_DEPENDENT, information="public", max_rounds=40)
+    engine = BatchEngine(cfg, default_scenario, OutcomeMetrics.of(default_scenario))
+    first, second = engine.run(range(2))
+    assert first["agreement"] and first["outcome"] == second["outcome"]
+    before = dumps_record(second)
+    for key in ("decoded", "utility", "reward", "policies"):
+        first[key].clear()
+    assert dumps_record(second) == before
+    assert dumps_record(engine.run([1])[0]) == before
+    metrics = engine.metrics
+    actors = default_scenario.actors[:2]
+    plus, _ = metrics.reward_parts(actors, np.array([0.0, 0.5]))
+    minus, _ = metrics.reward_parts(actors, np.array([-0.0, 0.5]))
+    assert json.dumps(plus) != json.dumps(minus)
+    assert json.dumps(minus) == json.dumps({actors[0]: -0.0, actors[1]: 0.5})
 
 
 # ------------------------------------------------------------------ support

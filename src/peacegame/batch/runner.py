@@ -208,20 +208,23 @@ class BatchEngine:
             if records is not None:
                 assert self.metrics is not None
                 events = self.config.log_events == "rounds"
-                for slot in range(size):
-                    records.append(
-                        episode_record(
-                            self.rules,
-                            slots.state,
-                            slot,
-                            slots.rewards[slot],
-                            episode=int(ids[start + slot]),
-                            seed=int(slots.state[slot, C_KEY]),
-                            labels=self.labels,
-                            metrics=self.metrics,
-                            events=events,
-                        )
+                chunk_ids = ids[part].tolist()
+                chunk_seeds = state[:, C_KEY].tolist()
+                rewards = slots.rewards
+                records.extend(
+                    episode_record(
+                        self.rules,
+                        slots.state,
+                        slot,
+                        rewards[slot],
+                        episode=chunk_ids[slot],
+                        seed=chunk_seeds[slot],
+                        labels=self.labels,
+                        metrics=self.metrics,
+                        events=events,
                     )
+                    for slot in range(size)
+                )
         return result
 
 

@@ -27,6 +27,7 @@ from peacegame.engine.rules import (
     I_ACTORS,
     I_ROUNDS,
     MOVE_VOTE,
+    NO_REFCOUNT,
     apply_action,
     col_record_offers,
     col_record_proposers,
@@ -88,7 +89,7 @@ def start_episodes(game, state, rewards, memory, counts, seen, slots, keys):
         seen[slot] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_REFCOUNT)
 def scripted_turns(game, plan, state, rewards, memory, counts, seen, slot) -> int:
     """Play ``slot``'s scripted moves until it ends or an external actor moves.
 

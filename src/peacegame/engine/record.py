@@ -8,18 +8,19 @@ construction. The fields are documented in ``docs/log-schema.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from peacegame.engine.config import END_REASONS
+from peacegame.engine.config import AGREEMENT, END_REASONS
 from peacegame.engine.rules import (
+    C_ACTORS,
     C_END,
     C_KEY,
+    C_OFFER,
     C_ROUND,
     C_ROUNDS_DONE,
-    agreed_outcome,
     col_record_offers,
     col_record_proposers,
     col_record_votes,
@@ -50,6 +51,10 @@ class OutcomeMetrics:
     in_zone: np.ndarray
     pareto_distance: np.ndarray
     nash_distance: np.ndarray
+    _memo: dict[Any, Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Parts of log lines already built (:func:`episode_record`)."""
 
     @classmethod
     def of(cls, scenario: CompiledScenario) -> OutcomeMetrics:
@@ -61,6 +66,61 @@ class OutcomeMetrics:
             pareto_distance=solution.frontier_distance(scenario, every),
             nash_distance=solution.nash_distance(scenario, every),
         )
+
+    def agreed_parts(
+        self, scenario: CompiledScenario, actors: tuple[str, ...], outcome: int
+    ) -> tuple[Any, ...]:
+        """The parts of a line that depend only on its agreed outcome.
+
+        Built once per (scenario, outcome) and kept: ``(scenario, decoded,
+        utility, in_zone, pareto_distance, nash_distance)``; the dicts are the
+        caller's to copy.
+        """
+        key = (id(scenario), outcome)
+        parts = self._memo.get(key)
+        if parts is None or parts[0] is not scenario:
+            nash = self.nash_distance[outcome]
+            parts = (
+                scenario,  # held, so its id is not reused while the key lives
+                scenario.decode(outcome),
+                {
+                    a: _round6(scenario.utility[i, outcome])
+                    for i, a in enumerate(actors)
+                },
+                bool(self.in_zone[outcome]),
+                _round6(self.pareto_distance[outcome]),
+                None if np.isnan(nash) else _round6(nash),
+            )
+            self._remember(key, parts)
+        return parts
+
+    def reward_parts(
+        self, actors: tuple[str, ...], rewards: np.ndarray
+    ) -> tuple[dict[str, float], float]:
+        """``(reward, social_welfare)`` of a line with these rewards, kept.
+
+        Keyed by the rewards' bytes (``-0.0`` is not ``0.0`` in a line); the
+        dict is the caller's to copy.
+        """
+        key = (actors, rewards.tobytes())
+        parts = self._memo.get(key)
+        if parts is None:
+            values = rewards.tolist()
+            parts = (
+                {a: _round6(values[i]) for i, a in enumerate(actors)},
+                _round6(sum(values)),
+            )
+            self._remember(key, parts)
+        return parts
+
+    def _remember(self, key: Any, parts: Any) -> None:
+        if len(self._memo) >= MEMO_SIZE:
+            self._memo.clear()
+        self._memo[key] = parts
+
+
+MEMO_SIZE = 2**16
+"""Parts :class:`OutcomeMetrics` keeps at most (then it starts afresh)."""
 
 
 def episode_record(
@@ -77,6 +137,10 @@ def episode_record(
     statements: Statements | None = None,
 ) -> dict[str, Any]:
     """The log line of the ended episode in one state row.
+
+    The parts that depend only on the agreed outcome or on the rewards are
+    built once and copied (:meth:`OutcomeMetrics.agreed_parts`,
+    :meth:`OutcomeMetrics.reward_parts`): the same values, so the same line.
 
     Args:
         rules: The game's tables.
@@ -96,16 +160,17 @@ def episode_record(
     """
     scenario = rules.scenario
     actors = rules.actors
-    n = rules.n_actors
     row = state[slot]
-    end = int(row[C_END])
-    outcome = agreed_outcome(state, slot)
-    agreed = outcome >= 0
-    done = int(row[C_ROUNDS_DONE])
-    proposers = col_record_proposers(n, rules.max_rounds)
-    proposer = actors[int(row[proposers + done - 1])] if done > 0 else None
-    rewards_list = rewards.tolist()
-    round_index = int(row[C_ROUND])
+    head = row[:C_ACTORS].tolist()
+    end = head[C_END]
+    agreed = end == AGREEMENT
+    done = head[C_ROUNDS_DONE]
+    round_index = head[C_ROUND]
+    proposer = None
+    if done > 0:
+        proposers = col_record_proposers(rules.n_actors, rules.max_rounds)
+        proposer = actors[int(row[proposers + done - 1])]
+    reward, welfare = metrics.reward_parts(actors, rewards)
     line: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "episode": int(episode),
@@ -118,25 +183,28 @@ def episode_record(
         "rounds": round_index + 1,
         "round": round_index,
         "proposer": proposer,
-        "outcome": outcome if agreed else None,
-        "decoded": scenario.decode(outcome) if agreed else None,
-        "utility": (
-            {a: _round6(scenario.utility[i, outcome]) for i, a in enumerate(actors)}
-            if agreed
-            else None
-        ),
-        "reward": {a: _round6(rewards_list[i]) for i, a in enumerate(actors)},
-        "social_welfare": _round6(sum(rewards_list)),
-        "in_zone": bool(metrics.in_zone[outcome]) if agreed else None,
-        "pareto_distance": (
-            _round6(metrics.pareto_distance[outcome]) if agreed else None
-        ),
+        "outcome": None,
+        "decoded": None,
+        "utility": None,
+        "reward": dict(reward),
+        "social_welfare": welfare,
+        "in_zone": None,
+        "pareto_distance": None,
         "nash_distance": None,
     }
-    if agreed and not np.isnan(metrics.nash_distance[outcome]):
-        line["nash_distance"] = _round6(metrics.nash_distance[outcome])
+    if agreed:
+        outcome = head[C_OFFER]
+        _, decoded, utility, in_zone, pareto, nash = metrics.agreed_parts(
+            scenario, actors, outcome
+        )
+        line["outcome"] = outcome
+        line["decoded"] = dict(decoded)
+        line["utility"] = dict(utility)
+        line["in_zone"] = in_zone
+        line["pareto_distance"] = pareto
+        line["nash_distance"] = nash
     if events:
-        record = PublicRecord(n, rules.max_rounds, state, slot)
+        record = PublicRecord(rules.n_actors, rules.max_rounds, state, slot)
         line["events"] = record.events(actors)
         if statements is not None and len(statements):
             for event in line["events"]:
