@@ -149,7 +149,7 @@ def play_episodes(game, plan, state, rewards, memory, counts, seen, keys) -> int
     return decisions
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_REFCOUNT)
 def policy_move(game, plan, memory, counts, seen, state, slot, actor) -> int:
     """The action of a scripted policy object playing ``actor`` in ``slot``.
 

@@ -64,7 +64,11 @@ calls at all, random batch play went from 8M to 40M decisions/s (2026-12-01).
 Such a loop may not allocate an array; a function it calls that must allocate
 opts back in with :data:`ALLOCATES` (numba's callees inherit the caller's
 setting otherwise). numba's own library compiles its allocation-free helpers
-the same way (``_nrt=False``).
+the same way (``_nrt=False``). The B = 1 entry points of the env path
+(``turns.start_slot``, ``turns.aec_step``, ``turns.aec_step_in`` and
+``play.policy_move``) are compiled the same way: side by side on a loaded
+machine, raw_env 302k -> 334k agent-steps/s, env-path matches 749 -> 1,009/s
+public and 533 -> 683/s private (2026-12-01).
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from peacegame.engine.actions import (
 from peacegame.engine.config import ENDED, PROPOSING
 from peacegame.engine.observe import encode
 from peacegame.engine.rules import (
+    NO_REFCOUNT,
     C_OFFER,
     C_PHASE,
     C_PROPOSER,
@@ -65,7 +66,7 @@ def shown(state, mover):
     return mover, row[C_PHASE], row[C_ROUND], row[C_OFFER]
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_REFCOUNT)
 def start_slot(game, iface, state, rewards, observations, drafts, key):
     """Start the episode keyed ``key`` in slot 0: state, observations, draft.
 
@@ -84,7 +85,7 @@ def start_slot(game, iface, state, rewards, observations, drafts, key):
     return shown(state, state[0, C_PROPOSER])
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_REFCOUNT)
 def aec_step(game, state, rewards, observations, actor, action):
     """Apply the selected actor's action; return what the adapter shows next.
 
@@ -151,7 +152,7 @@ def parallel_step(game, state, rewards, observations, actions, offenders, mask_r
 
 
 # ------------------------------------------------- under an action interface
-@njit(cache=True)
+@njit(cache=True, **NO_REFCOUNT)
 def aec_step_in(game, iface, state, rewards, observations, drafts, actor, action):
     """:func:`aec_step` for an action in ``iface`` (:mod:`~.actions`).
 
