@@ -27,7 +27,6 @@ from peacegame.engine.actions import (
 from peacegame.engine.config import ENDED, PROPOSING
 from peacegame.engine.observe import encode
 from peacegame.engine.rules import (
-    NO_REFCOUNT,
     C_OFFER,
     C_PHASE,
     C_PROPOSER,
@@ -36,6 +35,7 @@ from peacegame.engine.rules import (
     G_INTS,
     I_ACTORS,
     MOVE_NONE,
+    NO_REFCOUNT,
     apply_action,
     is_legal,
     mask_row,
