@@ -44,6 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from peacegame.scenario.compiled import CompiledScenario
 from peacegame.scenario.consent import carried_outcomes
@@ -245,25 +246,47 @@ def egalitarian_point(scenario: CompiledScenario) -> int | None:
     return best_outcome([gain.min(axis=0)], bargaining_set(scenario), u)
 
 
-def distance_to_set(
-    points: np.ndarray, targets: np.ndarray, chunk: int = 4096
-) -> np.ndarray:
+@njit(cache=True)
+def _nearest_distances(points, targets, out) -> None:
+    """``out[i]``: the distance from ``points[i]`` to its nearest row of ``targets``.
+
+    Plain float64 loops, differences squared in a fixed order: no BLAS, so the
+    same bits on every CPU. A partial sum already at the best so far stops
+    (the full sum could only be larger), which changes no result.
+    """
+    m, n = points.shape
+    for i in range(m):
+        best = np.inf
+        for j in range(targets.shape[0]):
+            acc = 0.0
+            for k in range(n):
+                d = points[i, k] - targets[j, k]
+                acc += d * d
+                if acc >= best:
+                    break
+            if acc < best:
+                best = acc
+        out[i] = np.sqrt(best)
+
+
+def distance_to_set(points: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Euclidean distance from each point to its nearest target, in utility space.
+
+    Computed from the differences (not ``|p|^2 - 2 p.t + |t|^2`` with a matrix
+    product, whose cancellation is ~1e-8 off near 0 and whose bits depend on
+    the BLAS kernel): the values are logged, so they are the same everywhere.
 
     Args:
         points: ``[m, n_actors]`` utility vectors.
-        targets: ``[t, n_actors]`` utility vectors (for example the frontier).
-        chunk: Rows of ``points`` handled at once, to bound memory.
+        targets: ``[t, n_actors]`` utility vectors (for example the frontier);
+            with none, every distance is infinite.
 
     """
-    points = np.atleast_2d(np.asarray(points, np.float64))
-    targets = np.atleast_2d(np.asarray(targets, np.float64))
+    points = np.ascontiguousarray(np.atleast_2d(np.asarray(points, np.float64)))
+    targets = np.ascontiguousarray(np.atleast_2d(np.asarray(targets, np.float64)))
     out = np.empty(len(points))
-    t_sq = (targets**2).sum(axis=1)
-    for start in range(0, len(points), chunk):
-        block = points[start : start + chunk]
-        sq = (block**2).sum(axis=1)[:, None] - 2 * block @ targets.T + t_sq[None, :]
-        out[start : start + chunk] = np.sqrt(np.maximum(sq.min(axis=1), 0.0))
+    if len(points):
+        _nearest_distances(points, targets, out)
     return out
 
 
