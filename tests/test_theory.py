@@ -173,6 +173,9 @@ def test_nash_split() -> None:
         ("nash-demand", "nash_bargaining", 101, 101),
         # Five shares on a 5% grid summing to 100: C(20 + 4, 4) = 10,626.
         ("baron-ferejohn-majority", "baron_ferejohn_majority", 10_626, 21**5),
+        # 2.5% grids: two (four) issues, the last actor gets the rest.
+        ("baron-ferejohn-fine", "baron_ferejohn", 861, 41**2),
+        ("baron-ferejohn-majority-fine", "baron_ferejohn_majority", 135_751, 41**4),
     ],
 )
 def test_textbook_configs_compile(
@@ -186,6 +189,22 @@ def test_textbook_configs_compile(
     # A pie: shares sum to 1 at every outcome, everyone must consent.
     np.testing.assert_allclose(s.utility.astype(np.float64).sum(axis=0), 1, atol=1e-6)
     assert s.required.all()
+
+
+@pytest.mark.parametrize("name", ["baron-ferejohn", "baron-ferejohn-majority"])
+def test_fine_grids_are_the_same_games(name: str) -> None:
+    """The 2.5% variants: the same actors and prediction, twice the levels."""
+    coarse = load_game(TEXTBOOK / f"{name}.yaml").game
+    fine = load_game(TEXTBOOK / f"{name}-fine.yaml").game
+    for field in ("recognition", "discount", "no_deal"):
+        np.testing.assert_array_equal(
+            getattr(fine.scenario, field), getattr(coarse.scenario, field)
+        )
+    assert predict(fine).first_proposer_share == pytest.approx(
+        predict(coarse).first_proposer_share
+    )
+    shares = np.unique(np.round(fine.scenario.utility64 * 1000))
+    np.testing.assert_array_equal(shares, np.arange(0, 1001, 25))
 
 
 def test_textbook_parameters() -> None:
