@@ -23,6 +23,8 @@ from peacegame.theory import (
     baron_ferejohn_majority,
     game_equilibrium,
     grid_equilibrium,
+    interface_game,
+    interface_proposals,
     load_game,
     nash_split,
     nearest_outcome,
@@ -173,6 +175,9 @@ def test_nash_split() -> None:
         ("nash-demand", "nash_bargaining", 101, 101),
         # Five shares on a 5% grid summing to 100: C(20 + 4, 4) = 10,626.
         ("baron-ferejohn-majority", "baron_ferejohn_majority", 10_626, 21**5),
+        # 2.5% grids: two (four) issues, the last actor gets the rest.
+        ("baron-ferejohn-fine", "baron_ferejohn", 861, 41**2),
+        ("baron-ferejohn-majority-fine", "baron_ferejohn_majority", 135_751, 41**4),
     ],
 )
 def test_textbook_configs_compile(
@@ -186,6 +191,22 @@ def test_textbook_configs_compile(
     # A pie: shares sum to 1 at every outcome, everyone must consent.
     np.testing.assert_allclose(s.utility.astype(np.float64).sum(axis=0), 1, atol=1e-6)
     assert s.required.all()
+
+
+@pytest.mark.parametrize("name", ["baron-ferejohn", "baron-ferejohn-majority"])
+def test_fine_grids_are_the_same_games(name: str) -> None:
+    """The 2.5% variants: the same actors and prediction, twice the levels."""
+    coarse = load_game(TEXTBOOK / f"{name}.yaml").game
+    fine = load_game(TEXTBOOK / f"{name}-fine.yaml").game
+    for field in ("recognition", "discount", "no_deal"):
+        np.testing.assert_array_equal(
+            getattr(fine.scenario, field), getattr(coarse.scenario, field)
+        )
+    assert predict(fine).first_proposer_share == pytest.approx(
+        predict(coarse).first_proposer_share
+    )
+    shares = np.unique(np.round(fine.scenario.utility64 * 1000))
+    np.testing.assert_array_equal(shares, np.arange(0, 1001, 25))
 
 
 def test_textbook_parameters() -> None:
@@ -559,3 +580,58 @@ def test_formula_values_are_finite() -> None:
         prediction = predict(game)
         assert all(math.isfinite(q.value) for q in prediction.quantities)
         assert prediction.shares.sum() == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------- #
+# The game an action interface lets a learner play
+# --------------------------------------------------------------------------- #
+
+
+def _interface_game(match: str, margin: float = 0.0, **protocol: object):
+    loaded = load_game(MATCHES / match)
+    game = loaded.game
+    config = loaded.match.protocol.model_copy(update=protocol)
+    return interface_game(
+        game.scenario,
+        interface_proposals(game.scenario, config),
+        proposer=game.proposer,
+        max_rounds=game.max_rounds,
+        margin=margin,
+    )
+
+
+def test_interface_game_over_every_outcome_is_the_grid_game() -> None:
+    game = load_game(MATCHES / "baron-ferejohn-learning.yaml").game
+    solved = _interface_game("baron-ferejohn-learning.yaml", actions="outcome")
+    eq = game_equilibrium(game)
+    np.testing.assert_allclose(solved.value, eq.value, atol=1e-12)
+    assert solved.first_proposer_value == pytest.approx(eq.first_proposer_share)
+    assert solved.first_round_prob == 1.0
+    # A voter that asks for 0.01 more costs the proposer a grid step.
+    strict = _interface_game(
+        "baron-ferejohn-learning.yaml", margin=0.01, actions="outcome"
+    )
+    assert strict.first_proposer_value == pytest.approx(0.365)
+
+
+def test_utility_actions_split_equally_under_unanimity() -> None:
+    """The utility rule pays both voters the same: p2 and p3 expect the same."""
+    solved = _interface_game("baron-ferejohn-learning.yaml")
+    assert solved.value[1] == pytest.approx(solved.value[2])
+    np.testing.assert_allclose(solved.value, [5 / 11, 2.5 / 11, 2.5 / 11], atol=1e-4)
+    assert solved.first_proposer_value == pytest.approx(0.3523, abs=1e-4)
+
+
+def test_majority_ties_decide_who_is_bought() -> None:
+    """Lowest-index ties buy p4 and p5 every time; random ties treat all alike."""
+    match = "baron-ferejohn-majority-learning.yaml"
+    lowest = _interface_game(match, utility_ties="first", utility_snap=False)
+    np.testing.assert_allclose(lowest.value, [0.1, 0.1, 0.18, 0.31, 0.31], atol=0.005)
+    assert lowest.first_proposer_value == pytest.approx(0.52)
+    random = _interface_game(match, utility_ties="random", utility_snap=True)
+    np.testing.assert_allclose(random.value, 0.2, atol=1e-9)
+    assert random.first_proposer_value == pytest.approx(0.70)
+    strict = _interface_game(
+        match, margin=0.01, utility_ties="random", utility_snap=True
+    )
+    assert strict.first_proposer_value == pytest.approx(0.60)

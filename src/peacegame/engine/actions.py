@@ -35,6 +35,24 @@ then ACCEPT = ``n_choices``, REJECT = ``n_choices + 1``, WAIT = ``n_choices +
   smallest ``U_i(o) >= t_b``, ties to the lower index). Proposal mask: every
   bin. The size does not grow with the number of outcomes.
 
+  With ``utility_ties: random`` the last tie-break is a draw instead: the
+  outcomes that tie with the pick on everything but the index (same
+  willingness, score and own utility) are the bin's *tie set*, and each round
+  the proposal is one of them drawn uniformly (:data:`~peacegame.engine.
+  randomness.DRAW_TIE`, keyed by the episode and the round). In a
+  symmetric game this lets a proposer's target buy any of the equally cheap
+  coalitions rather than always the same one (measured in docs/training.md,
+  "Theory": with the lower index, under majority rule two of the five actors
+  are in every coalition and the learners' play is the equilibrium of that
+  lopsided game).
+
+  The utilities are the scenario's float32 table, so a grid outcome worth
+  exactly a target in the scenario's numbers (0.35, 0.65 or 0.70 on a 5%
+  grid) may round below the float64 target and miss its bin, which then
+  proposes the next grid point up. With ``utility_snap: true`` the targets
+  are rounded to float32 before the comparison, and every bin whose target
+  is a grid value proposes it.
+
   Why the product and not the least surplus alone: the least surplus ignores
   every voter but one, so two outcomes that leave the binding voter equally
   well off rank the same however much worse one leaves everybody else; the
@@ -63,9 +81,12 @@ import numpy as np
 from numba import njit
 
 from peacegame.engine.config import PROPOSING
+from peacegame.engine.randomness import DRAW_TIE, draw_below
 from peacegame.engine.rules import (
+    C_KEY,
     C_PHASE,
     C_PROPOSER,
+    C_ROUND,
     G_INTS,
     I_OUTCOMES,
     MASK_PROPOSE,
@@ -87,8 +108,10 @@ ILLEGAL = -2
 
 A_KIND, A_CHOICES, A_ISSUES, A_OUTCOMES = 0, 1, 2, 3
 """Entries of the interface's ``ints`` table."""
-X_INTS, X_PICKS, X_LEVELS = 0, 1, 2
-"""Positions in the interface tuple: ints, ``picks[n_actors, K]``, levels."""
+X_INTS, X_PICKS, X_LEVELS, X_TIE_SPAN, X_TIES = 0, 1, 2, 3, 4
+"""Positions in the interface tuple: ints, ``picks[n_actors, K]``, levels,
+``tie_span[n_actors, K, 2]`` (start and count of each bin's tie set in
+``ties``) and ``ties`` (the tie sets, concatenated)."""
 D_DEPTH, D_LO, D_HI = 0, 1, 2
 """Columns of a draft row."""
 
@@ -120,6 +143,24 @@ def utility_picks(
 ) -> np.ndarray:
     """``int64[n_actors, bins]``: the outcome each target bin proposes.
 
+    The first outcome of each bin's tie set (:func:`utility_tie_sets`), the
+    proposal under ``utility_ties: first``. Arguments as there.
+    """
+    return utility_tie_sets(utility, no_deal, required, consent, bins, public)[0]
+
+
+def utility_tie_sets(
+    utility: np.ndarray,
+    no_deal: np.ndarray,
+    required: np.ndarray,
+    consent: object,
+    bins: int,
+    public: bool,
+    ties: bool = False,
+    snap: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each target bin's proposal and, if asked, its tie set (module doc).
+
     Args:
         utility: ``float64[n_actors, n_outcomes]``.
         no_deal: ``float64[n_actors]``.
@@ -128,10 +169,24 @@ def utility_picks(
             ConsentTables`.
         bins: ``K``.
         public: Whether information is public (see the module doc).
+        ties: Whether to collect the tie sets; without, each bin's set is its
+            pick alone.
+        snap: Whether to compare at float32 precision (``utility_snap``).
+
+    Returns:
+        ``picks`` (``int64[n_actors, bins]``, the first of each set, the
+        lower index), ``span`` (``int64[n_actors, bins, 2]``: start and count
+        of each set in ``members``) and ``members`` (the sets, concatenated,
+        each in ascending index order).
     """
     n, n_outcomes = utility.shape
     targets = utility_targets(utility, no_deal, bins)
+    if snap:
+        targets = targets.astype(np.float32).astype(np.float64)
     picks = np.zeros((n, bins), np.int64)
+    span = np.zeros((n, bins, 2), np.int64)
+    members: list[np.ndarray] = []
+    at = 0
     surplus = np.ascontiguousarray(utility - np.asarray(no_deal)[:, None])
     for i in range(n):
         own = utility[i]
@@ -150,14 +205,27 @@ def utility_picks(
             score = np.where(willing, product, least)
             # Best first: willing, score, own utility, lower index.
             order = np.lexsort((np.arange(n_outcomes), -own, -score, ~willing))
+            keys = np.stack([willing[order], score[order], own[order]])
         else:
             # Closest from above: own utility ascending, then lower index.
             order = np.lexsort((np.arange(n_outcomes), own))
+            keys = own[order][None, :]
         ranked_own = own[order]
+        # Run ends: position p starts a new run when its key differs from p - 1's.
+        new_run = np.ones(n_outcomes, bool)
+        new_run[1:] = np.any(keys[:, 1:] != keys[:, :-1], axis=0)
+        run_end = np.append(np.flatnonzero(new_run)[1:], n_outcomes)
+        run_of = np.cumsum(new_run) - 1
         for b in range(bins):
-            eligible = np.flatnonzero(ranked_own >= targets[i, b])
-            picks[i, b] = order[eligible[0]]
-    return picks
+            first = int(np.flatnonzero(ranked_own >= targets[i, b])[0])
+            picks[i, b] = order[first]
+            # The run from ``first`` on: all at or above the target (same own).
+            stop = int(run_end[run_of[first]]) if ties else first + 1
+            tied = np.sort(order[first:stop])
+            span[i, b] = (at, tied.size)
+            members.append(tied)
+            at += tied.size
+    return picks, span, np.concatenate(members).astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,8 +279,13 @@ class ActionInterface:
 
     @property
     def picks(self) -> np.ndarray:
-        """``utility``: ``int64[n_actors, K]``, each bin's proposal."""
+        """``utility``: ``int64[n_actors, K]``, each bin's first proposal."""
         return self.tables[X_PICKS]
+
+    def tie_set(self, actor: int, choice: int) -> np.ndarray:
+        """``utility``: the outcomes bin ``choice`` of ``actor`` may propose."""
+        start, count = self.tables[X_TIE_SPAN][actor, choice]
+        return self.tables[X_TIES][start : start + count]
 
     def new_drafts(self, size: int) -> np.ndarray:
         """``int64[size, 3]`` fresh drafts (no level chosen)."""
@@ -232,12 +305,30 @@ def build_interface(
     level_counts: list[int],
     bins: int,
     public: bool,
+    ties: str = "first",
+    snap: bool = False,
 ) -> ActionInterface:
     """Build the ``name`` interface of a game (see the module doc).
 
+    Args:
+        name: ``outcome``, ``utility`` or ``issues``.
+        utility: ``float64[n_actors, n_outcomes]``.
+        no_deal: ``float64[n_actors]``.
+        required: ``uint8[n_outcomes, n_actors]``.
+        consent: The scenario's consent tables.
+        levels: ``[n_outcomes, n_issues]`` level indices, in grid order.
+        level_counts: Levels per issue.
+        bins: ``utility``: ``K``.
+        public: Whether information is public.
+        ties: ``utility``: ``"first"`` or ``"random"`` (the protocol's
+            ``utility_ties``).
+        snap: ``utility``: the protocol's ``utility_snap``.
+
     Raises:
-        ValueError: On an unknown name or ``bins < 1``.
+        ValueError: On an unknown name or tie rule, or ``bins < 1``.
     """
+    if ties not in ("first", "random"):
+        raise ValueError(f"unknown utility_ties {ties!r}; expected first or random")
     if name not in ACTION_INTERFACES:
         raise ValueError(
             f"unknown action interface {name!r}; expected one of "
@@ -250,6 +341,8 @@ def build_interface(
     if n_outcomes > 1 and np.any(np.diff(grid_keys(grid, level_counts)) <= 0):
         raise ValueError("outcomes must be numbered in grid order")
     picks = np.zeros((n, 1), np.int64)
+    span = np.zeros((n, 1, 2), np.int64)
+    members = np.zeros(1, np.int64)
     targets = None
     fields: tuple[tuple[str, int], ...] = ()
     if kind == KIND_OUTCOME:
@@ -258,20 +351,22 @@ def build_interface(
         if bins < 1:
             raise ValueError(f"utility_bins must be >= 1, got {bins}")
         choices = bins
-        picks = utility_picks(utility, no_deal, required, consent, bins, public)
+        picks, span, members = utility_tie_sets(
+            utility, no_deal, required, consent, bins, public, ties == "random", snap
+        )
         targets = utility_targets(utility, no_deal, bins)
     else:
         choices = int(max(level_counts))
         fields = (("draft_issue", n_issues), ("draft_levels", int(sum(level_counts))))
     ints = np.array([kind, choices, n_issues, n_outcomes, *level_counts], np.int64)
-    for array in (ints, picks, grid):
+    for array in (ints, picks, grid, span, members):
         array.setflags(write=False)
     return ActionInterface(
         name=name,
         kind=kind,
         n_choices=int(choices),
         extra_fields=fields,
-        tables=(ints, picks, grid),
+        tables=(ints, picks, grid, span, members),
         targets=targets,
     )
 
@@ -367,7 +462,12 @@ def translate(game, iface, state, drafts, slot, actor, action, allow_wait) -> in
     if kind == KIND_OUTCOME:
         return action
     if kind == KIND_UTILITY:
-        return iface[X_PICKS][actor, action]
+        start = iface[X_TIE_SPAN][actor, action, 0]
+        count = iface[X_TIE_SPAN][actor, action, 1]
+        if count == 1:
+            return iface[X_PICKS][actor, action]
+        j = draw_below(state[slot, C_KEY], state[slot, C_ROUND], DRAW_TIE, count)
+        return iface[X_TIES][start + j]
     grid = iface[X_LEVELS]
     depth = drafts[slot, D_DEPTH]
     lo, hi = _level_range(grid, drafts[slot, D_LO], drafts[slot, D_HI], depth, action)
@@ -519,4 +619,5 @@ __all__ = [
     "translate",
     "utility_picks",
     "utility_targets",
+    "utility_tie_sets",
 ]

@@ -95,6 +95,20 @@ class ProtocolConfig(BaseModel):
             of the outcomes) or ``"issues"`` (one level per issue, sub-steps
             masked to stay feasible). Scripted policies are unaffected.
         utility_bins: ``K``, the target bins of the ``utility`` interface.
+        utility_ties: How the ``utility`` interface breaks a tie between
+            outcomes that rank equally at a target (:mod:`peacegame.engine.
+            actions`): ``"first"`` (the default) proposes the lower index;
+            ``"random"`` draws one of them uniformly in each round (the
+            counter-based stream, purpose :data:`~peacegame.engine.randomness.
+            DRAW_TIE`). Left out of config dumps at its default, so logs and
+            manifests of configs that do not set it are unchanged.
+        utility_snap: Compare the ``utility`` bins' targets with the outcomes'
+            utilities at the utility table's float32 precision, so an outcome
+            worth exactly a target (0.35, 0.65, 0.70 on a 5% grid) qualifies
+            although its float32 utility rounds below the float64 target.
+            Off by default (and left out of dumps when off) only because it
+            changes which outcome some bins propose, and so the logs of
+            matches with ``utility`` learners.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -133,6 +147,16 @@ class ProtocolConfig(BaseModel):
     )
     utility_bins: int = Field(
         default=16, ge=1, le=4096, description="target bins of 'utility' actions"
+    )
+    utility_ties: Literal["first", "random"] = Field(
+        default="first",
+        description="tie-break between equally ranked 'utility' proposals",
+        exclude_if=lambda value: value == "first",
+    )
+    utility_snap: bool = Field(
+        default=False,
+        description="compare 'utility' targets at the utilities' float32 precision",
+        exclude_if=lambda value: not value,
     )
 
     @field_validator("order")

@@ -11,7 +11,9 @@ Purposes: :data:`DRAW_PROPOSER` (the round's proposer under ``proposer:
 random``), :data:`DRAW_BREAKDOWN` (the breakdown draw after a round),
 ``action_purpose(actor)`` for a random policy's proposal or vote (a round holds
 at most one move per actor, so the round and the actor identify it), and
-:data:`DRAW_START` for the exploring starts of training episodes.
+:data:`DRAW_START` for the exploring starts of training episodes, and
+:data:`DRAW_TIE` for the ``utility`` interface's random tie-break (protocol
+``utility_ties: random``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ DRAW_START = 0x7FFFFFFF
 """Purpose of a training episode's exploring-start draws (counters 0 to 3:
 whether it starts late, in which round, whether at a vote, on which outcome):
 above every action purpose."""
+DRAW_TIE = 0x7FFFFFFE
+"""Purpose of the draw among a ``utility`` proposal's tied outcomes
+(``utility_ties: random``; one proposal per round, so the round identifies
+it): above every action purpose, below :data:`DRAW_START`."""
 _FIRST_ACTION = 2
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

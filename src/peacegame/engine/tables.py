@@ -434,6 +434,8 @@ class Rules:
             level_counts=[issue.n_levels for issue in scenario.issues],
             bins=config.utility_bins,
             public=self.public,
+            ties=config.utility_ties,
+            snap=config.utility_snap,
         )
         fields = dict(self.fields)
         at = self.observation_size

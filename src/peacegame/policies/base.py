@@ -50,23 +50,42 @@ class ActionTranslators:
         self._rules = rules
         self._state = state
         self._slot = slot
-        self._interfaces: dict[tuple[str, int], Any] = {}
+        self._interfaces: dict[tuple[str, int, str, bool], Any] = {}
 
-    def translator(self, actions: str, utility_bins: int) -> SlotTranslator:
+    def translator(
+        self,
+        actions: str,
+        utility_bins: int,
+        utility_ties: str = "first",
+        utility_snap: bool = False,
+    ) -> SlotTranslator:
         """A fresh translator (its own draft) for interface ``actions``.
 
         Raises:
-            ValueError: On an unknown interface or ``utility_bins < 1``.
+            ValueError: On an unknown interface or tie rule, or
+                ``utility_bins < 1``.
         """
-        key = (actions, int(utility_bins))
+        key = (actions, int(utility_bins), utility_ties, bool(utility_snap))
         interface = self._interfaces.get(key)
         if interface is None:
             rules = self._rules
-            if (rules.config.actions, rules.config.utility_bins) == key:
+            config = rules.config
+            ours = (
+                config.actions,
+                config.utility_bins,
+                config.utility_ties,
+                config.utility_snap,
+            )
+            if ours == key:
                 interface = rules.interface
             else:
                 config = rules.config.model_copy(
-                    update={"actions": actions, "utility_bins": int(utility_bins)}
+                    update={
+                        "actions": actions,
+                        "utility_bins": int(utility_bins),
+                        "utility_ties": utility_ties,
+                        "utility_snap": bool(utility_snap),
+                    }
                 )
                 interface = Rules(rules.scenario, config).interface
             self._interfaces[key] = interface

@@ -14,7 +14,8 @@ A match config names one with ``{policy: learned, checkpoint: PATH}``:
   checkpoint or metadata file, another actor, another scenario or another
   observation size is a one-line :class:`~peacegame.errors.ConfigError`;
 * a checkpoint trained under another action interface (metadata
-  ``actions: utility`` or ``issues``, with the protocol's ``utility_bins``)
+  ``actions: utility`` or ``issues``, with the protocol's ``utility_bins``,
+  ``utility_ties`` and ``utility_snap``)
   plays in the match's env of concrete actions through the engine's
   translation (:class:`peacegame.policies.base.ActionTranslators`, the same
   :class:`~peacegame.engine.actions.SlotTranslator` the training adapters
@@ -401,6 +402,8 @@ class LearnedPolicy:
         protocol = self.metadata.get("protocol") or {}
         self.actions: str = str(self.metadata.get("actions", "outcome"))
         self.utility_bins = int(protocol.get("utility_bins", 16))
+        self.utility_ties = str(protocol.get("utility_ties", "first"))
+        self.utility_snap = bool(protocol.get("utility_snap", False))
         self.view: PolicyView | None = None
         self.rng: np.random.Generator | None = None
         self.translator: SlotTranslator | None = None
@@ -491,7 +494,7 @@ class LearnedPolicy:
             )
         try:
             self.translator = view.translators.translator(
-                self.actions, self.utility_bins
+                self.actions, self.utility_bins, self.utility_ties, self.utility_snap
             )
         except ValueError as exc:
             raise self._error(f"checkpoint {self.path.name}: {exc}") from None

@@ -81,10 +81,13 @@ from peacegame.theory.commands import (
 from peacegame.theory.grid import (
     TOLERANCE,
     GridEquilibrium,
+    InterfaceGame,
     SubgamePerfect,
     SubgamePerfectParams,
     game_equilibrium,
     grid_equilibrium,
+    interface_game,
+    interface_proposals,
     stationary_grid_proposals,
 )
 from peacegame.theory.play import (
@@ -125,6 +128,9 @@ __all__ = [
     "cmd_theory",
     "game_equilibrium",
     "grid_equilibrium",
+    "interface_game",
+    "interface_proposals",
+    "InterfaceGame",
     "load_game",
     "nash_split",
     "nearest_outcome",

@@ -3,8 +3,11 @@
 :func:`grid_equilibrium` solves the finite game the engine plays (the deadline,
 the grid, the engine's payoff rule) with voters that accept when indifferent;
 :func:`stationary_grid_proposals` lists the stationary equilibria of two-actor
-alternating offers on the grid. The :class:`SubgamePerfect` policy plays the
-grid equilibrium in matches (``peacegame.theory:SubgamePerfect``).
+alternating offers on the grid; :func:`interface_game` solves the same finite
+game with each proposer restricted to what a learner's action interface can
+propose (:func:`interface_proposals`) and voters that may ask for a margin.
+The :class:`SubgamePerfect` policy plays the grid equilibrium in matches
+(``peacegame.theory:SubgamePerfect``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from peacegame.engine import ProtocolConfig, Rules
 from peacegame.engine.tables import discount_powers
 from peacegame.errors import UserError
 from peacegame.policies.base import PolicyView
@@ -249,6 +253,131 @@ def game_equilibrium(game: TextbookGame) -> GridEquilibrium:
         max_rounds=game.max_rounds,
         breakdown_prob=game.breakdown_prob,
         order=game.order,
+    )
+
+
+# --------------------------------------------------------------------------- #
+# The game a learner's action interface lets it play
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class InterfaceGame:
+    """The finite game solved over an action interface's proposals.
+
+    Attributes:
+        margin: What a voter asks above its continuation value.
+        value: Expected payoffs at the start of round 0.
+        first_proposer_value: Round 0's proposer's expected payoff (its
+            agreed share when round 0 agrees; less when it delays).
+        first_round_prob: Probability of agreement in round 0.
+        choices: ``int[max_rounds, n_actors]``, the proposal choice (index
+            into that proposer's sets) each proposer makes in each round.
+    """
+
+    margin: float
+    value: np.ndarray
+    first_proposer_value: float
+    first_round_prob: float
+    choices: np.ndarray
+
+
+def interface_proposals(
+    scenario: CompiledScenario, protocol: ProtocolConfig
+) -> list[list[np.ndarray]]:
+    """What each actor can propose under ``protocol``'s action interface.
+
+    Returns:
+        Per actor, one outcome set per proposal choice: a ``utility`` bin's
+        tie set (one outcome unless ``utility_ties: random``, which draws one
+        of them uniformly), or every outcome alone (``outcome`` and ``issues``
+        can name any outcome).
+    """
+    rules = Rules(scenario, protocol)
+    interface = rules.interface
+    n = scenario.n_actors
+    if interface.name != "utility":
+        every = [np.array([k]) for k in range(scenario.n_outcomes)]
+        return [every for _ in range(n)]
+    return [
+        [interface.tie_set(i, b) for b in range(interface.n_choices)] for i in range(n)
+    ]
+
+
+def interface_game(
+    scenario: CompiledScenario,
+    proposals: list[list[np.ndarray]],
+    *,
+    proposer: Literal["rotating", "random"],
+    max_rounds: int,
+    breakdown_prob: float = 0.0,
+    order: tuple[int, ...] | None = None,
+    margin: float = 0.0,
+) -> InterfaceGame:
+    """Backward induction of the engine's finite game over given proposals.
+
+    The rules and payoffs of :func:`grid_equilibrium`, but proposer i chooses
+    one of ``proposals[i]`` (a set proposes one of its outcomes uniformly at
+    random), the one with its largest expected payoff (ties: the first
+    choice), and voter j accepts outcome k in round r iff ``delta_j^r u_j(k)
+    >= w_j + margin * delta_j^r`` (its continuation value ``w_j`` plus the
+    margin, in round-r units, within :data:`TOLERANCE`). ``margin = 0`` and
+    every outcome a choice of its own is the grid game's values. The
+    learners' equilibria are read against it in docs/training.md ("Theory").
+
+    Args:
+        scenario: The compiled scenario.
+        proposals: Per actor, its proposal choices as outcome sets
+            (:func:`interface_proposals`).
+        proposer: ``rotating`` or ``random``.
+        max_rounds: The deadline.
+        breakdown_prob: Per-round breakdown probability.
+        order: The rotating order as actor indices (default: actor order).
+        margin: What a voter asks above its continuation value.
+
+    Returns:
+        The solved game.
+    """
+    n = scenario.n_actors
+    order = tuple(range(n)) if order is None else tuple(order)
+    u = scenario.utility64
+    required = np.asarray(scenario.required, bool)
+    rules = scenario.consent
+    d = scenario.no_deal64
+    powers = discount_powers(np.asarray(scenario.discount, np.float64), max_rounds)
+    b = float(breakdown_prob)
+    recognition = np.asarray(scenario.recognition, np.float64)
+    choices = np.zeros((max_rounds, n), np.int64)
+    value_next = d.copy()
+    payoff = np.zeros((n, n))
+    agree = np.zeros(n)
+    for r in range(max_rounds - 1, -1, -1):
+        w = d.copy() if r == max_rounds - 1 else b * d + (1.0 - b) * value_next
+        gain = powers[r][:, None] * u
+        need = w + margin * powers[r] - TOLERANCE * powers[r]
+        ok = (gain >= need[:, None]) | ~required
+        for i in range(n):
+            votes = ok.copy()
+            votes[i] = True
+            accepted = carried_outcomes(rules.rules, rules.applies, votes)
+            best = -np.inf
+            for c, members in enumerate(proposals[i]):
+                members = np.asarray(members)
+                pays = np.where(accepted[members], gain[:, members], w[:, None])
+                mean = pays.mean(axis=1)
+                if mean[i] > best + TOLERANCE * powers[r][i]:
+                    best = mean[i]
+                    choices[r, i] = c
+                    payoff[i] = mean
+                    agree[i] = accepted[members].mean()
+        value_next = _proposer_probs(proposer, order, recognition, r) @ payoff
+    q0 = _proposer_probs(proposer, order, recognition, 0)
+    return InterfaceGame(
+        margin=float(margin),
+        value=value_next,
+        first_proposer_value=float(sum(q0[i] * payoff[i, i] for i in range(n))),
+        first_round_prob=float(q0 @ agree),
+        choices=choices,
     )
 
 
