@@ -221,6 +221,21 @@ def test_distance_to_set():
     np.testing.assert_allclose(d, [np.sqrt(2), 0.0])
 
 
+@settings(max_examples=40, deadline=None)
+@given(scenario_dicts())
+def test_frontier_distance_is_the_brute_force_nearest_frontier_point(doc):
+    s = compile_dict(doc)
+    sol = solve(s)
+    u = s.utility64
+    every = np.arange(s.n_outcomes)
+    frontier = u[:, sol.frontier].T
+    expected = [np.sqrt(((u[:, k] - frontier) ** 2).sum(axis=1).min()) for k in every]
+    got = sol.frontier_distance(s, every)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    assert (got[sol.frontier] == 0.0).all()
+    assert (got[~sol.frontier] > 0.0).all()
+
+
 def test_zone_ignores_actors_whose_consent_is_not_required():
     s = divide_the_dollar(0.0, 0.5)
     assert int(zone_of_agreement(s).sum()) == 51  # b needs 1 - x >= .5

@@ -310,9 +310,19 @@ class Solution:
     def frontier_distance(
         self, scenario: CompiledScenario, outcomes: np.ndarray
     ) -> np.ndarray:
-        """Distance in utility space from each outcome to the Pareto frontier."""
+        """Distance in utility space from each outcome to the Pareto frontier.
+
+        An outcome on the frontier is at distance 0 (the loop would find its
+        own point, exactly 0), so only the others are searched: on a split
+        pie, where every outcome is on the frontier, nothing is.
+        """
         u = scenario.utility64
-        return distance_to_set(u[:, np.asarray(outcomes)].T, u[:, self.frontier].T)
+        outcomes = np.asarray(outcomes)
+        out = np.zeros(outcomes.shape, np.float64)
+        off = ~self.frontier[outcomes]
+        if off.any():
+            out[off] = distance_to_set(u[:, outcomes[off]].T, u[:, self.frontier].T)
+        return out
 
     def nash_distance(
         self, scenario: CompiledScenario, outcomes: np.ndarray
