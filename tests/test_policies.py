@@ -481,7 +481,7 @@ def check_model_search(rules: Rules, rng: np.random.Generator, states: int) -> N
         count = int(rng.integers(1, rules.n_outcomes + 1))
         got = private_pick(
             rules.game,
-            plan.tables,
+            plan.model_tree,
             plan.order[actor],
             counts.astype(np.int64),
             actor,

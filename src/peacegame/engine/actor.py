@@ -93,7 +93,6 @@ class ActorKernel:
             public=public is not None,
             nash=nash,
             level_columns=level_columns,
-            level_bounds=bounds,
         )
         ints = game_ints(
             n,

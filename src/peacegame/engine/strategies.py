@@ -62,6 +62,7 @@ from numba import njit
 
 from peacegame.engine.randomness import action_purpose, draw_below, draw_unit
 from peacegame.engine.rules import (
+    ALLOCATES,
     C_KEY,
     C_OFFER,
     C_ROUND,
@@ -72,7 +73,6 @@ from peacegame.engine.rules import (
     G_UTILITY,
     I_ACTORS,
     I_ISSUES,
-    I_LEVELS,
     I_OUTCOMES,
     I_ROTATION,
     I_UNANIMOUS,
@@ -92,7 +92,7 @@ P_KIND, P_FIXED_OFFER, P_COUNTS = 0, 1, 2
 """Columns of ``plan_i``: kind, fixed offer, then per round the number of own
 outcomes at or above the aspiration."""
 PL_I, PL_F, PL_ORDER, PL_SORTED_UTILITY, PL_PUBLIC_PICK, PL_USE_MODEL = range(6)
-PL_MODEL_TREE, PL_SCRATCH_F, PL_SCRATCH_I = 6, 7, 8
+PL_MODEL_TREE = 6
 """Positions in the ``plan`` tuple (:attr:`peacegame.engine.tables.Plan.tables`)."""
 T_FIRST, T_CHILDREN, T_COLUMN, T_VOTERS, T_ANY_VOTER, T_SMALLEST, T_POSITION = range(7)
 """Columns of the opponent model's outcome tree (:func:`model_tree`): first
@@ -337,15 +337,13 @@ def count_at_or_above(sorted_utility, threshold) -> int:
     return max(lo, 1)
 
 
-@njit(cache=True, inline="always")
-def model_tables(ints, counts, table) -> None:
-    """Per actor and level column: count / the issue's largest count (or 1/2).
-
-    Written into ``table`` (``float64``, the shape of ``counts``).
-    """
+@njit(cache=True)
+def model_tables(ints, counts):
+    """Per actor and level column: count / the issue's largest count (or 1/2)."""
     n = ints[I_ACTORS]
     bounds = I_ROTATION + n
     n_issues = ints[I_ISSUES]
+    table = np.empty(counts.shape, np.float64)
     for j in range(n):
         for k in range(n_issues):
             start, stop = ints[bounds + k], ints[bounds + k + 1]
@@ -354,26 +352,7 @@ def model_tables(ints, counts, table) -> None:
                 peak = max(peak, counts[j, c])
             for c in range(start, stop):
                 table[j, c] = counts[j, c] / peak if peak > 0 else 0.5
-
-
-def model_scratch(
-    n_actors: int, level_counts: list[int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The scratch arrays of :func:`private_pick` (``float64`` and ``int64``).
-
-    The search allocates nothing, so the loops that call it run without
-    reference counting (:data:`peacegame.engine.rules.NO_REFCOUNT`).
-    """
-    n_issues, n_levels = len(level_counts), sum(level_counts)
-    width = max([1, *level_counts])
-    floats = (
-        n_actors * n_levels  # the model's tables
-        + 2 * (n_issues + 1) * n_actors  # room, path
-        + n_issues * width * (1 + n_actors)  # kid_bound, kid_sum
-        + n_actors  # largest
-    )
-    ints = 2 * n_issues * width + 2 * n_issues  # kids, rank, filled, taken
-    return np.zeros(floats, np.float64), np.zeros(ints, np.int64)
+    return table
 
 
 MODEL_SLACK = 1e-9
@@ -383,8 +362,8 @@ in one rounding step instead of one per issue; the difference is a few units
 in the last place of a sum of at most ``n_issues``, far below this."""
 
 
-@njit(cache=True)
-def private_pick(game, plan, order, counts, actor, count) -> int:
+@njit(cache=True, **ALLOCATES)
+def private_pick(game, tree, order, counts, actor, count) -> int:
     """Among the first ``count`` of ``order`` the pick under the frequency model.
 
     An outcome's score is that of its cheapest winning coalition under the
@@ -405,45 +384,30 @@ def private_pick(game, plan, order, counts, actor, count) -> int:
     better (score, position) are skipped, so the pick is that of a full scan.
     """
     ints, required = game[G_INTS], game[G_REQUIRED]
-    tree = plan[PL_MODEL_TREE]
+    table = model_tables(ints, counts)
     n = ints[I_ACTORS]
     n_issues = ints[I_ISSUES]
     unanimous = ints[I_UNANIMOUS] != 0
     rules = rules_matrix(ints)
     bounds = I_ROTATION + n
+    room = np.zeros((n_issues + 1, n), np.float64)  # the most issues m.. add
     width = 1
-    for k in range(n_issues):
-        width = max(width, ints[bounds + k + 1] - ints[bounds + k])
-    # Views of the plan's scratch (model_scratch): no allocation.
-    f, g = plan[PL_SCRATCH_F], plan[PL_SCRATCH_I]
-    at = n * ints[I_LEVELS]
-    table = f[:at].reshape((n, ints[I_LEVELS]))
-    room = f[at : at + (n_issues + 1) * n].reshape((n_issues + 1, n))
-    at += (n_issues + 1) * n
-    path = f[at : at + (n_issues + 1) * n].reshape((n_issues + 1, n))
-    at += (n_issues + 1) * n  # path: the path's partial sums
-    kid_bound = f[at : at + n_issues * width].reshape((n_issues, width))
-    at += n_issues * width
-    kid_sum = f[at : at + n_issues * width * n].reshape((n_issues, width, n))
-    at += n_issues * width * n
-    largest = f[at : at + n]  # the voters' bounds, largest first
-    kids = g[: n_issues * width].reshape((n_issues, width))  # expanded children
-    rank = g[n_issues * width : 2 * n_issues * width].reshape((n_issues, width))
-    filled = g[2 * n_issues * width : 2 * n_issues * width + n_issues]
-    taken = g[2 * n_issues * width + n_issues : 2 * n_issues * (width + 1)]
-    model_tables(ints, counts, table)
-    for j in range(n):
-        room[n_issues, j] = 0.0  # room[m]: the most issues m.. add
-        path[0, j] = 0.0
     for k in range(n_issues - 1, -1, -1):
         start, stop = ints[bounds + k], ints[bounds + k + 1]
+        width = max(width, stop - start)
         for j in range(n):
             top = 0.0
             for c in range(start, stop):
                 top = max(top, table[j, c])
             room[k, j] = room[k + 1, j] + top
-    filled[:] = 0
-    taken[:] = 0
+    kids = np.empty((n_issues, width), np.int64)  # per depth: expanded children
+    kid_bound = np.empty((n_issues, width), np.float64)
+    kid_sum = np.empty((n_issues, width, n), np.float64)
+    rank = np.empty((n_issues, width), np.int64)  # their slots, best bound first
+    filled = np.zeros(n_issues, np.int64)
+    taken = np.zeros(n_issues, np.int64)
+    path = np.zeros((n_issues + 1, n), np.float64)  # the path's partial sums
+    largest = np.empty(n, np.float64)  # the voters' bounds, largest first
     me = np.int64(1) << actor
     column = T_POSITION + actor
     best_score = -np.inf
@@ -502,8 +466,6 @@ def private_pick(game, plan, order, counts, actor, count) -> int:
                         best_score = bound
                         best_position = position
                     continue
-                if bound + MODEL_SLACK < best_score:
-                    continue  # skipped when visited too: the best only grows
                 kids[depth, slots] = child
                 kid_bound[depth, slots] = bound
                 q = slots
@@ -525,8 +487,7 @@ def private_pick(game, plan, order, counts, actor, count) -> int:
         if kid_bound[depth, slot] + MODEL_SLACK < best_score:
             taken[depth] = filled[depth]  # the others' bounds are no higher
             continue
-        for j in range(n):  # (views of one buffer: a slice copy would allocate)
-            path[depth + 1, j] = kid_sum[depth, slot, j]
+        path[depth + 1] = kid_sum[depth, slot]
         node = kids[depth, slot]
         depth += 1
         expand = True
@@ -570,7 +531,7 @@ def choose_proposal(game, plan, memory, counts, key, round_index, actor) -> int:
     public_pick = plan[PL_PUBLIC_PICK][actor]
     if public_pick.shape[0] > 1:
         return public_pick[count]
-    return private_pick(game, plan, order, counts, actor, count)
+    return private_pick(game, plan[PL_MODEL_TREE], order, counts, actor, count)
 
 
 @njit(cache=True, inline="always")

@@ -34,7 +34,6 @@ from peacegame.engine.rules import mask_row as _mask_row
 from peacegame.engine.strategies import (
     T_POSITION,
     Strategy,
-    model_scratch,
     model_tree,
     plan_rows,
     public_picks,
@@ -182,7 +181,6 @@ def build_plan(
     public: bool,
     nash: int | None,
     level_columns: np.ndarray,
-    level_bounds: np.ndarray,
 ) -> Plan:
     """The kernel's tables for one scripted strategy (or None) per actor.
 
@@ -200,8 +198,6 @@ def build_plan(
         nash: The weighted Nash point, for ``nash_mediator``.
         level_columns: ``int64[n_outcomes, n_issues]``, each outcome's level
             columns (for the opponent model's tree).
-        level_bounds: ``int64[n_issues + 1]``, the issues' level-column bounds
-            (for the model's scratch).
 
     Raises:
         ValueError: On an unknown strategy kind.
@@ -230,10 +226,8 @@ def build_plan(
     use_model = not public and any(s is not None and s.uses_model for s in strategies)
     if use_model:
         tree = model_tree(level_columns, required, rules.smallest, order)
-        scratch = model_scratch(n, np.diff(level_bounds).tolist())
     else:
         tree = np.zeros((1, T_POSITION + n), np.int64)
-        scratch = (np.zeros(1, np.float64), np.zeros(1, np.int64))
     return Plan(
         plan_i=np.stack([r[0] for r in rows]),
         plan_f=np.stack([r[1] for r in rows]),
@@ -242,8 +236,6 @@ def build_plan(
         public_pick=pick,
         use_model=use_model,
         model_tree=tree,
-        scratch_floats=scratch[0],
-        scratch_ints=scratch[1],
         external=tuple(s is None for s in strategies),
     )
 
@@ -264,9 +256,6 @@ class Plan:
         model_tree: The outcomes as a tree for the model's search
             (``strategies.model_tree``, ``int64[n_nodes, 6 + n_actors]``) if it
             is needed, else one row.
-        scratch_floats: The search's working memory (``float64``,
-            ``strategies.model_scratch``), overwritten by every search.
-        scratch_ints: Its ``int64`` working memory.
         external: Per actor, whether it is driven from outside.
     """
 
@@ -277,8 +266,6 @@ class Plan:
     public_pick: np.ndarray
     use_model: bool
     model_tree: np.ndarray
-    scratch_floats: np.ndarray
-    scratch_ints: np.ndarray
     external: tuple[bool, ...]
 
     @property
@@ -292,8 +279,6 @@ class Plan:
             self.public_pick,
             self.use_model,
             self.model_tree,
-            self.scratch_floats,
-            self.scratch_ints,
         )
 
 
@@ -320,7 +305,6 @@ class Rules:
         payoff_scale: ``float64[max_rounds, n_actors]``, ``discount ** r``.
         level_columns: ``int64[n_outcomes, n_issues]``, each outcome's level
             of each issue as a column of the one-hot level space.
-        level_bounds: ``int64[n_issues + 1]``, the issues' column bounds there.
         fields: Observation field name -> slice.
         observation_size: Length of the observation vector.
         low: Lower bounds of the observation vector.
@@ -365,7 +349,6 @@ class Rules:
             [issue.n_levels for issue in scenario.issues], scenario.levels
         )
         self.n_levels = int(bounds[-1])
-        self.level_bounds = _read_only(bounds)
         self.ints = _read_only(
             game_ints(
                 n,
@@ -481,7 +464,6 @@ class Rules:
             public=self.public,
             nash=nash,
             level_columns=self.level_columns,
-            level_bounds=self.level_bounds,
         )
 
     # -------------------------------------------------------------- messages
