@@ -370,8 +370,7 @@ def private_pick(game, tree, order, counts, actor, count) -> int:
     model's estimates (as :func:`public_picks` does with surpluses): under
     "all of" rules the smallest estimate over its other voters; the pick is
     the largest score, ties to the last position. A depth-first search over
-    the plan's tree (:func:`model_tree`; its working memory is the plan's
-    scratch, :func:`model_scratch`) carries each actor's estimate summed over
+    the plan's tree (:func:`model_tree`) carries each actor's estimate summed over
     the issues fixed so far, in issue order, so at a leaf it is the estimate
     to the last bit. A subtree is skipped if it holds no outcome of the
     prefix, or if its bound is below the best score found: each voter's sum so
@@ -487,7 +486,8 @@ def private_pick(game, tree, order, counts, actor, count) -> int:
         if kid_bound[depth, slot] + MODEL_SLACK < best_score:
             taken[depth] = filled[depth]  # the others' bounds are no higher
             continue
-        path[depth + 1] = kid_sum[depth, slot]
+        for j in range(n):  # an element loop: numba's slice copy brings its
+            path[depth + 1, j] = kid_sum[depth, slot, j]  # error formatting (~2 s)
         node = kids[depth, slot]
         depth += 1
         expand = True

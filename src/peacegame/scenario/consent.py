@@ -381,7 +381,11 @@ def _pattern_summary(rules, applies_row, voters):
     """Veto players and the smallest carrying coalition's size, for one row."""
     n = (rules.shape[1] - 1) // 2
     one = np.zeros((1, applies_row.shape[0]), np.uint8)
-    one[0] = applies_row
+    # An element loop, not ``one[0] = applies_row``: numba's array-to-slice
+    # assignment brings its shape-error message formatting, 2.3 s of the first
+    # run's compilation (measured 2026-12-01).
+    for c in range(applies_row.shape[0]):
+        one[0, c] = applies_row[c]
     members = []
     for i in range(n):
         if (voters >> i) & 1:
