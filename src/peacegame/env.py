@@ -602,6 +602,7 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         # The selected agent's mask (every other agent's is ``_no_moves``), and
         # the phase as the last step returned it.
         self._selected_mask: np.ndarray = self._no_moves
+        self._selected = 0  # agent_selection's index (set by reset)
         self._skip_agent_selection: str | None = None  # as in AECEnv
         self._phase = ENDED
         self._propose_mask = self.rules.propose_mask
@@ -620,6 +621,7 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         self.truncations = dict.fromkeys(agents, False)
         self.infos = dict.fromkeys(agents, self._info_of(phase, round_index, offer))
         self.agent_selection = agents[proposer]
+        self._selected = proposer  # agent_selection's index, kept beside it
         self._selected_mask = self._propose_mask
         self._phase = phase
 
@@ -648,7 +650,7 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         if observe:
             mask = self.action_mask(agent) if self._general else self._selected_mask
             observation = {
-                "observation": self._rows[self._index[agent]].copy(),
+                "observation": self._rows[self._selected].copy(),
                 "action_mask": mask,
             }
         else:
@@ -695,7 +697,7 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
             before = int(self._row[C_ROUND]), int(self._row[C_PROPOSER])
         proposing = self._phase == PROPOSING
         try:
-            mover, phase, round_index, offer = self._aec_step(self._index[agent], value)
+            mover, phase, round_index, offer = self._aec_step(self._selected, value)
         except OverflowError:  # beyond int64: out of range like any other
             mover = ILLEGAL_ACTION
         if mover == ILLEGAL_ACTION:
@@ -708,6 +710,7 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
             transcript.proposal(self._row, *before)
         if phase == VOTING:
             self.agent_selection = self.possible_agents[mover]
+            self._selected = mover
             if proposing:
                 self._selected_mask = self._vote_mask
                 self.infos = dict.fromkeys(
@@ -724,6 +727,7 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
             self._finish("truncated")
             return
         self.agent_selection = self.possible_agents[mover]
+        self._selected = mover
         self._selected_mask = self._propose_mask
         self.infos = dict.fromkeys(
             self.agents, self._info_of(phase, round_index, offer)
@@ -755,6 +759,7 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
             if self._skip_agent_selection is not None:
                 self.agent_selection = self._skip_agent_selection
             self._skip_agent_selection = None
+        self._selected = self._index[self.agent_selection]
         rewards = self.rewards
         for name in rewards:
             rewards[name] = 0
