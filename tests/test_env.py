@@ -652,6 +652,14 @@ def test_order_enforcing_behaves_as_pettingzoos_wrapper(
     while ours.agents:
         a, b = ours.last(), theirs.last()
         assert ours.agent_selection == theirs.agent_selection
+        sel = ours.agent_selection  # last() is what the dicts hold
+        assert a[1:] == (
+            ours._cumulative_rewards[sel],
+            ours.terminations[sel],
+            ours.truncations[sel],
+            ours.infos[sel],
+        )
+        assert a[4] is ours.infos[sel]
         np.testing.assert_array_equal(a[0]["observation"], b[0]["observation"])
         np.testing.assert_array_equal(a[0]["action_mask"], b[0]["action_mask"])
         assert a[1:] == b[1:]

@@ -619,7 +619,9 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         self._cumulative_rewards = dict.fromkeys(agents, 0.0)
         self.terminations = dict.fromkeys(agents, False)
         self.truncations = dict.fromkeys(agents, False)
-        self.infos = dict.fromkeys(agents, self._info_of(phase, round_index, offer))
+        # Every agent's info while the episode runs (one dict, as last() returns).
+        self._info_now = self._info_of(phase, round_index, offer)
+        self.infos = dict.fromkeys(agents, self._info_now)
         self.agent_selection = agents[proposer]
         self._selected = proposer  # agent_selection's index, kept beside it
         self._selected_mask = self._propose_mask
@@ -655,6 +657,8 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
             }
         else:
             observation = None
+        if self._phase != ENDED:  # running: no reward yet, nobody done
+            return observation, 0.0, False, False, self._info_now
         return (
             observation,
             self._cumulative_rewards[agent],
@@ -713,9 +717,8 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
             self._selected = mover
             if proposing:
                 self._selected_mask = self._vote_mask
-                self.infos = dict.fromkeys(
-                    self.agents, self._info_of(phase, round_index, offer)
-                )
+                self._info_now = self._info_of(phase, round_index, offer)
+                self.infos = dict.fromkeys(self.agents, self._info_now)
             return
         # The round was resolved: agreement, end of talks, or a new round.
         if transcript is not None:
@@ -729,9 +732,8 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         self.agent_selection = self.possible_agents[mover]
         self._selected = mover
         self._selected_mask = self._propose_mask
-        self.infos = dict.fromkeys(
-            self.agents, self._info_of(phase, round_index, offer)
-        )
+        self._info_now = self._info_of(phase, round_index, offer)
+        self.infos = dict.fromkeys(self.agents, self._info_now)
 
     def _was_dead_step(self, action: Any) -> None:
         """``AECEnv._was_dead_step`` for this env, where every agent ends at once.
