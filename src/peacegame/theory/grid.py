@@ -94,6 +94,32 @@ def _proposer_probs(
     return q
 
 
+def _game_inputs(
+    scenario: CompiledScenario,
+    max_rounds: int,
+    breakdown_prob: float,
+    order: tuple[int, ...] | None,
+) -> tuple[Any, ...]:
+    """What a backward induction over ``scenario``'s grid reads.
+
+    Returns:
+        ``(n, order, utility, required, consent, no_deal, discount powers,
+        breakdown probability, recognition)``.
+    """
+    n = scenario.n_actors
+    return (
+        n,
+        tuple(range(n)) if order is None else tuple(order),
+        scenario.utility64,
+        np.asarray(scenario.required, bool),
+        scenario.consent,
+        scenario.no_deal64,
+        discount_powers(np.asarray(scenario.discount, np.float64), max_rounds),
+        float(breakdown_prob),
+        np.asarray(scenario.recognition, np.float64),
+    )
+
+
 def grid_equilibrium(
     scenario: CompiledScenario,
     *,
@@ -118,15 +144,9 @@ def grid_equilibrium(
         The equilibrium.
 
     """
-    n = scenario.n_actors
-    order = tuple(range(n)) if order is None else tuple(order)
-    u = scenario.utility64
-    required = np.asarray(scenario.required, bool)
-    rules = scenario.consent
-    d = scenario.no_deal64
-    powers = discount_powers(np.asarray(scenario.discount, np.float64), max_rounds)
-    b = float(breakdown_prob)
-    recognition = np.asarray(scenario.recognition, np.float64)
+    n, order, u, required, rules, d, powers, b, recognition = _game_inputs(
+        scenario, max_rounds, breakdown_prob, order
+    )
     offers = np.zeros((max_rounds, n), np.int64)
     agrees = np.zeros((max_rounds, n), bool)
     thresholds = np.zeros((max_rounds, n))
@@ -338,15 +358,9 @@ def interface_game(
     Returns:
         The solved game.
     """
-    n = scenario.n_actors
-    order = tuple(range(n)) if order is None else tuple(order)
-    u = scenario.utility64
-    required = np.asarray(scenario.required, bool)
-    rules = scenario.consent
-    d = scenario.no_deal64
-    powers = discount_powers(np.asarray(scenario.discount, np.float64), max_rounds)
-    b = float(breakdown_prob)
-    recognition = np.asarray(scenario.recognition, np.float64)
+    n, order, u, required, rules, d, powers, b, recognition = _game_inputs(
+        scenario, max_rounds, breakdown_prob, order
+    )
     choices = np.zeros((max_rounds, n), np.int64)
     value_next = d.copy()
     payoff = np.zeros((n, n))
