@@ -1067,8 +1067,9 @@ class OrderEnforcing(wrappers.OrderEnforcingWrapper):
     A subclass, not a patch: the same checks and the same errors (an
     ``AttributeError`` for ``agents``, ``agent_selection``, ``rewards``,
     ``terminations``, ``truncations``, ``infos`` and ``num_agents`` before
-    ``reset``; PettingZoo's ``EnvLogger`` errors for ``step``/``observe``/``last``
-    before ``reset``; its warning for a step with no agents left), and
+    ``reset``, ``last()`` included; PettingZoo's ``EnvLogger`` errors for
+    ``step`` and ``observe`` before ``reset``; its warning for a step with no
+    agents left), and
     ``isinstance(env, OrderEnforcingWrapper)`` holds. The base class reaches
     those attributes through ``BaseWrapper.__getattr__`` and ``AECEnv.last``
     reads five of them per call; measured on the benchmark's loop that
