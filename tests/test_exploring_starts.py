@@ -26,7 +26,7 @@ from peacegame.engine.rules import (
     start_round_units,
 )
 from peacegame.engine.tables import nash_of
-from peacegame.engine.vector import step_all
+from peacegame.engine.vector import step_all_in
 from peacegame.scenario import load_compiled
 
 
@@ -95,20 +95,7 @@ def test_an_agreement_in_a_moved_slot_pays_the_discount_of_its_round():
     propose[np.arange(size), proposers] = nash  # outcome actions: propose k
     accept = np.full((size, n), iface.accept_action, np.int64)
     for actions in (propose, accept):  # the proposal, then every vote
-        step_all(
-            rules.game,
-            iface.tables,
-            episodes.plan.tables,
-            state,
-            episodes.rewards,
-            episodes.memory,
-            episodes.counts,
-            episodes.seen,
-            drafts,
-            actions,
-            moved,
-            offenders,
-        )
+        step_all_in(episodes, drafts, actions, moved, offenders)
     assert (state[:, C_END] == AGREEMENT).all()
     discount = np.asarray(scenario.discount, np.float64)
     utility = np.asarray(scenario.utility64, np.float64)[:, nash]
@@ -203,20 +190,7 @@ def test_start_round_units_divide_by_the_discount_of_the_start_round():
     steps.append(np.full((size, n), half, np.int64))
     steps.append(np.full((size, n), iface.accept_action, np.int64))
     for actions in steps:
-        step_all(
-            rules.game,
-            iface.tables,
-            episodes.plan.tables,
-            state,
-            episodes.rewards,
-            episodes.memory,
-            episodes.counts,
-            episodes.seen,
-            drafts,
-            actions,
-            moved,
-            offenders,
-        )
+        step_all_in(episodes, drafts, actions, moved, offenders)
     assert (state[:, C_PHASE] == ENDED).all()
     units = np.empty((size, n))
     slots = np.arange(size, dtype=np.int64)

@@ -346,6 +346,37 @@ def step_external_in(
     )
 
 
+def step_all_in(
+    episodes: Episodes,
+    drafts: np.ndarray,
+    actions: np.ndarray,
+    moved: np.ndarray,
+    offenders: np.ndarray,
+) -> int:
+    """:func:`step_all` on ``episodes``, under its rules' action interface.
+
+    Returns:
+        The number of illegal actions.
+    """
+    game, plan, state, rewards, memory, counts, seen = episodes.arrays()
+    return int(
+        step_all(
+            game,
+            episodes.rules.interface.tables,
+            plan,
+            state,
+            rewards,
+            memory,
+            counts,
+            seen,
+            drafts,
+            actions,
+            moved,
+            offenders,
+        )
+    )
+
+
 def observe_in(
     episodes: Episodes,
     drafts: np.ndarray,
@@ -378,6 +409,7 @@ __all__ = [
     "observe_all",
     "observe_in",
     "step_all",
+    "step_all_in",
     "step_external",
     "step_external_in",
 ]

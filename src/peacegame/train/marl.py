@@ -67,7 +67,7 @@ from peacegame.engine.rules import (
 )
 from peacegame.engine.strategies import Strategy
 from peacegame.engine.tables import nash_of
-from peacegame.engine.vector import advance, observe_all, step_all
+from peacegame.engine.vector import advance, observe_all, step_all_in
 from peacegame.errors import UserError
 from peacegame.policies.learned import policy_network, write_metadata
 from peacegame.scenario.compiled import CompiledScenario
@@ -375,15 +375,8 @@ class MultiAgentTrainer:
     def _step(self, actions: np.ndarray) -> np.ndarray:
         """Apply the movers' actions (then the scripted turns). Returns ended slots."""
         for lo, hi, episodes in self.groups:
-            step_all(
-                self.rules.game,
-                self.iface.tables,
-                episodes.plan.tables,
-                episodes.state,
-                episodes.rewards,
-                episodes.memory,
-                episodes.counts,
-                episodes.seen,
+            step_all_in(
+                episodes,
                 self.drafts[lo:hi],
                 actions[lo:hi],
                 self.moved[lo:hi],
