@@ -396,9 +396,7 @@ class MultiAgentTrainer:
         episodes = agreements = 0
         reward_sum = np.zeros(self.n)
         played = np.zeros(self.n, np.int64)  # episodes each actor learned in
-        first_pooled = self.settings.num_envs - (
-            0 if self.opponents is None else self.opponents.slots(s.num_envs)
-        )
+        first_pooled = self.groups[0][1]  # the learner-only rows come first
         pool_sum = np.zeros(self.n)
         pool_played = np.zeros(self.n, np.int64)
         pool_agreements = pool_episodes = 0
