@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from peacegame.engine.config import AGREEMENT, END_REASONS
+from peacegame.engine.config import END_REASONS
 from peacegame.engine.rules import (
     C_ACTORS,
     C_END,
     C_KEY,
-    C_OFFER,
     C_ROUND,
     C_ROUNDS_DONE,
+    agreed_outcome,
     col_record_offers,
     col_record_proposers,
     col_record_votes,
@@ -163,7 +163,8 @@ def episode_record(
     row = state[slot]
     head = row[:C_ACTORS].tolist()
     end = head[C_END]
-    agreed = end == AGREEMENT
+    outcome = agreed_outcome(state, slot)  # -1: no agreement
+    agreed = outcome >= 0
     done = head[C_ROUNDS_DONE]
     round_index = head[C_ROUND]
     proposer = None
@@ -193,7 +194,6 @@ def episode_record(
         "nash_distance": None,
     }
     if agreed:
-        outcome = head[C_OFFER]
         _, decoded, utility, in_zone, pareto, nash = metrics.agreed_parts(
             scenario, actors, outcome
         )
