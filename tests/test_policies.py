@@ -479,6 +479,9 @@ def check_model_search(rules: Rules, rng: np.random.Generator, states: int) -> N
             counts[:] = 0  # no evidence: every estimate ties
         actor = int(rng.integers(n))
         count = int(rng.integers(1, rules.n_outcomes + 1))
+        # The search's first guess (the actor's last proposal) is any outcome,
+        # in the prefix or not, or none; it must not change the pick.
+        guess = int(rng.integers(-1, rules.n_outcomes))
         got = private_pick(
             rules.game,
             plan.model_tree,
@@ -486,6 +489,7 @@ def check_model_search(rules: Rules, rng: np.random.Generator, states: int) -> N
             counts.astype(np.int64),
             actor,
             count,
+            guess,
         )
         assert got == full_scan_pick(rules, counts, actor, count), (state, count)
 

@@ -66,6 +66,7 @@ from peacegame.engine.rules import (
     C_KEY,
     C_OFFER,
     C_ROUND,
+    C_ROUNDS_DONE,
     F_NO_DEAL,
     G_FLOATS,
     G_INTS,
@@ -75,10 +76,13 @@ from peacegame.engine.rules import (
     I_ISSUES,
     I_OUTCOMES,
     I_ROTATION,
+    I_ROUNDS,
     I_UNANIMOUS,
     MOVE_PROPOSE,
     MOVE_VOTE,
     col_applies,
+    col_record_offers,
+    col_record_proposers,
     level_column,
     move_kind,
     rules_matrix,
@@ -337,80 +341,171 @@ def count_at_or_above(sorted_utility, threshold) -> int:
     return max(lo, 1)
 
 
-@njit(cache=True)
-def model_tables(ints, counts):
-    """Per actor and level column: count / the issue's largest count (or 1/2)."""
+@njit(cache=True, inline="always")
+def model_estimates(ints, counts, table, room) -> None:
+    """The frequency model's estimate of each level column, and each room.
+
+    ``table[c, j]`` is actor j's count of level column c divided by the
+    largest count of its issue (1/2 everywhere before any evidence);
+    ``room[m, j]`` the most that issues m.. can add to j's estimate: per issue
+    1 (the level with the largest count) or 1/2.
+    """
     n = ints[I_ACTORS]
     bounds = I_ROTATION + n
     n_issues = ints[I_ISSUES]
-    table = np.empty(counts.shape, np.float64)
     for j in range(n):
-        for k in range(n_issues):
-            start, stop = ints[bounds + k], ints[bounds + k + 1]
+        room[n_issues, j] = 0.0
+    for k in range(n_issues - 1, -1, -1):
+        start, stop = ints[bounds + k], ints[bounds + k + 1]
+        for j in range(n):
             peak = 0
             for c in range(start, stop):
                 peak = max(peak, counts[j, c])
-            for c in range(start, stop):
-                table[j, c] = counts[j, c] / peak if peak > 0 else 0.5
-    return table
+            if peak > 0:
+                for c in range(start, stop):
+                    table[c, j] = counts[j, c] / peak
+                room[k, j] = room[k + 1, j] + 1.0
+            else:
+                for c in range(start, stop):
+                    table[c, j] = 0.5
+                room[k, j] = room[k + 1, j] + 0.5
 
 
 MODEL_SLACK = 1e-9
 """How far below the best score so far a subtree's bound must be to skip it.
 The bound adds the remaining issues' largest values to the exact partial sum
-in one rounding step instead of one per issue; the difference is a few units
-in the last place of a sum of at most ``n_issues``, far below this."""
+in one rounding step instead of one per issue (and the shared bound divides by
+the number of voters); the difference is a few units in the last place of a
+sum of at most ``n_issues`` terms, far below this."""
+
+
+@njit(cache=True, inline="always")
+def outcome_score(game, table, sums, outcome, me) -> float:
+    """The model's score of ``outcome`` for the proposer ``me`` (a bit mask).
+
+    Each voter's estimate summed in issue order (the bits the search's leaves
+    compute), then :func:`private_pick`'s score of its cheapest winning
+    coalition. ``sums`` (``float64[n]``) receives the estimates.
+    """
+    ints, required = game[G_INTS], game[G_REQUIRED]
+    n, n_issues = ints[I_ACTORS], ints[I_ISSUES]
+    voters = np.int64(0)
+    for j in range(n):
+        value = 0.0
+        for k in range(n_issues):
+            value += table[level_column(ints, outcome, k), j]
+        sums[j] = value
+        if required[outcome, j] != 0:
+            voters |= np.int64(1) << j
+    voters &= ~me
+    if ints[I_UNANIMOUS] != 0:
+        least = np.inf
+        for j in range(n):
+            if (voters >> j) & 1:
+                least = min(least, sums[j])
+        return least
+    return coalition_value(
+        rules_matrix(ints), required, col_applies(n), outcome, me, voters, sums
+    )
+
+
+@njit(cache=True, inline="always")
+def leaf_position(ints, tree, outcome, column) -> int:
+    """``outcome``'s entry ``column`` of its leaf in :func:`model_tree`.
+
+    The walk from the root follows the outcome's level of each issue (a
+    tree column ``T_POSITION + actor``: its position in that actor's order).
+    """
+    node = 0
+    for k in range(ints[I_ISSUES]):
+        level = level_column(ints, outcome, k)
+        first = tree[node, T_FIRST]
+        for child in range(first, first + tree[node, T_CHILDREN]):
+            if tree[child, T_COLUMN] == level:
+                node = child
+                break
+    return tree[node, column]
 
 
 @njit(cache=True, **ALLOCATES)
-def private_pick(game, tree, order, counts, actor, count) -> int:
+def private_pick(game, tree, order, counts, actor, count, guess) -> int:
     """Among the first ``count`` of ``order`` the pick under the frequency model.
 
     An outcome's score is that of its cheapest winning coalition under the
     model's estimates (as :func:`public_picks` does with surpluses): under
     "all of" rules the smallest estimate over its other voters; the pick is
     the largest score, ties to the last position. A depth-first search over
-    the plan's tree (:func:`model_tree`) carries each actor's estimate summed over
-    the issues fixed so far, in issue order, so at a leaf it is the estimate
-    to the last bit. A subtree is skipped if it holds no outcome of the
-    prefix, or if its bound is below the best score found: each voter's sum so
-    far plus each remaining issue's largest value, then the smallest over the
-    voters of every outcome below ("all of" rules), or else the k-th largest
-    over the voters of some outcome below, k one less than the smallest
-    carrying coalition (a winning coalition has at least k other members, and
-    its least willing one is at most the k-th most willing voter). The
-    children are visited best bound first. Only subtrees that cannot hold a
-    better (score, position) are skipped, so the pick is that of a full scan.
+    the plan's tree (:func:`model_tree`) carries each actor's estimate summed
+    over the issues fixed so far, in issue order, so at a leaf it is the
+    estimate to the last bit. ``guess`` (an outcome, or -1), if it is in the
+    prefix, is scored first as the best so far (the caller passes the actor's
+    last proposal). A subtree is skipped if it holds no outcome of the
+    prefix, or if its bound is below the best score found: each voter's sum
+    so far plus each remaining issue's largest value, then the smallest over
+    the voters of every outcome below ("all of" rules; also the mean over the
+    voters of every outcome, plus the remaining issues' largest mean, which
+    is at least their smallest), or else the k-th largest over the voters of
+    some outcome below, k one less than the smallest carrying coalition (a
+    winning coalition has at least k other members, and its least willing
+    one is at most the k-th most willing voter). The children are visited
+    best bound first. Only subtrees that cannot hold a better (score,
+    position) are skipped, so the pick is that of a full scan, whatever the
+    guess.
     """
     ints, required = game[G_INTS], game[G_REQUIRED]
-    table = model_tables(ints, counts)
     n = ints[I_ACTORS]
     n_issues = ints[I_ISSUES]
     unanimous = ints[I_UNANIMOUS] != 0
     rules = rules_matrix(ints)
     bounds = I_ROTATION + n
-    room = np.zeros((n_issues + 1, n), np.float64)  # the most issues m.. add
+    n_levels = ints[bounds + n_issues]
     width = 1
-    for k in range(n_issues - 1, -1, -1):
-        start, stop = ints[bounds + k], ints[bounds + k + 1]
-        width = max(width, stop - start)
-        for j in range(n):
-            top = 0.0
-            for c in range(start, stop):
-                top = max(top, table[j, c])
-            room[k, j] = room[k + 1, j] + top
-    kids = np.empty((n_issues, width), np.int64)  # per depth: expanded children
-    kid_bound = np.empty((n_issues, width), np.float64)
-    kid_sum = np.empty((n_issues, width, n), np.float64)
-    rank = np.empty((n_issues, width), np.int64)  # their slots, best bound first
-    filled = np.zeros(n_issues, np.int64)
-    taken = np.zeros(n_issues, np.int64)
-    path = np.zeros((n_issues + 1, n), np.float64)  # the path's partial sums
-    largest = np.empty(n, np.float64)  # the voters' bounds, largest first
+    for k in range(n_issues):
+        width = max(width, ints[bounds + k + 1] - ints[bounds + k])
+    # Three allocations, cut into the working arrays (each costs ~40 ns).
+    rows = n_levels + 2 * (n_issues + 1) + 1
+    sums = np.empty((rows + n_issues * width, n), np.float64)
+    table = sums[:n_levels]  # [level column, actor]
+    room = sums[n_levels : n_levels + n_issues + 1]  # the most issues m.. add
+    path = sums[n_levels + n_issues + 1 : rows - 1]  # the path's partial sums
+    largest = sums[rows - 1]  # the voters' bounds, largest first
+    kid_sum = sums[rows:]  # per depth and child: its sums ("k of" rules)
+    depth_bounds = np.empty((n_issues + 1, width + 1), np.float64)
+    shared_room = depth_bounds[:, 0]  # the most issues m.. add to the mean
+    kid_bound = depth_bounds[:n_issues, 1:]  # per depth: the children's bounds
+    slots_of = np.empty((2 * n_issues + 2, max(width, n_issues)), np.int64)
+    kids = slots_of[:n_issues]  # per depth: the expanded children
+    rank = slots_of[n_issues : 2 * n_issues]  # their slots, best bound first
+    filled = slots_of[2 * n_issues]
+    taken = slots_of[2 * n_issues + 1]
+    model_estimates(ints, counts, table, room)
     me = np.int64(1) << actor
+    # The voters of every outcome (the root's); their mean bounds their least.
+    shared = tree[0, T_VOTERS] & ~me if unanimous else np.int64(0)
+    n_shared = 0
+    for j in range(n):
+        n_shared += (shared >> j) & 1
+    shared_room[n_issues] = 0.0
+    for k in range(n_issues - 1, -1, -1):
+        top = 0.0
+        for c in range(ints[bounds + k], ints[bounds + k + 1]):
+            total = 0.0
+            for j in range(n):
+                if (shared >> j) & 1:
+                    total += table[c, j]
+            top = max(top, total)
+        shared_room[k] = shared_room[k + 1] + top
+    scale = 1.0 / max(n_shared, 1)
+    for j in range(n):
+        path[0, j] = 0.0
     column = T_POSITION + actor
     best_score = -np.inf
     best_position = count - 1
+    if guess >= 0:
+        position = leaf_position(ints, tree, guess, column)
+        if position < count:
+            best_score = outcome_score(game, table, largest, guess, me)
+            best_position = position
     depth, node, expand = 0, 0, True
     while True:
         if expand:  # bound the children that hold an outcome of the prefix
@@ -425,14 +520,19 @@ def private_pick(game, tree, order, counts, actor, count) -> int:
                 bound = np.inf
                 if unanimous:
                     voters = tree[child, T_VOTERS] & ~me
+                    total = 0.0
                     for j in range(n):
-                        value = path[depth, j] + table[j, level]
-                        kid_sum[depth, slots, j] = value
                         if (voters >> j) & 1:
+                            value = path[depth, j] + table[level, j]
                             bound = min(bound, value + room[below, j])
+                            if (shared >> j) & 1:
+                                total += value
+                    if n_shared > 1 and not leaf:
+                        bound = min(bound, (total + shared_room[below]) * scale)
                 else:
+                    sums_row = depth * width + slots
                     for j in range(n):
-                        kid_sum[depth, slots, j] = path[depth, j] + table[j, level]
+                        kid_sum[sums_row, j] = path[depth, j] + table[level, j]
                     if leaf:
                         bound = coalition_value(
                             rules,
@@ -441,7 +541,7 @@ def private_pick(game, tree, order, counts, actor, count) -> int:
                             order[tree[child, column]],
                             me,
                             tree[child, T_VOTERS] & ~me,
-                            kid_sum[depth, slots],
+                            kid_sum[sums_row],
                         )
                     elif tree[child, T_SMALLEST] > 1:
                         need = tree[child, T_SMALLEST] - 1
@@ -449,7 +549,7 @@ def private_pick(game, tree, order, counts, actor, count) -> int:
                         held = 0
                         for j in range(n):
                             if (voters >> j) & 1:
-                                value = kid_sum[depth, slots, j] + room[below, j]
+                                value = kid_sum[sums_row, j] + room[below, j]
                                 q = held
                                 while q > 0 and largest[q - 1] < value:
                                     largest[q] = largest[q - 1]
@@ -486,9 +586,10 @@ def private_pick(game, tree, order, counts, actor, count) -> int:
         if kid_bound[depth, slot] + MODEL_SLACK < best_score:
             taken[depth] = filled[depth]  # the others' bounds are no higher
             continue
-        for j in range(n):  # an element loop: numba's slice copy brings its
-            path[depth + 1, j] = kid_sum[depth, slot, j]  # error formatting (~2 s)
         node = kids[depth, slot]
+        level = tree[node, T_COLUMN]
+        for j in range(n):  # the child's sums (as its bound added them)
+            path[depth + 1, j] = path[depth, j] + table[level, j]
         depth += 1
         expand = True
 
@@ -509,12 +610,24 @@ def aspiration_now(plan, memory, no_deal, actor, round_index) -> float:
 
 
 @njit(cache=True, inline="always")
-def choose_proposal(game, plan, memory, counts, key, round_index, actor) -> int:
-    """The proposal of scripted ``actor`` in ``round_index``."""
+def last_proposal(ints, row, actor) -> int:
+    """``actor``'s proposal in the latest completed round it proposed, or -1."""
+    n, rounds = ints[I_ACTORS], ints[I_ROUNDS]
+    offers, proposers = col_record_offers(n), col_record_proposers(n, rounds)
+    for r in range(row[C_ROUNDS_DONE] - 1, -1, -1):
+        if row[proposers + r] == actor:
+            return row[offers + r]
+    return -1
+
+
+@njit(cache=True, inline="always")
+def choose_proposal(game, plan, memory, counts, row, round_index, actor) -> int:
+    """The proposal of scripted ``actor`` in ``round_index``; ``row`` is its state."""
     ints, floats = game[G_INTS], game[G_FLOATS]
     plan_i = plan[PL_I]
     kind = plan_i[actor, P_KIND]
     if kind == RANDOM:
+        key = row[C_KEY]
         return draw_below(key, round_index, action_purpose(actor), ints[I_OUTCOMES])
     if kind == FIXED:
         return plan_i[actor, P_FIXED_OFFER]
@@ -531,7 +644,8 @@ def choose_proposal(game, plan, memory, counts, key, round_index, actor) -> int:
     public_pick = plan[PL_PUBLIC_PICK][actor]
     if public_pick.shape[0] > 1:
         return public_pick[count]
-    return private_pick(game, plan[PL_MODEL_TREE], order, counts, actor, count)
+    guess = last_proposal(ints, row, actor)
+    return private_pick(game, plan[PL_MODEL_TREE], order, counts, actor, count, guess)
 
 
 @njit(cache=True, inline="always")
@@ -556,7 +670,9 @@ def scripted_move(game, plan, memory, counts, state, slot, actor) -> int:
     key = state[slot, C_KEY]
     round_index = state[slot, C_ROUND]
     if kind == MOVE_PROPOSE:
-        return choose_proposal(game, plan, memory, counts, key, round_index, actor)
+        return choose_proposal(
+            game, plan, memory, counts, state[slot], round_index, actor
+        )
     if kind == MOVE_VOTE:
         offer = state[slot, C_OFFER]
         accept = choose_vote(game, plan, memory, key, round_index, actor, offer)
