@@ -117,6 +117,10 @@ class EpisodePlayer:
                     field=f"policies.{actor}",
                 )
         self.labels = {a: policy_label(p) for a, p in self.policies.items()}
+        self.observes: dict[str, bool] = {}
+        """Per actor, whether its policy reads the observation (``policies.base``):
+        the others get None, and the env builds no observation for them. Set
+        per episode (a tournament swaps the policies between episodes)."""
         protocol = config.protocol
         self.talk = protocol.talk == "public"
         self.statements = Statements(protocol.statement_max_chars)
@@ -138,9 +142,9 @@ class EpisodePlayer:
         env.reset(seed=seed)
         self.statements.clear()
         for a, actor in enumerate(self.actors):
-            self.policies[actor].reset(
-                actor, self.views[actor], np.random.default_rng([seed, a])
-            )
+            policy = self.policies[actor]
+            policy.reset(actor, self.views[actor], np.random.default_rng([seed, a]))
+            self.observes[actor] = bool(getattr(policy, "reads_observation", True))
         return env
 
     def _speak(self, policy: Any, agent: str, info: dict[str, Any]) -> None:
@@ -163,13 +167,15 @@ class EpisodePlayer:
         terminations = env.terminations
         truncations = env.truncations
         observe, step, talk = env.observe, env.step, self.talk
+        observes = self.observes
         while True:
             agent = env.agent_selection
             if terminations[agent] or truncations[agent]:
                 return
             info = env.infos[agent]
             policy = policies[agent]
-            action = yield policy, observe(agent), info
+            observation = observe(agent) if observes[agent] else None
+            action = yield policy, observation, info
             if talk:
                 self._speak(policy, agent, info)
             step(action)
@@ -191,13 +197,14 @@ class EpisodePlayer:
         terminations = env.terminations
         truncations = env.truncations
         observe, step, talk = env.observe, env.step, self.talk
+        observes = self.observes
         while True:
             agent = env.agent_selection
             if terminations[agent] or truncations[agent]:
                 break
             info = env.infos[agent]
             policy = policies[agent]
-            action = policy.act(observe(agent), info)
+            action = policy.act(observe(agent) if observes[agent] else None, info)
             if talk:
                 self._speak(policy, agent, info)
             step(action)

@@ -124,13 +124,20 @@ class ActorKernel:
         self.counts.fill(0)
         self.seen[0] = 0
 
-    def move(self, state: np.ndarray, slot: int) -> int:
-        """The actor's action in ``slot`` of the engine state ``state``."""
-        if state is not self._state:  # bind policy_move to it (engine.entry)
+    def bound_move(self, state: np.ndarray) -> Callable[[int, int], int]:
+        """``policy_move`` bound to this actor's tables and ``state`` (engine.entry).
+
+        The result takes ``(slot, actor)``; it is built once per state array.
+        """
+        if state is not self._state or self._move is None:
             self._move = bind(
                 policy_move,
                 (self.game, self.plan, self.memory, self.counts, self.seen, state),
                 (0, 0),
             )
             self._state = state
-        return self._move(slot, self.actor)
+        return self._move
+
+    def move(self, state: np.ndarray, slot: int) -> int:
+        """The actor's action in ``slot`` of the engine state ``state``."""
+        return self.bound_move(state)(slot, self.actor)

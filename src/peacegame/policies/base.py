@@ -11,6 +11,12 @@ Every policy, scripted, learned or user-written, implements two methods::
 public structure of the game, and the live public record of offers and votes.
 Under ``information: private`` the view carries no one else's utilities or
 no-deal values; under ``public`` it carries the whole compiled scenario.
+
+A policy that moves from its view alone may say so with the class attribute
+``reads_observation = False`` (the scripted strategies do): the match runner
+then passes ``observation=None`` and the env builds no observation for it
+(about a quarter of an env-path agent-step). Without the attribute a policy
+gets the observation.
 """
 
 from __future__ import annotations

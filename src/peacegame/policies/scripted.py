@@ -19,6 +19,7 @@ Sources:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -36,17 +37,28 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _not_reset(slot: int, actor: int) -> int:
+    raise RuntimeError("reset() before act()")
+
+
 class ScriptedPolicy:
     """A scripted strategy: its parameters, and its moves from the engine."""
 
     name: ClassVar[str] = "scripted"
     Params: ClassVar[type[BaseModel]] = Params
     requires_public: ClassVar[bool] = False
+    reads_observation: ClassVar[bool] = False
+    """Its moves come from the engine's state (the view's record), so the
+    match runner passes no observation (``policies.base``)."""
 
     def __init__(self, **params: Any) -> None:
         self.params = self.Params(**params)
         self.view: PolicyView | None = None
         self.kernel: ActorKernel | None = None
+        self._move: Callable[[int, int], int] = _not_reset
+        """The kernel's move, bound to the view's state (set by :meth:`reset`)."""
+        self._slot = 0
+        self._actor = 0
 
     def label(self) -> str:
         """A short label for logs, such as ``boulware(e=0.2)``."""
@@ -85,13 +97,20 @@ class ScriptedPolicy:
                 public=view.public,
             )
         self.kernel.reset()
-
-    def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> int:
-        """Propose, vote or wait: the engine's move for this strategy."""
-        kernel, view = self.kernel, self.view
-        assert kernel is not None and view is not None, "reset() before act()"
         record = view.record
-        return kernel.move(record.state, record.slot)
+        self._move = self.kernel.bound_move(record.state)
+        self._slot = record.slot
+        self._actor = self.kernel.actor
+
+    def act(
+        self, observation: dict[str, np.ndarray] | None, info: dict[str, Any]
+    ) -> int:
+        """Propose, vote or wait: the engine's move for this strategy.
+
+        ``observation`` is not read (it may be None): the move comes from the
+        view's record of the game.
+        """
+        return self._move(self._slot, self._actor)
 
 
 class RandomParams(Params):
