@@ -455,3 +455,40 @@ def test_progress_bar_leaves_no_thread_behind(tmp_path):
     )
     assert done.stdout.splitlines()[-1] == "0 ['MainThread']"
     assert "3/3" in done.stderr  # the bar was shown
+
+
+class _Recording:
+    """Accepts every offer, proposes its best outcome; records what it got."""
+
+    def __init__(self) -> None:
+        self.got: list[object] = []
+
+    def reset(self, agent, view, rng):
+        self.view = view
+
+    def act(self, observation, info):
+        self.got.append(observation)
+        if info["phase"] == "vote":
+            return self.view.accept_action
+        return int(self.view.order[0])
+
+
+class _Blind(_Recording):
+    reads_observation = False
+
+
+def test_policies_that_do_not_read_observations_get_none():
+    """A policy declaring ``reads_observation = False`` gets None, one without
+    the attribute the env's observation; the scripted strategies declare it."""
+    config, scenario_file = load_match_config(BASELINE)
+    scenario = load_compiled(str(scenario_file))
+    player = EpisodePlayer(config, scenario)
+    reading, blind = _Recording(), _Blind()
+    player.policies[scenario.actors[0]] = reading
+    player.policies[scenario.actors[1]] = blind
+    for episode in range(3):
+        player.play(episode)
+    assert reading.got and blind.got
+    assert all(isinstance(o, dict) and "action_mask" in o for o in reading.got)
+    assert all(o is None for o in blind.got)
+    assert player.observes == {a: a == scenario.actors[0] for a in scenario.actors}
