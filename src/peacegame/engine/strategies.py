@@ -342,13 +342,14 @@ def count_at_or_above(sorted_utility, threshold) -> int:
 
 
 @njit(cache=True, inline="always")
-def model_estimates(ints, counts, table, room) -> None:
+def model_estimates(ints, counts, table, room, proposer) -> None:
     """The frequency model's estimate of each level column, and each room.
 
     ``table[c, j]`` is actor j's count of level column c divided by the
     largest count of its issue (1/2 everywhere before any evidence);
     ``room[m, j]`` the most that issues m.. can add to j's estimate: per issue
-    1 (the level with the largest count) or 1/2.
+    1 (the level with the largest count) or 1/2. The proposer's own column is
+    0 (a proposer's score reads only the others' estimates).
     """
     n = ints[I_ACTORS]
     bounds = I_ROTATION + n
@@ -358,6 +359,11 @@ def model_estimates(ints, counts, table, room) -> None:
     for k in range(n_issues - 1, -1, -1):
         start, stop = ints[bounds + k], ints[bounds + k + 1]
         for j in range(n):
+            if j == proposer:
+                for c in range(start, stop):
+                    table[c, j] = 0.0
+                room[k, j] = 0.0
+                continue
             peak = 0
             for c in range(start, stop):
                 peak = max(peak, counts[j, c])
@@ -478,7 +484,7 @@ def private_pick(game, tree, order, counts, actor, count, guess) -> int:
     rank = slots_of[n_issues : 2 * n_issues]  # their slots, best bound first
     filled = slots_of[2 * n_issues]
     taken = slots_of[2 * n_issues + 1]
-    model_estimates(ints, counts, table, room)
+    model_estimates(ints, counts, table, room, actor)
     me = np.int64(1) << actor
     # The voters of every outcome (the root's); their mean bounds their least.
     shared = tree[0, T_VOTERS] & ~me if unanimous else np.int64(0)
