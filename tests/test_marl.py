@@ -358,52 +358,6 @@ def test_opponent_groups_hold_the_drawn_strategies():
     assert trainer.assignments == opponents.draw(TINY.seed, 5, 1)
 
 
-def test_focal_cycle_sets_each_groups_focal_learner():
-    """``focal`` names the focal role of each group in turn (a role listed
-    twice gets twice the groups); the other roles' draws are the default's,
-    and the default is every role in turn."""
-    from dataclasses import replace
-
-    default = _pool_opponents(0)
-    every = replace(default, focal=(0, 1, 2, 3, 4))
-    weighted = replace(default, groups=6, focal=(1, 2, 2))
-    assert every.draw(TINY.seed, 5, 3) == default.draw(TINY.seed, 5, 3)
-    plain = replace(default, groups=6).draw(TINY.seed, 5, 3)
-    drawn = weighted.draw(TINY.seed, 5, 3)
-    for g, (assignment, base) in enumerate(zip(drawn, plain, strict=True)):
-        focal = (1, 2, 2)[g % 3]
-        assert assignment[focal] == -1
-        for i in range(5):  # the same picks, only the focal role differs
-            if i not in (focal, g % 5):
-                assert assignment[i] == base[i]
-    # Not vacuous: some group's default focal role is scripted under the cycle.
-    assert any(a[g % 5] >= 0 for g, a in enumerate(drawn))
-    protocol = ProtocolConfig(actions="utility", information="public")
-    trainer = MultiAgentTrainer(load_compiled(None), protocol, TINY, weighted)
-    assert trainer.assignments == weighted.draw(TINY.seed, 5, 0)
-    for g, ((lo, hi, episodes), assignment) in enumerate(
-        zip(trainer.groups[1:], trainer.assignments, strict=True)
-    ):
-        assert assignment[(1, 2, 2)[g % 3]] == -1
-        assert episodes.external == tuple(k < 0 for k in assignment)
-        assert (trainer.learning[lo:hi] == [k < 0 for k in assignment]).all()
-
-
-def test_focal_roles_from_the_config_are_the_scenarios_actor_indices():
-    from peacegame.train.config import load_train_config
-    from peacegame.train.marl import opponents_from_config
-
-    config, path = load_train_config(
-        "configs/train/all-actors-pool-marl.yaml",
-        ["opponents.focal=[china, ukraine, china]"],
-    )
-    scenario = load_compiled(None)
-    protocol = ProtocolConfig(actions="utility", information="public")
-    opponents = opponents_from_config(config, protocol, path, scenario.actors)
-    china, ukraine = scenario.actor_index("china"), scenario.actor_index("ukraine")
-    assert opponents.focal == (china, ukraine, china)
-
-
 def test_resume_with_opponents_equals_an_uninterrupted_run(tmp_path):
     """Stopped at a redraw (iteration 2) and resumed to 3, the run equals one
     trained to 3 at once: weights, slots, drafts and the opponents' draws."""
@@ -459,7 +413,6 @@ def test_resume_with_opponents_equals_an_uninterrupted_run(tmp_path):
             "1",
         ),
         (["opponents.groups=600"], "opponents.groups", "do not fit"),
-        (["opponents.focal=[chna]"], "opponents.focal[0]", "unknown actor 'chna'"),
         (["opponents.share=1.5"], "opponents.share", "1"),
         (["opponents.pool=[]"], "opponents.pool", "at least 1"),
         (["opponents.sharee=0.5"], "opponents.sharee", "did you mean 'share'"),

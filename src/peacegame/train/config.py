@@ -243,17 +243,12 @@ class MarlOpponents(_Strict):
         groups: Opponent assignments in play at once.
         redraw_every: Draw new assignments every this many iterations (their
             slots start new episodes); 0 keeps the first draw.
-        focal: The focal roles in turn, actor ids: group ``g``'s focal role is
-            ``focal[g mod len(focal)]``, so a role listed twice is the focal
-            learner of twice the groups. Default (empty): every actor in the
-            scenario's order.
     """
 
     share: float = Field(gt=0.0, le=1.0)
     pool: list[Any] = Field(min_length=1)
     groups: int = Field(default=10, ge=1)
     redraw_every: int = Field(default=0, ge=0)
-    focal: list[str] = Field(default_factory=list)
 
 
 class MarlConfig(_TrainBase):

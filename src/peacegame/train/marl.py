@@ -138,16 +138,12 @@ class Opponents:
         pool: The pool's strategies.
         groups: Opponent assignments in play at once.
         redraw_every: Iterations between draws of new assignments (0: never).
-        focal: The focal roles' cycle, actor indices: group ``g``'s focal
-            role is ``focal[g mod len(focal)]`` (a role listed twice gets
-            twice the groups). Empty: every role in turn (``g mod n``).
     """
 
     share: float
     pool: tuple[Strategy, ...]
     groups: int = 10
     redraw_every: int = 0
-    focal: tuple[int, ...] = ()
 
     def slots(self, num_envs: int) -> int:
         """How many of ``num_envs`` slots play against the pool."""
@@ -156,20 +152,17 @@ class Opponents:
     def draw(self, seed: int, n_actors: int, epoch: int) -> list[tuple[int, ...]]:
         """The assignments of draw ``epoch``: per group, a pool index per role.
 
-        Group ``g``'s focal role (``g mod n_actors``, or the ``focal`` cycle's)
-        learns (-1); every other role is drawn uniformly from the pool and the
-        learner (-1).
+        Group ``g``'s focal role ``g mod n_actors`` learns (-1); every other
+        role is drawn uniformly from the pool and the learner (-1).
         """
         rng = np.random.default_rng([seed, OPPONENT_STREAM, epoch])
         size = len(self.pool)
-        cycle = self.focal or tuple(range(n_actors))
         out = []
         for g in range(self.groups):
             picks = rng.integers(size + 1, size=n_actors)
-            focal = cycle[g % len(cycle)]
             out.append(
                 tuple(
-                    -1 if i == focal or picks[i] == size else int(picks[i])
+                    -1 if i == g % n_actors or picks[i] == size else int(picks[i])
                     for i in range(n_actors)
                 )
             )
@@ -926,23 +919,14 @@ def _keep_progress_until(path: Path, iteration: int, log: Any) -> None:
 
 
 def opponents_from_config(
-    config: Any,
-    protocol: ProtocolConfig,
-    config_file: Path | None,
-    actors: tuple[str, ...] = (),
+    config: Any, protocol: ProtocolConfig, config_file: Path | None
 ) -> Opponents | None:
     """The ``opponents:`` block of a ``marl`` config, checked, as strategies.
 
-    Args:
-        config: The ``marl`` config.
-        protocol: The match's protocol.
-        config_file: The config's file (for errors).
-        actors: The scenario's actor ids (``opponents.focal`` names them).
-
     Raises:
         ConfigError: A pool entry that is not a built-in scripted strategy
-            (or needs public information under private), an unknown focal
-            actor, or more groups than opponent slots; each names its field.
+            (or needs public information under private), or more groups than
+            opponent slots; each names its field.
     """
     from peacegame.batch.runner import supported_spec
     from peacegame.errors import ConfigError
@@ -972,21 +956,8 @@ def opponents_from_config(
                 field=field,
             )
         strategies.append(policy.strategy())
-    focal = []
-    for k, actor in enumerate(block.focal):
-        if actor not in actors:
-            raise ConfigError(
-                f"unknown actor {actor!r}; expected one of {list(actors)}",
-                file=config_file,
-                field=f"opponents.focal[{k}]",
-            )
-        focal.append(actors.index(actor))
     opponents = Opponents(
-        block.share,
-        tuple(strategies),
-        block.groups,
-        block.redraw_every,
-        tuple(focal),
+        block.share, tuple(strategies), block.groups, block.redraw_every
     )
     slots = opponents.slots(config.num_envs)
     if block.groups > slots:
@@ -1033,9 +1004,7 @@ def train_from_config(
 
     match, match_file, scenario_file = load_match(config, config_file)
     scenario = load_compiled(scenario_file)
-    opponents = opponents_from_config(
-        config, match.protocol, config_file, scenario.actors
-    )
+    opponents = opponents_from_config(config, match.protocol, config_file)
     run_dir = config.run_dir()
     prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
     checkpoint = run_dir / "marl.pt"
