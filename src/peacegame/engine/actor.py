@@ -137,7 +137,3 @@ class ActorKernel:
             )
             self._state = state
         return self._move
-
-    def move(self, state: np.ndarray, slot: int) -> int:
-        """The actor's action in ``slot`` of the engine state ``state``."""
-        return self.bound_move(state)(slot, self.actor)

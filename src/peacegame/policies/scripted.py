@@ -38,6 +38,7 @@ class Params(BaseModel):
 
 
 def _not_reset(slot: int, actor: int) -> int:
+    """A scripted policy's move before its first ``reset``: an error."""
     raise RuntimeError("reset() before act()")
 
 
