@@ -313,6 +313,15 @@ def observe_all(game, iface, state, drafts, out, masks, start) -> None:
             fill_mask(game, iface, state, drafts, slot, i, False, masks[slot, i])
 
 
+def _interface_arrays(episodes: Episodes) -> tuple[object, ...]:
+    """The leading arguments of the kernel's interface-aware steps.
+
+    ``episodes.arrays()`` with its rules' interface tables after ``game``.
+    """
+    game, *rest = episodes.arrays()
+    return (game, episodes.rules.interface.tables, *rest)
+
+
 def step_external_in(
     episodes: Episodes,
     drafts: np.ndarray,
@@ -326,22 +335,9 @@ def step_external_in(
     Returns:
         The number of illegal actions.
     """
-    game, plan, state, rewards, memory, counts, seen = episodes.arrays()
     return int(
         _step_external_in(
-            game,
-            episodes.rules.interface.tables,
-            plan,
-            state,
-            rewards,
-            memory,
-            counts,
-            seen,
-            drafts,
-            actor,
-            actions,
-            penalize,
-            legal,
+            *_interface_arrays(episodes), drafts, actor, actions, penalize, legal
         )
     )
 
@@ -358,22 +354,8 @@ def step_all_in(
     Returns:
         The number of illegal actions.
     """
-    game, plan, state, rewards, memory, counts, seen = episodes.arrays()
     return int(
-        step_all(
-            game,
-            episodes.rules.interface.tables,
-            plan,
-            state,
-            rewards,
-            memory,
-            counts,
-            seen,
-            drafts,
-            actions,
-            moved,
-            offenders,
-        )
+        step_all(*_interface_arrays(episodes), drafts, actions, moved, offenders)
     )
 
 
