@@ -7,6 +7,7 @@ import os
 import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -492,3 +493,34 @@ def test_policies_that_do_not_read_observations_get_none():
     assert all(isinstance(o, dict) and "action_mask" in o for o in reading.got)
     assert all(o is None for o in blind.got)
     assert player.observes == {a: a == scenario.actors[0] for a in scenario.actors}
+
+
+class _Drawing(_Recording):
+    def reset(self, agent, view, rng):
+        super().reset(agent, view, rng)
+        self.rngs = [*getattr(self, "rngs", []), rng]
+
+
+class _NoDraws(_Drawing):
+    uses_rng = False
+
+
+def test_policies_that_draw_no_random_numbers_get_no_generator():
+    """A policy declaring ``uses_rng = False`` gets ``rng=None``; one without the
+    attribute ``default_rng([episode seed, actor index])``, fresh per episode; the
+    scripted strategies declare it."""
+    config, scenario_file = load_match_config(BASELINE)
+    scenario = load_compiled(str(scenario_file))
+    player = EpisodePlayer(config, scenario)
+    drawing, no_draws = _Drawing(), _NoDraws()
+    player.policies[scenario.actors[1]] = drawing
+    player.policies[scenario.actors[2]] = no_draws
+    for episode in range(3):
+        player.play(episode)
+    assert no_draws.rngs == [None, None, None]
+    for episode, rng in enumerate(drawing.rngs):
+        seed = episode_seed(config.seed, episode)
+        expected = np.random.default_rng([seed, 1]).integers(2**62, size=4)
+        assert rng.integers(2**62, size=4).tolist() == expected.tolist()
+    scripted = player.policies[scenario.actors[0]]
+    assert scripted.uses_rng is False

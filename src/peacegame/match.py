@@ -60,7 +60,7 @@ from peacegame.match_config import (
     check_policies_cover_actors,
     load_match_config,
 )
-from peacegame.policies import make_policy, make_view, policy_label
+from peacegame.policies import make_policy, make_view, policy_label, reset_policy
 from peacegame.scenario import CompiledScenario, load_compiled
 from peacegame.yamlio import validate
 
@@ -143,7 +143,7 @@ class EpisodePlayer:
         self.statements.clear()
         for a, actor in enumerate(self.actors):
             policy = self.policies[actor]
-            policy.reset(actor, self.views[actor], np.random.default_rng([seed, a]))
+            reset_policy(policy, actor, self.views[actor], seed, a)
             self.observes[actor] = bool(getattr(policy, "reads_observation", True))
         return env
 

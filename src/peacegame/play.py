@@ -25,7 +25,7 @@ from peacegame.match_config import (
     check_policies_cover_actors,
     load_match_config,
 )
-from peacegame.policies import make_policy, make_view
+from peacegame.policies import make_policy, make_view, reset_policy
 from peacegame.policies.base import PolicyView
 from peacegame.policies.scripted import Linear
 from peacegame.policies.text import TextView
@@ -342,7 +342,7 @@ def play(
         a: make_view(env.protocol, a, env.record, statements) for a in scenario.actors
     }
     for i, a in enumerate(scenario.actors):
-        policies[a].reset(a, views[a], np.random.default_rng([seed, i]))
+        reset_policy(policies[a], a, views[a], seed, i)
     shown = 0
     try:
         while True:

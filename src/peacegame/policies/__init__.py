@@ -1,6 +1,6 @@
 """Policies: one interface; scripted strategies; user and learned policies."""
 
-from peacegame.policies.base import Policy, PolicyView, make_view
+from peacegame.policies.base import Policy, PolicyView, make_view, reset_policy
 from peacegame.policies.registry import (
     REGISTRY,
     make_policy,
@@ -16,4 +16,5 @@ __all__ = [
     "make_view",
     "policy_label",
     "policy_names",
+    "reset_policy",
 ]

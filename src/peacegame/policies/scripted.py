@@ -51,6 +51,9 @@ class ScriptedPolicy:
     reads_observation: ClassVar[bool] = False
     """Its moves come from the engine's state (the view's record), so the
     match runner passes no observation (``policies.base``)."""
+    uses_rng: ClassVar[bool] = False
+    """Its random draws come from the engine's streams, so the runners pass no
+    generator (``policies.base.reset_policy``)."""
 
     def __init__(self, **params: Any) -> None:
         self.params = self.Params(**params)
@@ -75,8 +78,14 @@ class ScriptedPolicy:
         """The engine strategy this policy plays."""
         raise NotImplementedError
 
-    def reset(self, agent: str, view: PolicyView, rng: np.random.Generator) -> None:
-        """Prepare for a new episode (random draws come from the episode seed)."""
+    def reset(
+        self, agent: str, view: PolicyView, rng: np.random.Generator | None
+    ) -> None:
+        """Prepare for a new episode; ``rng`` is not drawn from (may be None).
+
+        The strategy's random draws come from the engine's counter-based
+        streams, keyed by the episode seed.
+        """
         if self.requires_public and view.public is None:
             raise ConfigError(
                 f"{self.name} needs protocol.information: public",

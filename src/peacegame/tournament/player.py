@@ -22,14 +22,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from peacegame.batch import BatchEngine, UnsupportedError
 from peacegame.batch.runner import DEFAULT_BATCH_SIZE, supported_spec
 from peacegame.errors import UserError
 from peacegame.match import BATCH_POLICIES, EpisodePlayer
 from peacegame.match_config import MatchConfig
-from peacegame.policies import Policy, make_policy
+from peacegame.policies import Policy, make_policy, reset_policy
 from peacegame.tournament.setup import Tournament, prepare_tournament
 
 
@@ -185,9 +183,7 @@ class TournamentPlayer:
             for r, pool in enumerate(self.tournament.eligible()):
                 role = roles[r]
                 for c in pool:
-                    self.policy(s, c, r).reset(
-                        role, player.views[role], np.random.default_rng(0)
-                    )
+                    reset_policy(self.policy(s, c, r), role, player.views[role], 0, r)
 
     def play(self, episode: int) -> dict[str, Any]:
         """Play episode ``episode`` of the tournament; return its log line."""

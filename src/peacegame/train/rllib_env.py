@@ -34,7 +34,7 @@ from peacegame.engine import Rules
 from peacegame.engine.actions import ILLEGAL, KIND_OUTCOME, SUBSTEP, SlotTranslator
 from peacegame.engine.rules import MASK_NONE
 from peacegame.env import NegotiationEnv
-from peacegame.policies import make_policy, make_view
+from peacegame.policies import make_policy, make_view, reset_policy
 from peacegame.protocol import ProtocolConfig
 from peacegame.scenario import load_compiled
 
@@ -136,10 +136,8 @@ class RllibNegotiationEnv(MultiAgentEnv):
         self.game.reset(seed=episode_seed)
         self.translator.reset()
         for actor, policy in self.scripted.items():
-            policy.reset(
-                actor,
-                self.views[actor],
-                np.random.default_rng([episode_seed, self._index[actor]]),
+            reset_policy(
+                policy, actor, self.views[actor], episode_seed, self._index[actor]
             )
         self._moved = set()
         agent = self.game.agent_selection

@@ -29,7 +29,7 @@ from peacegame.engine import Rules
 from peacegame.engine.actions import ILLEGAL, KIND_OUTCOME, SUBSTEP, SlotTranslator
 from peacegame.engine.config import IllegalActionError
 from peacegame.env import NegotiationEnv
-from peacegame.policies import Policy, make_policy, make_view
+from peacegame.policies import Policy, make_policy, make_view, reset_policy
 from peacegame.protocol import ProtocolConfig
 from peacegame.scenario.compiled import CompiledScenario
 
@@ -131,10 +131,12 @@ class LearnerEnv(gym.Env):
             game.reset(seed=episode_seed)
             self.translator.reset()
             for actor, policy in self.policies.items():
-                policy.reset(
+                reset_policy(
+                    policy,
                     actor,
                     self.views[actor],
-                    np.random.default_rng([episode_seed, self._actor_index[actor]]),
+                    episode_seed,
+                    self._actor_index[actor],
                 )
             if self._advance():
                 return self._observation(), {}
