@@ -686,26 +686,26 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
 
     def step(self, action: Any) -> None:
         """Apply the selected agent's action (see the module doc)."""
-        agent = self.agent_selection
-        if self._phase == ENDED:  # every agent is terminated or truncated
+        phase_before = self._phase
+        if phase_before == ENDED:  # every agent is terminated or truncated
             self._was_dead_step(action)
             return
+        proposing = phase_before == PROPOSING
         # The agent's ``_cumulative_rewards`` entry would be reset here, but it
         # is 0 until the episode ends: rewards come at the end only.
         value = action if type(action) is int else _action_index(action)
         if value is None:
-            self._illegal(agent, action)
+            self._illegal(self.agent_selection, action)
             return
         transcript = self._transcript
         if transcript is not None:
             before = int(self._row[C_ROUND]), int(self._row[C_PROPOSER])
-        proposing = self._phase == PROPOSING
         try:
             mover, phase, round_index, offer = self._aec_step(self._selected, value)
         except OverflowError:  # beyond int64: out of range like any other
             mover = ILLEGAL_ACTION
         if mover == ILLEGAL_ACTION:
-            self._illegal(agent, action)
+            self._illegal(self.agent_selection, action)
             return
         self._phase = phase
         if proposing and phase == PROPOSING:  # an issues sub-step

@@ -193,18 +193,21 @@ class EpisodePlayer:
         if seed is None:
             seed = episode_seed(self.config.seed, episode)
         env = self._begin(seed)
-        policies = self.policies
         terminations = env.terminations
         truncations = env.truncations
         observe, step, talk = env.observe, env.step, self.talk
-        observes = self.observes
+        # One lookup per move: the policy's act, whether it reads, the policy.
+        movers = {
+            agent: (policy.act, self.observes[agent], policy)
+            for agent, policy in self.policies.items()
+        }
         while True:
             agent = env.agent_selection
             if terminations[agent] or truncations[agent]:
                 break
+            act, observes, policy = movers[agent]
             info = env.infos[agent]
-            policy = policies[agent]
-            action = policy.act(observe(agent) if observes[agent] else None, info)
+            action = act(observe(agent) if observes else None, info)
             if talk:
                 self._speak(policy, agent, info)
             step(action)
