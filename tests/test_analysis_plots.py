@@ -259,6 +259,7 @@ def test_lazy_plots_are_the_same_files(run, tmp_path):
 def test_render_jobs_one_while_a_thread_runs(monkeypatch):
     import threading
 
+    from peacegame.analysis import plots as plots_module
     from peacegame.analysis.plots import render_jobs
 
     stop = threading.Event()
@@ -275,7 +276,15 @@ def test_render_jobs_one_while_a_thread_runs(monkeypatch):
     monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.5, 0.5))
     assert render_jobs() == 2
     monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 0.5, 0.5))
+    monkeypatch.setattr(plots_module, "_running_now", lambda: 3)
     assert render_jobs() == 1  # no CPU left free
+    # The minute's load counts runs that have ended: what runs now decides.
+    monkeypatch.setattr(plots_module, "_running_now", lambda: 2)
+    assert render_jobs() == 1  # another process runs now
+    monkeypatch.setattr(plots_module, "_running_now", lambda: 1)
+    assert render_jobs() == 2
+    monkeypatch.setattr(plots_module, "_running_now", lambda: None)
+    assert render_jobs() == 1
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert render_jobs() == 1  # one CPU

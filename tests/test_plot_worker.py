@@ -65,6 +65,7 @@ def forking(monkeypatch):
     """Let the worker (and the render child) fork whatever the machine's load."""
     from peacegame.analysis import plots
 
+    monkeypatch.setattr(plots, "can_fork", lambda: True)
     monkeypatch.setattr(plots, "render_jobs", lambda: 2)
 
 

@@ -113,8 +113,9 @@ class PlotWorker:
     def start(cls) -> PlotWorker | None:
         """Fork the worker; None where a second process does not pay.
 
-        The test is that of :func:`~peacegame.analysis.plots.render_jobs`
-        (Linux, one thread, not a daemonic process, a CPU free).
+        The test is that of :func:`~peacegame.analysis.plots.render_jobs`: it
+        may fork (:func:`~peacegame.analysis.plots.can_fork`) and a CPU is
+        free (:func:`~peacegame.analysis.plots.cpu_free`).
         """
         from peacegame.analysis.plots import render_jobs
 
