@@ -75,7 +75,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if not machine:
             print(file=out)
         for run in runs:
-            plots = run_plots(run, pairs=parse_pairs(args.pair, run))
+            plots = run_plots(run, pairs=parse_pairs(args.pair, run), lazy=True)
             paths = plots.save(run.path, jobs=render_jobs())
             names = ", ".join(p.name for p in paths)
             print(f"plots written into {run.path}: {names}", file=out)

@@ -28,6 +28,13 @@ file                            content
 
 Round numbers start at 0, as in the log (axes say "round (from 0)"); a count
 of rounds is labelled as a count (``docs/log-schema.md``, Round numbering).
+
+:func:`run_plots` gathers a run's figures in a :class:`PlotSet`; with
+``lazy=True`` each figure is built only when it is rendered, so that
+:meth:`PlotSet.render`, which renders in two processes where a CPU is free
+(:func:`render_jobs`), spreads the building over both as well (``peacegame
+run`` and ``analyze`` do this). A figure is built and rendered by the same
+code wherever it runs, so its PNG bytes do not depend on the process.
 """
 
 from __future__ import annotations
