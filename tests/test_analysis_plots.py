@@ -208,9 +208,58 @@ def test_render_in_two_processes_gives_the_same_bytes(run, monkeypatch):
         assert orphaned._png[name] == data, name
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="rendering in two processes forks")
+def test_an_error_while_rendering_ends_the_child_at_once(run, monkeypatch):
+    # The child's PNG bytes fill the pipe; a parent that stops listening (an
+    # error, Ctrl-C) must not wait for a child blocked on sending them.
+    import multiprocessing
+    import signal
+
+    from peacegame.analysis import plots as plots_module
+
+    parent = os.getpid()
+    render = plots_module.figure_png
+
+    def fails_here(fig):
+        if os.getpid() == parent:
+            raise KeyboardInterrupt
+        return render(fig)
+
+    def hangs(signum, frame):
+        raise AssertionError("render waited for a child blocked on its pipe")
+
+    monkeypatch.setattr(plots_module, "figure_png", fails_here)
+    lazy = run_plots(run, lazy=True)
+    previous = signal.signal(signal.SIGALRM, hangs)
+    signal.alarm(60)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            lazy.render(jobs=2)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert multiprocessing.active_children() == []
+
+
+def test_lazy_plots_are_the_same_files(run, tmp_path):
+    eager, lazy = run_plots(run), run_plots(run, lazy=True)
+    assert lazy.figures == {}  # nothing built yet
+    assert lazy.names() == eager.names() == list(eager.figures)
+    assert lazy.notes == eager.notes
+    (tmp_path / "e").mkdir()
+    (tmp_path / "l").mkdir()
+    assert [p.name for p in eager.save(tmp_path / "e")] == eager.names()
+    assert [p.name for p in lazy.save(tmp_path / "l", jobs=2)] == eager.names()
+    for name in eager.names():
+        assert (tmp_path / "e" / name).read_bytes() == (
+            tmp_path / "l" / name
+        ).read_bytes(), name
+
+
 def test_render_jobs_one_while_a_thread_runs(monkeypatch):
     import threading
 
+    from peacegame.analysis import plots as plots_module
     from peacegame.analysis.plots import render_jobs
 
     stop = threading.Event()
@@ -227,7 +276,15 @@ def test_render_jobs_one_while_a_thread_runs(monkeypatch):
     monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.5, 0.5))
     assert render_jobs() == 2
     monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 0.5, 0.5))
+    monkeypatch.setattr(plots_module, "_running_now", lambda: 3)
     assert render_jobs() == 1  # no CPU left free
+    # The minute's load counts runs that have ended: what runs now decides.
+    monkeypatch.setattr(plots_module, "_running_now", lambda: 2)
+    assert render_jobs() == 1  # another process runs now
+    monkeypatch.setattr(plots_module, "_running_now", lambda: 1)
+    assert render_jobs() == 2
+    monkeypatch.setattr(plots_module, "_running_now", lambda: None)
+    assert render_jobs() == 1
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert render_jobs() == 1  # one CPU

@@ -12,13 +12,17 @@ The env factories are imported lazily so that ``import peacegame`` stays cheap.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from peacegame.scenario import CompiledScenario, compile_dict, load_compiled
+if TYPE_CHECKING:
+    from peacegame.scenario import CompiledScenario, compile_dict, load_compiled
 
 __version__ = "0.1.0"
 
 _LAZY = {
+    "CompiledScenario": "peacegame.scenario",
+    "compile_dict": "peacegame.scenario",
+    "load_compiled": "peacegame.scenario",
     "env": "peacegame.env",
     "raw_env": "peacegame.env",
     "parallel_env": "peacegame.env",

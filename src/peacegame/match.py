@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Generator, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,14 @@ from peacegame.match_config import (
     load_match_config,
 )
 from peacegame.policies import make_policy, make_view, policy_label, reset_policy
-from peacegame.scenario import CompiledScenario, load_compiled
+from peacegame.resources import resolve_config
+from peacegame.scenario import (
+    CompiledScenario,
+    compile_scenario,
+    load_compiled,
+    load_scenario,
+)
+from peacegame.solutions import Solution
 from peacegame.yamlio import validate
 
 Turn = tuple[Any, dict[str, np.ndarray], dict[str, Any]]
@@ -315,6 +322,9 @@ class RunResult:
         planned: Episodes planned for the whole run.
         already_complete: True if a resumed run had every planned episode
             logged already (nothing was played).
+        scenario: The run's compiled scenario (the plots reuse it).
+        solution: Its solution (the plots reuse it).
+        plot_pairs: The scenario's ``questions.plot_pairs``.
     """
 
     run_dir: Path
@@ -324,6 +334,9 @@ class RunResult:
     interrupted: bool = False
     planned: int = 0
     already_complete: bool = False
+    scenario: CompiledScenario | None = None
+    solution: Solution | None = None
+    plot_pairs: list[list[str]] = field(default_factory=list)
 
     @property
     def resume_command(self) -> str:
@@ -556,7 +569,8 @@ def run_match(
     """
     if resume and overwrite:
         raise UserError(RESUME_CONFLICT)
-    scenario = load_compiled(scenario_file)
+    loaded = load_scenario(resolve_config(scenario_file, "scenarios"))
+    scenario = compile_scenario(loaded)
     check_policies_cover_actors(config, scenario.actors, config_path or "<config>")
     player = EpisodePlayer(config, scenario, config_file=config_path)
     engine = choose_engine(config, scenario)
@@ -640,7 +654,16 @@ def run_match(
     seconds = time.perf_counter() - t0
     write_json(run_dir / SUMMARY, summarise(records, scenario))
     return RunResult(
-        run_dir, records, played, seconds, interrupted, planned, already_complete
+        run_dir,
+        records,
+        played,
+        seconds,
+        interrupted,
+        planned,
+        already_complete,
+        scenario,
+        player.metrics.solution,
+        [list(pair) for pair in loaded.spec.questions.plot_pairs],
     )
 
 

@@ -11,7 +11,9 @@ Modules (pandas and matplotlib, the ``analysis`` extra, are imported lazily):
 - :mod:`~peacegame.analysis.compare`: two scenarios (or match configs) side by
   side;
 - :mod:`~peacegame.analysis.commands`: the ``analyze``, ``report`` and
-  ``compare`` subcommands.
+  ``compare`` subcommands;
+- :mod:`~peacegame.analysis.worker`: the plot process ``peacegame run`` forks
+  before its match.
 
 See ``docs/analysis.md``.
 """

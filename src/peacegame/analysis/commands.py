@@ -19,7 +19,11 @@ from peacegame.analysis import require_analysis
 from peacegame.errors import UserError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from peacegame.analysis.frame import Run
+    from peacegame.scenario.compiled import CompiledScenario
+    from peacegame.solutions import Solution
 
 
 def _warn(message: str) -> None:
@@ -71,7 +75,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if not machine:
             print(file=out)
         for run in runs:
-            plots = run_plots(run, pairs=parse_pairs(args.pair, run))
+            plots = run_plots(run, pairs=parse_pairs(args.pair, run), lazy=True)
             paths = plots.save(run.path, jobs=render_jobs())
             names = ", ".join(p.name for p in paths)
             print(f"plots written into {run.path}: {names}", file=out)
@@ -108,12 +112,25 @@ def parse_pairs(values: list[str] | None, run: Run) -> list[tuple[str, str]]:
     return pairs
 
 
-def write_run_plots(run_dir: str | Path) -> list[Path]:
+def write_run_plots(
+    run_dir: str | Path,
+    scenario: CompiledScenario | None = None,
+    solution: Solution | None = None,
+    pairs: Sequence[tuple[str, str]] = (),
+) -> list[Path]:
     """Write a run folder's plots (for ``peacegame run``); return the PNG paths.
 
     Without the ``analysis`` extra this prints one note on stderr and returns
     an empty list, so a finished run never fails over its plots. Skipped plots
     are noted on stderr.
+
+    Args:
+        run_dir: The run folder.
+        scenario: Its compiled scenario, if the caller has it (else it is looked
+            up as :func:`~peacegame.analysis.frame.load_run` does).
+        solution: The scenario's solution, if the caller has it.
+        pairs: The actor pairs to project; give them with ``scenario`` (the
+            scenario's ``questions.plot_pairs`` are not looked up then).
 
     Raises:
         UserError: If the run folder cannot be read or written.
@@ -124,14 +141,30 @@ def write_run_plots(run_dir: str | Path) -> list[Path]:
     except UserError as exc:
         print(f"(plots skipped: {exc.one_line()})", file=sys.stderr)
         return []
+    notes, paths = plot_run_folder(run_dir, scenario, solution, pairs)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return paths
+
+
+def plot_run_folder(
+    run_dir: str | Path,
+    scenario: CompiledScenario | None = None,
+    solution: Solution | None = None,
+    pairs: Sequence[tuple[str, str]] = (),
+) -> tuple[list[str], list[Path]]:
+    """The work of :func:`write_run_plots`: return the notes and the PNG paths.
+
+    The figures are built lazily (``run_plots(..., lazy=True)``), so where two
+    processes render (:func:`~peacegame.analysis.plots.render_jobs`) they
+    build the figures in parallel too.
+    """
     from peacegame.analysis.frame import load_run
     from peacegame.analysis.plots import render_jobs, run_plots
 
-    run = load_run(run_dir)
-    plots = run_plots(run)
-    for note in plots.notes:
-        print(f"note: {note}", file=sys.stderr)
-    return plots.save(run.path, jobs=render_jobs())
+    run = load_run(run_dir, scenario=scenario)
+    plots = run_plots(run, solution, pairs, lazy=True)
+    return list(plots.notes), plots.save(run.path, jobs=render_jobs())
 
 
 def cmd_report(args: argparse.Namespace) -> int:

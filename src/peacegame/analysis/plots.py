@@ -28,6 +28,13 @@ file                            content
 
 Round numbers start at 0, as in the log (axes say "round (from 0)"); a count
 of rounds is labelled as a count (``docs/log-schema.md``, Round numbering).
+
+:func:`run_plots` gathers a run's figures in a :class:`PlotSet`; with
+``lazy=True`` each figure is built only when it is rendered, so that
+:meth:`PlotSet.render`, which renders in two processes where a CPU is free
+(:func:`render_jobs`), spreads the building over both as well (``peacegame
+run`` and ``analyze`` do this). A figure is built and rendered by the same
+code wherever it runs, so its PNG bytes do not depend on the process.
 """
 
 from __future__ import annotations
@@ -36,8 +43,9 @@ import contextlib
 import io
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +70,9 @@ ROUNDS_PLAYED_AXIS = "rounds played until agreement (count: agreement round + 1)
 """The label of an axis of counts of rounds played."""
 MAX_BACKGROUND_POINTS = 200_000
 """Feasible outcomes drawn in a projection at most (a random sample beyond)."""
+RENDER_FIRST = ("concession_curves.png", "agreed_composition.png")
+"""The slowest figures to render: :meth:`PlotSet.render` claims them first, so
+that two processes finish at about the same time."""
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -544,26 +555,65 @@ def figure_png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def render_jobs() -> int:
-    """Processes that render a run's PNG files: 2 where it pays, else 1.
+def can_fork() -> bool:
+    """Whether this process may fork a helper safely and has a second CPU.
 
-    Two when this process can fork safely (Linux, no other thread running, not
-    a daemonic worker) and may use two CPUs of which the last minute's load
-    left one free: a second process costs about 0.1 s of CPU more in all (each
-    warms its own font and text caches), so on a busy machine it is slower.
-    The figures are the same bytes either way (:meth:`PlotSet.render`).
+    Linux, no other thread running (a fork copies one thread only), not a
+    daemonic multiprocessing worker (which may not start children), and at
+    least two CPUs in this process's affinity mask.
     """
     import multiprocessing
     import threading
 
     if sys.platform != "linux" or threading.active_count() != 1:
-        return 1
+        return False
     if multiprocessing.current_process().daemon:
-        return 1  # a daemonic process may not start children
+        return False  # a daemonic process may not start children
     if "fork" not in multiprocessing.get_all_start_methods():
-        return 1
+        return False
+    return len(os.sched_getaffinity(0)) >= 2
+
+
+def render_jobs() -> int:
+    """Processes that render a run's PNG files: 2 where it pays, else 1.
+
+    Two when this process can fork safely (:func:`can_fork`) and one of its
+    CPUs is free (:func:`cpu_free`): a second process costs about
+    0.1 s of CPU more in all (each warms its own font and text caches), so on
+    a busy machine it is slower. The figures are the same bytes either way
+    (:meth:`PlotSet.render`).
+    """
+    return 2 if can_fork() and cpu_free() else 1
+
+
+def cpu_free() -> bool:
+    """Whether one of this process's CPUs is free, by the load or right now.
+
+    Free if the last minute's load average leaves one CPU free, or if what is
+    runnable at this instant (``procs_running`` of ``/proc/stat``, this process
+    included) leaves one free for a second process. The minute's average also
+    counts the command's own previous runs (``peacegame run`` twice in a row
+    on an idle two-CPU machine keeps it above 1), which no longer compete for
+    a CPU; a process that runs now does (another's training on the second
+    CPU made the forked path about 20% slower, measured).
+    """
     cpus = len(os.sched_getaffinity(0))
-    return 2 if cpus >= 2 and os.getloadavg()[0] <= cpus - 1 else 1
+    if os.getloadavg()[0] <= cpus - 1:
+        return True
+    running = _running_now()  # this process included
+    return running is not None and running <= cpus - 1
+
+
+def _running_now() -> int | None:
+    """Threads runnable at this instant, from ``/proc/stat`` (None if unknown)."""
+    try:
+        with open("/proc/stat", "rb") as stat:
+            for line in stat:
+                if line.startswith(b"procs_running "):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _claim(names: Sequence[str], next_index: Any) -> Iterator[str]:
@@ -591,7 +641,7 @@ def _render_share(
     done: dict[str, bytes] = {}
     try:
         for name in _claim(names, next_index):
-            done[name] = figure_png(plots.figures[name][0])
+            done[name] = figure_png(plots.figure(name))
     finally:
         with contextlib.suppress(OSError):
             conn.send(done)
@@ -614,11 +664,41 @@ class PlotSet:
     notes: list[str] = field(default_factory=list)
     paths: list[Path] = field(default_factory=list)
     _png: dict[str, bytes] = field(default_factory=dict, repr=False)
+    _pending: dict[str, tuple[Callable[[], Figure], str]] = field(
+        default_factory=dict, repr=False
+    )
+    _order: list[str] = field(default_factory=list, repr=False)
+    _lazy: bool = field(default=False, repr=False)
+
+    def add(self, name: str, build: Callable[[], Figure], caption: str) -> None:
+        """Add a figure: built now, or on first use if the set is lazy.
+
+        A lazy set (``run_plots(..., lazy=True)``) builds each figure where it
+        is rendered, so :meth:`render` spreads the building over its
+        processes too; :attr:`figures` then holds the figures built in this
+        process only.
+        """
+        self._order.append(name)
+        if self._lazy:
+            self._pending[name] = (build, caption)
+        else:
+            self.figures[name] = (build(), caption)
+
+    def names(self) -> list[str]:
+        """Every figure's file name, in report order (built yet or not)."""
+        return list(self._order) if self._order else list(self.figures)
+
+    def figure(self, name: str) -> Figure:
+        """One figure, built now if it was pending."""
+        if name not in self.figures:
+            build, caption = self._pending.pop(name)
+            self.figures[name] = (build(), caption)
+        return self.figures[name][0]
 
     def png(self, name: str) -> bytes:
         """The PNG bytes of one figure (rendered once, then cached)."""
         if name not in self._png:
-            self._png[name] = figure_png(self.figures[name][0])
+            self._png[name] = figure_png(self.figure(name))
         return self._png[name]
 
     def render(self, jobs: int = 1) -> None:
@@ -633,7 +713,8 @@ class PlotSet:
         Args:
             jobs: Processes (see :func:`render_jobs`); 1 renders here only.
         """
-        names = [name for name in self.figures if name not in self._png]
+        names = [name for name in self.names() if name not in self._png]
+        names.sort(key=lambda name: name not in RENDER_FIRST)  # stable
         if jobs >= 2 and len(names) >= 2:
             import multiprocessing
 
@@ -653,6 +734,9 @@ class PlotSet:
                 # EOFError: the child died; its figures are rendered below.
                 with contextlib.suppress(EOFError):
                     self._png.update(reader.recv())
+            except BaseException:  # Ctrl-C, SIGTERM: do not wait for the child
+                child.terminate()
+                raise
             finally:
                 reader.close()
                 child.join()
@@ -670,7 +754,7 @@ class PlotSet:
         from peacegame.logs import LogError
 
         self.render(jobs)
-        for name in self.figures:
+        for name in self.names():
             path = folder / name
             try:
                 path.write_bytes(self.png(name))
@@ -681,7 +765,11 @@ class PlotSet:
 
 
 def run_plots(
-    run: Run, solution: Solution | None = None, pairs: Sequence[tuple[str, str]] = ()
+    run: Run,
+    solution: Solution | None = None,
+    pairs: Sequence[tuple[str, str]] = (),
+    *,
+    lazy: bool = False,
 ) -> PlotSet:
     """Build every plot of a run (without writing files).
 
@@ -695,24 +783,28 @@ def run_plots(
         pairs: Actor pairs to project (default: the scenario's
             ``questions.plot_pairs``, else its first two actors; see
             :func:`projection_pairs`).
+        lazy: Build each figure only when it is rendered (see
+            :meth:`PlotSet.add`).
 
     """
-    from peacegame.solutions import solve
-
-    out = PlotSet()
+    out = PlotSet(_lazy=lazy)
     sc = run.scenario
     names = [run.actor_name(a) for a in run.actors]
     no_deal = None
     if sc is not None:
         no_deal = [float(sc.no_deal[sc.actor_index(a)]) for a in run.actors]
-    out.figures["utility_by_actor.png"] = (
-        plot_utilities(run.episodes, run.actors, actor_names=names, no_deal=no_deal),
+    out.add(
+        "utility_by_actor.png",
+        lambda: plot_utilities(
+            run.episodes, run.actors, actor_names=names, no_deal=no_deal
+        ),
         "Utility per actor. Left: utility of the agreed outcome, agreements only. "
         "Right: the payoff over all episodes (discounted utility on agreement, "
         "the no-deal value d otherwise).",
     )
-    out.figures["agreed_composition.png"] = (
-        plot_composition(run.episodes, run.issues),
+    out.add(
+        "agreed_composition.png",
+        lambda: plot_composition(run.episodes, run.issues),
         "Composition of the agreed forces: the share of agreements at each level "
         "of each issue.",
     )
@@ -727,25 +819,32 @@ def run_plots(
             "log_events: rounds in the match config)"
         )
     else:
-        out.figures["concession_curves.png"] = (
-            plot_concession(run.events, run.episodes, sc, run.actors),
+        events = run.events
+        out.add(
+            "concession_curves.png",
+            lambda: plot_concession(events, run.episodes, sc, run.actors),
             "Concession curves: the utility to each actor of the offers on the "
             "table, by round (from 0), averaged over episodes per strategy. "
             "Solid: the actor's own offers; dashed: offers made to it; dotted: "
             "its no-deal value.",
         )
     if sc is not None:
-        solution = solution if solution is not None else solve(sc)
+        if solution is None:
+            from peacegame.solutions import solve
+
+            solution = solve(sc)
         declared = run.loaded.spec.questions.plot_pairs if run.loaded else []
         for x, y in pairs or projection_pairs(sc, declared):
-            out.figures[f"projection_{x}_{y}.png"] = (
-                plot_projection(sc, solution, run.episodes, (x, y)),
+            out.add(
+                f"projection_{x}_{y}.png",
+                partial(plot_projection, sc, solution, run.episodes, (x, y)),
                 f"{run.actor_name(x)} against {run.actor_name(y)}: every feasible "
                 "outcome in utility space, the zone of agreement, the Pareto "
                 "frontier of all actors, the Nash point and the agreements reached.",
             )
-    out.figures["rounds_to_agreement.png"] = (
-        plot_rounds(run.episodes, run.max_rounds),
+    out.add(
+        "rounds_to_agreement.png",
+        lambda: plot_rounds(run.episodes, run.max_rounds),
         "Rounds played until agreement: a count, the agreement round (from 0) + 1.",
     )
     return out

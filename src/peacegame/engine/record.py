@@ -30,7 +30,7 @@ from peacegame.engine.tables import Rules
 from peacegame.engine.talk import Statements
 from peacegame.logs import SCHEMA_VERSION
 from peacegame.scenario.compiled import CompiledScenario
-from peacegame.solutions import solve
+from peacegame.solutions import Solution, solve
 
 
 def _round6(x: float) -> float:
@@ -46,11 +46,14 @@ class OutcomeMetrics:
         pareto_distance: ``float64[n_outcomes]``, distance to the frontier.
         nash_distance: ``float64[n_outcomes]``, distance to the Nash point
             (NaN if the scenario has none).
+        solution: The scenario's solution they were computed from, if known
+            (the run's plots reuse it).
     """
 
     in_zone: np.ndarray
     pareto_distance: np.ndarray
     nash_distance: np.ndarray
+    solution: Solution | None = field(default=None, repr=False, compare=False)
     _memo: dict[Any, Any] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -65,6 +68,7 @@ class OutcomeMetrics:
             in_zone=solution.zone,
             pareto_distance=solution.frontier_distance(scenario, every),
             nash_distance=solution.nash_distance(scenario, every),
+            solution=solution,
         )
 
     def agreed_parts(
