@@ -267,6 +267,12 @@ class MarlConfig(_TrainBase):
         exploring_offers: Share of training episodes started at their round's
             vote step with a uniformly drawn outcome proposed (the voters
             meet offers the proposers' play avoids).
+        exploring_proposer: Who proposes first in an exploring start (a
+            moved round or an offer start): ``protocol`` (that round's
+            proposer under the protocol) or ``uniform`` (an actor drawn
+            uniformly, so rarely recognised proposers get as many proposal
+            samples as the others; needs ``exploring_starts`` or
+            ``exploring_offers`` above 0).
         start_round_units: Learn from each episode's payoffs in units of the
             round it started in (:func:`peacegame.engine.rules.
             start_round_units`): late starts weigh as much as early ones.
@@ -283,9 +289,21 @@ class MarlConfig(_TrainBase):
     exploring_starts: float = Field(default=0.0, ge=0.0, le=1.0)
     exploring_curriculum: int = Field(default=0, ge=0)
     exploring_offers: float = Field(default=0.0, ge=0.0, le=1.0)
+    exploring_proposer: Literal["protocol", "uniform"] = "protocol"
     start_round_units: bool = False
     opponents: MarlOpponents | None = None
     ppo: MarlPPOParams = Field(default_factory=MarlPPOParams)
+
+    @model_validator(mode="after")
+    def _proposer_needs_starts(self) -> MarlConfig:
+        if self.exploring_proposer == "uniform" and not (
+            self.exploring_starts > 0.0 or self.exploring_offers > 0.0
+        ):
+            raise ValueError(
+                "exploring_proposer: uniform draws the proposer of the exploring "
+                "starts; set exploring_starts or exploring_offers above 0"
+            )
+        return self
 
 
 class PsroConfig(_SB3Base):

@@ -102,6 +102,9 @@ class MarlSettings:
         exploring_offers: Share of training episodes that start at their
             round's vote step with an outcome drawn uniformly on the table
             (:func:`peacegame.engine.rules.exploring_starts`).
+        exploring_proposer: ``uniform``: an exploring start's first proposer
+            is drawn uniformly among the actors; ``protocol``: the protocol's
+            (:func:`peacegame.engine.rules.exploring_starts`).
         start_round_units: Learn from each training episode's payoffs in
             units of its start round
             (:func:`peacegame.engine.rules.start_round_units`); reported
@@ -122,6 +125,7 @@ class MarlSettings:
     exploring_starts: float = 0.0
     exploring_curriculum: int = 0
     exploring_offers: float = 0.0
+    exploring_proposer: str = "protocol"
     start_round_units: bool = False
 
 
@@ -330,6 +334,7 @@ class MultiAgentTrainer:
                 s.exploring_starts,
                 earliest,
                 s.exploring_offers,
+                s.exploring_proposer == "uniform",
             )
         self.drafts[slots] = self._fresh
         for (lo, _, episodes), part in zip(self.groups, inside, strict=True):
@@ -1050,6 +1055,7 @@ def train_from_config(
         exploring_starts=config.exploring_starts,
         exploring_curriculum=config.exploring_curriculum,
         exploring_offers=config.exploring_offers,
+        exploring_proposer=config.exploring_proposer,
         start_round_units=config.start_round_units,
         **config.ppo.model_dump(),
     )
