@@ -276,6 +276,10 @@ class MarlConfig(_TrainBase):
         start_round_units: Learn from each episode's payoffs in units of the
             round it started in (:func:`peacegame.engine.rules.
             start_round_units`): late starts weigh as much as early ones.
+        average_from: Evaluate and export each policy network's weights
+            averaged (equal weights, ``torch.optim.swa_utils.AveragedModel``)
+            over the iterations from this one to the last; 0: the last
+            iteration's weights.
         opponents: Scripted opponents in a share of the slots (default none:
             every actor of every slot learns, by self-play).
         ppo: Hyper-parameters.
@@ -291,17 +295,23 @@ class MarlConfig(_TrainBase):
     exploring_offers: float = Field(default=0.0, ge=0.0, le=1.0)
     exploring_proposer: Literal["protocol", "uniform"] = "protocol"
     start_round_units: bool = False
+    average_from: int = Field(default=0, ge=0)
     opponents: MarlOpponents | None = None
     ppo: MarlPPOParams = Field(default_factory=MarlPPOParams)
 
     @model_validator(mode="after")
-    def _proposer_needs_starts(self) -> MarlConfig:
+    def _consistent(self) -> MarlConfig:
         if self.exploring_proposer == "uniform" and not (
             self.exploring_starts > 0.0 or self.exploring_offers > 0.0
         ):
             raise ValueError(
                 "exploring_proposer: uniform draws the proposer of the exploring "
                 "starts; set exploring_starts or exploring_offers above 0"
+            )
+        if self.average_from > self.iterations:
+            raise ValueError(
+                f"average_from {self.average_from} is after the last iteration "
+                f"({self.iterations}): nothing would be averaged"
             )
         return self
 
