@@ -11,6 +11,7 @@ import pytest
 
 from peacegame.engine import Episodes, ProtocolConfig, Rules, episode_seeds
 from peacegame.engine.config import AGREEMENT, ENDED, VOTING
+from peacegame.engine.randomness import DRAW_START, draw_unit
 from peacegame.engine.rules import (
     C_END,
     C_KEY,
@@ -214,3 +215,73 @@ def test_start_round_units_divide_by_the_discount_of_the_start_round():
         discount[None, :] ** (start[later, None] + 1) * 0.5,
         rtol=1e-12,
     )
+
+
+def _uniform(rules: Rules, size: int, first: int, share: float, offers: float):
+    episodes = Episodes(rules, [None] * rules.n_actors, size)
+    slots = np.arange(size, dtype=np.int64)
+    keys = episode_seeds(5, np.arange(first, first + size))
+    episodes.start(slots, keys)
+    zeros = np.zeros(size, np.int64)
+    exploring_starts(
+        rules.game, episodes.state, episodes.rewards, slots, share, zeros, offers, True
+    )
+    return episodes, keys
+
+
+@pytest.mark.parametrize("share, offers", [(1.0, 0.0), (0.0, 1.0), (0.5, 0.5)])
+def test_a_uniform_proposer_is_drawn_uniformly_in_every_exploring_start(share, offers):
+    # Recognition 0.5 / 0.3 / 0.2: p3 is round r's proposer one time in five.
+    scenario = load_compiled("textbook/baron-ferejohn-fine")
+    rules = Rules(scenario, ProtocolConfig(proposer="random", max_rounds=50))
+    size = 3000
+    episodes, keys = _uniform(rules, size, 0, share, offers)
+    state = episodes.state
+    rounds = state[:, C_ROUND]
+    protocol = np.array(
+        [proposer_of_round(rules.game, k, r) for k, r in zip(keys, rounds, strict=True)]
+    )
+    # Explored: moved (to any round, 0 included) or put to a vote (counters 0, 2).
+    moved = np.array([draw_unit(k, 0, DRAW_START) < share for k in keys])
+    explored = moved | (state[:, C_PHASE] == VOTING)
+    if share == 1.0 or offers == 1.0:  # every slot explores (round 0 included)
+        drawn = state[:, C_PROPOSER]
+    else:  # the other slots, in round 0's proposal step, keep its proposer
+        untouched = ~explored
+        assert untouched.sum() > size // 8
+        assert (state[untouched, C_PROPOSER] == protocol[untouched]).all()
+        drawn = state[explored, C_PROPOSER]
+    counts = np.bincount(drawn, minlength=3)
+    expected = drawn.size / 3  # uniform, each count within 6 sd
+    assert np.abs(counts - expected).max() < 6 * np.sqrt(expected * 2 / 3)
+    # The proposer of an offer start is the one that proposed the offer.
+    voting = state[:, C_PHASE] == VOTING
+    voters = state[:, col_voters(3) : col_voters(3) + 3]
+    assert (voters[voting, state[voting, C_PROPOSER]] == 0).all()
+    # The same episodes draw the same proposers at any batch size.
+    parts = np.concatenate(
+        [_uniform(rules, 1000, k, share, offers)[0].state for k in range(0, size, 1000)]
+    )
+    np.testing.assert_array_equal(state, parts)
+
+
+def test_a_uniform_proposer_leaves_every_other_draw_as_it_was():
+    scenario = load_compiled("textbook/baron-ferejohn-fine")
+    rules = Rules(scenario, ProtocolConfig(proposer="random", max_rounds=50))
+    size = 4096
+    uniform = _uniform(rules, size, 0, 0.5, 0.5)[0].state
+    episodes = Episodes(rules, [None] * rules.n_actors, size)
+    slots = np.arange(size, dtype=np.int64)
+    episodes.start(slots, episode_seeds(5, slots))
+    zeros = np.zeros(size, np.int64)
+    exploring_starts(
+        rules.game, episodes.state, episodes.rewards, slots, 0.5, zeros, 0.5, False
+    )
+    protocol = episodes.state
+    np.testing.assert_array_equal(uniform[:, C_ROUND], protocol[:, C_ROUND])
+    np.testing.assert_array_equal(uniform[:, C_PHASE], protocol[:, C_PHASE])
+    np.testing.assert_array_equal(uniform[:, C_OFFER], protocol[:, C_OFFER])
+    # p3 proposes first in 0.2 of the protocol's episodes; uniformly drawn in
+    # the three quarters that explore: 0.75 / 3 + 0.25 * 0.2 = 0.30 (>= 4 sd).
+    p3 = lambda s: (s[:, C_PROPOSER] == 2).mean()  # noqa: E731
+    assert p3(protocol) < 0.24 < 0.27 < p3(uniform)

@@ -432,3 +432,47 @@ def test_opponents_config_errors_are_one_line_naming_the_field(
     assert err.startswith("error: ") and "\n" not in err, err
     assert field in err and words in err, err
     assert not (tmp_path / "run" / "marl.pt").exists()
+
+
+def test_average_from_exports_the_mean_of_the_policy_weights(tmp_path):
+    """``average_from``: the mean of the weights after iterations 2 to 4."""
+    from dataclasses import replace
+
+    import torch
+
+    scenario, protocol = load_compiled(None), ProtocolConfig(actions="utility")
+    plain = MultiAgentTrainer(scenario, protocol, TINY)
+    snapshots = []
+    for _ in range(4):
+        plain.train_iteration()
+        snapshots.append(
+            [
+                {k: v.clone() for k, v in learner.policy_net.state_dict().items()}
+                for learner in plain.learners
+            ]
+        )
+    averaged = MultiAgentTrainer(scenario, protocol, replace(TINY, average_from=2))
+    for _ in range(4):
+        averaged.train_iteration()
+    # The average is kept aside: training itself is the same run.
+    for mine, theirs in zip(averaged.learners, plain.learners, strict=True):
+        for a, b in zip(
+            mine.policy_net.parameters(), theirs.policy_net.parameters(), strict=True
+        ):
+            assert torch.equal(a, b)
+    averaged.use_average()
+    for actor, learner in enumerate(averaged.learners):
+        for name, value in learner.policy_net.state_dict().items():
+            mean = sum(snapshots[k][actor][name] for k in (1, 2, 3)) / 3
+            torch.testing.assert_close(value, mean)
+            assert not torch.allclose(value, snapshots[3][actor][name])
+    # Resumed from a checkpoint, the average goes on as in an unbroken run.
+    settings = replace(TINY, average_from=2)
+    train(scenario, protocol, settings, 3, tmp_path, log=lambda _: None)
+    resumed = train(scenario, protocol, settings, 4, tmp_path, log=lambda _: None)
+    resumed.use_average()
+    for mine, theirs in zip(resumed.learners, averaged.learners, strict=True):
+        for a, b in zip(
+            mine.policy_net.parameters(), theirs.policy_net.parameters(), strict=True
+        ):
+            assert torch.equal(a, b)

@@ -451,6 +451,16 @@ def test_train_config_errors_are_one_line(train_files):
         cli("train", str(train_files), "--set", "match=nope.yaml")
 
 
+def test_exploring_proposer_errors_are_one_line():
+    off = ["exploring_starts=0", "exploring_offers=0", "exploring_proposer=uniform"]
+    with pytest.raises(ConfigError, match="set exploring_starts or exploring_offers"):
+        load_train_config("baron-ferejohn-fine-marl", off)
+    with pytest.raises(ConfigError, match="'protocol' or 'uniform' \\(got 'first'\\)"):
+        load_train_config("baron-ferejohn-fine-marl", ["exploring_proposer=first"])
+    config, _ = load_train_config("baron-ferejohn-fine-marl")
+    assert config.exploring_proposer == "protocol"  # off unless asked for
+
+
 def test_missing_train_extra_names_the_install(monkeypatch):
     import sys
 

@@ -33,6 +33,7 @@ MARL_TINY = [
     "ppo.epochs=2",
     "exploring_offers=0.3",  # every exploring-start option: resumed exactly too
     "exploring_curriculum=300",
+    "exploring_proposer=uniform",
     "start_round_units=true",
 ]
 TIMING = {"seconds_collect", "seconds_update", "steps_per_second"}

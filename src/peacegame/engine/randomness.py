@@ -26,8 +26,9 @@ DRAW_PROPOSER = 0
 DRAW_BREAKDOWN = 1
 """Purpose of the breakdown draw after a round without agreement."""
 DRAW_START = 0x7FFFFFFF
-"""Purpose of a training episode's exploring-start draws (counters 0 to 3:
-whether it starts late, in which round, whether at a vote, on which outcome):
+"""Purpose of a training episode's exploring-start draws (counters 0 to 4:
+whether it starts late, in which round, whether at a vote, on which outcome,
+which actor proposes under ``exploring_proposer: uniform``):
 above every action purpose."""
 DRAW_TIE = 0x7FFFFFFE
 """Purpose of the draw among a ``utility`` proposal's tied outcomes

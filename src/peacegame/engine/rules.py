@@ -249,7 +249,14 @@ def reset_slot(game, state, rewards, slot: int, key: int) -> None:
 
 @njit(cache=True)
 def exploring_starts(
-    game, state, rewards, slots, share: float, earliest, offer_share: float
+    game,
+    state,
+    rewards,
+    slots,
+    share: float,
+    earliest,
+    offer_share: float,
+    uniform_proposer: bool = False,
 ) -> None:
     """Move freshly started ``slots`` to a drawn round, or a drawn vote.
 
@@ -269,10 +276,18 @@ def exploring_starts(
       drawn uniformly from all outcomes (:func:`propose`; without voters the
       round resolves at once). The voters then meet offers that the
       proposers' current play never makes, so they learn which offers beat
-      what follows; the proposer makes no decision in that round.
+      what follows; the proposer makes no decision in that round;
+    * with ``uniform_proposer``, a slot moved by either draw gets a start
+      round's proposer drawn uniformly among the actors instead of the
+      protocol's (its recognition draw or the rotation), so every actor
+      proposes, and meets votes on its proposals, as often as any other in
+      the exploring starts; the later rounds' proposers follow the protocol.
+      Under ``proposer: random`` with every recognition probability positive
+      the start is still a subgame of the game (the next rounds' proposers
+      do not depend on this one).
 
     The draws come from the slot's episode key
-    (:data:`~peacegame.engine.randomness.DRAW_START`, counters 0 to 3), so
+    (:data:`~peacegame.engine.randomness.DRAW_START`, counters 0 to 4), so
     the same episodes start in the same states whatever the batch size.
     Evaluations and matches never call it.
     """
@@ -282,12 +297,16 @@ def exploring_starts(
         slot = slots[s]
         row = state[slot]
         key = row[C_KEY]
-        if draw_unit(key, 0, DRAW_START) < share:
+        moved = draw_unit(key, 0, DRAW_START) < share
+        if moved:
             lo = min(max(earliest[s], 0), rounds - 1)
             round_index = lo + draw_below(key, 1, DRAW_START, rounds - lo)
             row[C_ROUND] = round_index
             row[C_PROPOSER] = proposer_of_round(game, key, round_index)
-        if offer_share > 0.0 and draw_unit(key, 2, DRAW_START) < offer_share:
+        offered = offer_share > 0.0 and draw_unit(key, 2, DRAW_START) < offer_share
+        if uniform_proposer and (moved or offered):
+            row[C_PROPOSER] = draw_below(key, 4, DRAW_START, ints[I_ACTORS])
+        if offered:
             outcome = draw_below(key, 3, DRAW_START, ints[I_OUTCOMES])
             if propose(game, state, rewards, slot, outcome):
                 resolve(game, state, rewards, slot)

@@ -267,9 +267,19 @@ class MarlConfig(_TrainBase):
         exploring_offers: Share of training episodes started at their round's
             vote step with a uniformly drawn outcome proposed (the voters
             meet offers the proposers' play avoids).
+        exploring_proposer: Who proposes first in an exploring start (a
+            moved round or an offer start): ``protocol`` (that round's
+            proposer under the protocol) or ``uniform`` (an actor drawn
+            uniformly, so rarely recognised proposers get as many proposal
+            samples as the others; needs ``exploring_starts`` or
+            ``exploring_offers`` above 0).
         start_round_units: Learn from each episode's payoffs in units of the
             round it started in (:func:`peacegame.engine.rules.
             start_round_units`): late starts weigh as much as early ones.
+        average_from: Evaluate and export each policy network's weights
+            averaged (equal weights, ``torch.optim.swa_utils.AveragedModel``)
+            over the iterations from this one to the last; 0: the last
+            iteration's weights.
         opponents: Scripted opponents in a share of the slots (default none:
             every actor of every slot learns, by self-play).
         ppo: Hyper-parameters.
@@ -283,9 +293,27 @@ class MarlConfig(_TrainBase):
     exploring_starts: float = Field(default=0.0, ge=0.0, le=1.0)
     exploring_curriculum: int = Field(default=0, ge=0)
     exploring_offers: float = Field(default=0.0, ge=0.0, le=1.0)
+    exploring_proposer: Literal["protocol", "uniform"] = "protocol"
     start_round_units: bool = False
+    average_from: int = Field(default=0, ge=0)
     opponents: MarlOpponents | None = None
     ppo: MarlPPOParams = Field(default_factory=MarlPPOParams)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MarlConfig:
+        if self.exploring_proposer == "uniform" and not (
+            self.exploring_starts > 0.0 or self.exploring_offers > 0.0
+        ):
+            raise ValueError(
+                "exploring_proposer: uniform draws the proposer of the exploring "
+                "starts; set exploring_starts or exploring_offers above 0"
+            )
+        if self.average_from > self.iterations:
+            raise ValueError(
+                f"average_from {self.average_from} is after the last iteration "
+                f"({self.iterations}): nothing would be averaged"
+            )
+        return self
 
 
 class PsroConfig(_SB3Base):

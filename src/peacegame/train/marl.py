@@ -49,6 +49,7 @@ import torch
 from tensordict import TensorDict
 from tensordict.nn import TensorDictModule
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 from torchrl.modules import MaskedCategorical, ProbabilisticActor, ValueOperator
 from torchrl.objectives import ClipPPOLoss
 from torchrl.objectives.value.functional import vec_generalized_advantage_estimate
@@ -102,6 +103,14 @@ class MarlSettings:
         exploring_offers: Share of training episodes that start at their
             round's vote step with an outcome drawn uniformly on the table
             (:func:`peacegame.engine.rules.exploring_starts`).
+        exploring_proposer: ``uniform``: an exploring start's first proposer
+            is drawn uniformly among the actors; ``protocol``: the protocol's
+            (:func:`peacegame.engine.rules.exploring_starts`).
+        average_from: From this iteration on, keep the equal-weight average
+            of each policy network's weights after every iteration
+            (``torch.optim.swa_utils.AveragedModel``, stochastic weight
+            averaging); :meth:`MultiAgentTrainer.use_average` puts it in
+            place for the final evaluation and export. 0: no average.
         start_round_units: Learn from each training episode's payoffs in
             units of its start round
             (:func:`peacegame.engine.rules.start_round_units`); reported
@@ -122,7 +131,9 @@ class MarlSettings:
     exploring_starts: float = 0.0
     exploring_curriculum: int = 0
     exploring_offers: float = 0.0
+    exploring_proposer: str = "protocol"
     start_round_units: bool = False
+    average_from: int = 0
 
 
 OPPONENT_STREAM = 0x0990_9E17
@@ -279,6 +290,11 @@ class MultiAgentTrainer:
         self.moved = np.zeros((s.num_envs, n), np.bool_)
         self.offenders = np.zeros((s.num_envs, n), np.uint8)
         self.learners = [_learner(size, self.iface.n_actions, s) for _ in range(n)]
+        self.averages = (
+            [AveragedModel(learner.policy_net) for learner in self.learners]
+            if s.average_from
+            else []
+        )
         self.next_episode = 0
         self.iteration = 0
         self.decisions = 0
@@ -330,6 +346,7 @@ class MultiAgentTrainer:
                 s.exploring_starts,
                 earliest,
                 s.exploring_offers,
+                s.exploring_proposer == "uniform",
             )
         self.drafts[slots] = self._fresh
         for (lo, _, episodes), part in zip(self.groups, inside, strict=True):
@@ -558,6 +575,9 @@ class MultiAgentTrainer:
         decisions = sum(b.batch_size[0] for b in batches if b is not None)
         self.decisions += decisions
         self.iteration += 1
+        if self.averages and self.iteration >= self.settings.average_from:
+            for average, learner in zip(self.averages, self.learners, strict=True):
+                average.update_parameters(learner.policy_net)
         o = self.opponents
         if o is not None and o.redraw_every and self.iteration % o.redraw_every == 0:
             self._assign(self.iteration // o.redraw_every)  # new opponents:
@@ -669,6 +689,11 @@ class MultiAgentTrainer:
                 for learner in self.learners
             ],
             "torch_rng": torch.get_rng_state(),
+            **(
+                {"averages": [average.state_dict() for average in self.averages]}
+                if self.averages
+                else {}
+            ),
             "slots": {
                 name: torch.from_numpy(np.array(getattr(self.episodes, name)))
                 for name in _SLOT_ARRAYS
@@ -696,6 +721,10 @@ class MultiAgentTrainer:
             learner.value_net.load_state_dict(saved["value"])
             learner.optimizer.load_state_dict(saved["optimizer"])
         torch.set_rng_state(state["torch_rng"])
+        for average, saved in zip(
+            self.averages, state["averages"] if self.averages else [], strict=True
+        ):
+            average.load_state_dict(saved)
         self.next_episode = int(state["next_episode"])
         o = self.opponents
         if o is not None and o.redraw_every:
@@ -712,6 +741,22 @@ class MultiAgentTrainer:
                 if not np.shares_memory(episodes.counts, self.episodes.counts):
                     episodes.counts[...] = next(own).numpy()
         self._observe()
+
+    def use_average(self) -> None:
+        """Put each policy's weight average (``average_from``) in its place.
+
+        For the final evaluation and export: the averaged networks are what
+        :meth:`evaluate` and :meth:`export` then see. An average that has not
+        been updated yet (the run ended before ``average_from``) leaves the
+        policy as it is. Training should not go on after it (the policies
+        would be updated from the average; :meth:`load` restores the last
+        iteration's weights).
+        """
+        if not self.averages:  # no average_from: the last weights stay
+            return
+        for average, learner in zip(self.averages, self.learners, strict=True):
+            if int(average.n_averaged) > 0:
+                learner.policy_net.load_state_dict(average.module.state_dict())
 
     def export(self, folder: Path, extra: dict[str, Any] | None = None) -> list[Path]:
         """Write every actor's policy network as a learned-policy checkpoint.
@@ -1050,7 +1095,9 @@ def train_from_config(
         exploring_starts=config.exploring_starts,
         exploring_curriculum=config.exploring_curriculum,
         exploring_offers=config.exploring_offers,
+        exploring_proposer=config.exploring_proposer,
         start_round_units=config.start_round_units,
+        average_from=config.average_from,
         **config.ppo.model_dump(),
     )
     trainer = train(
@@ -1062,6 +1109,7 @@ def train_from_config(
         eval_every=config.eval_every,
         opponents=opponents,
     )
+    trainer.use_average()
     report = {"greedy": trainer.evaluate(), "sample": trainer.evaluate(sample=True)}
     write_json(run_dir / "evaluation.json", report)
     paths = trainer.export(
