@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from peacegame.lazy import lazy_attribute
+
 if TYPE_CHECKING:
     from peacegame.scenario import CompiledScenario, compile_dict, load_compiled
 
@@ -32,15 +34,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        # Importing peacegame.env binds the submodule as an attribute of this
-        # package; rebind the name to the factory it stands for.
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'peacegame' has no attribute {name!r}")
+    return lazy_attribute("peacegame", _LAZY, globals(), name)
 
 
 __all__ = [

@@ -7,8 +7,9 @@ scenario, does not load the others (pydantic models, the YAML loader).
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from peacegame.lazy import lazy_attribute
 
 if TYPE_CHECKING:
     from peacegame.scenario.compile import (
@@ -26,28 +27,23 @@ if TYPE_CHECKING:
     from peacegame.scenario.model import SCHEMA_KINDS, Actor, Scenario
 
 _LAZY = {
-    "compile_dict": "compile",
-    "compile_scenario": "compile",
-    "estimate_bytes": "compile",
-    "load_compiled": "compile",
-    "CompiledScenario": "compiled",
-    "IssueInfo": "compiled",
-    "LoadedScenario": "loader",
-    "load_scenario": "loader",
-    "scenario_from_dict": "loader",
-    "SCHEMA_KINDS": "model",
-    "Actor": "model",
-    "Scenario": "model",
+    "compile_dict": "peacegame.scenario.compile",
+    "compile_scenario": "peacegame.scenario.compile",
+    "estimate_bytes": "peacegame.scenario.compile",
+    "load_compiled": "peacegame.scenario.compile",
+    "CompiledScenario": "peacegame.scenario.compiled",
+    "IssueInfo": "peacegame.scenario.compiled",
+    "LoadedScenario": "peacegame.scenario.loader",
+    "load_scenario": "peacegame.scenario.loader",
+    "scenario_from_dict": "peacegame.scenario.loader",
+    "SCHEMA_KINDS": "peacegame.scenario.model",
+    "Actor": "peacegame.scenario.model",
+    "Scenario": "peacegame.scenario.model",
 }
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'peacegame.scenario' has no attribute {name!r}")
-    value = getattr(import_module(f"peacegame.scenario.{module}"), name)
-    globals()[name] = value
-    return value
+    return lazy_attribute("peacegame.scenario", _LAZY, globals(), name)
 
 
 __all__ = [
