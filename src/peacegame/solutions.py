@@ -147,7 +147,10 @@ def _efficient_in_order(points: np.ndarray, order: np.ndarray) -> np.ndarray:
                 break
         else:
             mask[i] = True
-            front[kept] = point
+            # An element loop, not ``front[kept] = point``: the row assignment
+            # brings numba's shape-error formatting, about 1 s of compilation.
+            for a in range(d):
+                front[kept, a] = point[a]
             kept += 1
     return mask
 

@@ -255,7 +255,7 @@ class Plan:
         use_model: Whether the frequency opponent model is needed.
         model_tree: The outcomes as a tree for the model's search
             (``strategies.model_tree``, ``int64[n_nodes, 6 + n_actors]``) if it
-            is needed, else one row.
+            is needed, else one row (and None in :attr:`tables`).
         external: Per actor, whether it is driven from outside.
     """
 
@@ -278,7 +278,9 @@ class Plan:
             self.sorted_utility,
             self.public_pick,
             self.use_model,
-            self.model_tree,
+            # None without a model: compiled callers then leave out the search
+            # (``strategies.model_pick``)
+            self.model_tree if self.use_model else None,
         )
 
 
