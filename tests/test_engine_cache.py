@@ -59,3 +59,69 @@ def test_a_changed_inlined_source_outside_the_folder_drops_the_cache(tmp_path):
     voting.write_text("quota = 2\n")
     assert drop_stale_cache(sources, cache, (voting,)) is True
     assert _cached(cache) == set()
+
+
+_PUBLIC_MATCH = """
+import numpy as np
+from peacegame.batch import BatchEngine
+from peacegame.engine import OutcomeMetrics
+from peacegame.engine import strategies
+from peacegame.match_config import MatchConfig
+from peacegame.scenario import load_compiled
+
+scenario = load_compiled()
+policies = ["boulware", "linear", "conceder", "boulware", "linear"]
+config = MatchConfig(
+    name="public",
+    policies={a: {"policy": p} for a, p in zip(scenario.actors, policies)},
+    episodes=2,
+    seed=0,
+    protocol={"information": "public", "max_rounds": 10},
+)
+BatchEngine(config, scenario, OutcomeMetrics.of(scenario), 2).run(range(2))
+print(len(strategies.private_pick.signatures))
+"""
+
+
+def test_a_public_match_never_compiles_the_opponent_model_search(tmp_path):
+    """First-run compilation: the search is left out of public plans' code.
+
+    A fresh numba cache folder makes the subprocess compile everything it
+    runs; the opponent model's search (about 3.7 s of compilation) must not
+    be among it.
+    """
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    out = subprocess.run(
+        [sys.executable, "-c", _PUBLIC_MATCH],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    assert out.stdout.strip().splitlines()[-1] == "0"
+
+
+def test_the_plan_holds_the_model_tree_only_when_a_strategy_reads_the_model():
+    from peacegame.engine.strategies import PL_MODEL_TREE, Strategy
+    from peacegame.engine.tables import Rules
+    from peacegame.protocol import ProtocolConfig
+    from peacegame.scenario import load_compiled
+
+    scenario = load_compiled()
+    reader = [Strategy("time_dependent", e=0.5)] * scenario.n_actors
+    no_reader = [Strategy("random")] * scenario.n_actors
+    for information, strategies, has_tree in (
+        ("public", reader, False),
+        ("private", reader, True),
+        ("private", no_reader, False),
+    ):
+        rules = Rules(scenario, ProtocolConfig(information=information))
+        tree = rules.plan(strategies).tables[PL_MODEL_TREE]
+        assert (tree is not None) == has_tree, (information, strategies[0].kind)
+        if has_tree:
+            assert tree.shape[0] > scenario.n_outcomes  # leaves and inner nodes
