@@ -476,3 +476,73 @@ def test_average_from_exports_the_mean_of_the_policy_weights(tmp_path):
             mine.policy_net.parameters(), theirs.policy_net.parameters(), strict=True
         ):
             assert torch.equal(a, b)
+
+
+def test_anneal_until_lowers_the_step_size_and_entropy_bonus_linearly(tmp_path):
+    """``ppo.anneal_until``: iteration i updates at (1 - i/N) of the lr.
+
+    With ``anneal_entropy`` the entropy bonus follows; with N = 2 the third
+    iteration's update (i = 2) moves no weight, and a run resumed from its
+    checkpoint anneals as an unbroken one. Without it the bonus stays.
+    """
+    from dataclasses import replace
+
+    import torch
+
+    from peacegame.train.marl import anneal_factor
+
+    assert [anneal_factor(i, 4) for i in range(6)] == [1.0, 0.75, 0.5, 0.25, 0, 0]
+    assert anneal_factor(7, 0) == 1.0
+    scenario, protocol = load_compiled(None), ProtocolConfig(actions="utility")
+    settings = replace(
+        TINY, anneal_until=2, anneal_entropy=True, learning_rate=1e-3, entropy=0.02
+    )
+    trainer = MultiAgentTrainer(scenario, protocol, settings)
+    seen = []
+    for _ in range(3):
+        before = [
+            [p.clone() for p in learner.policy_net.parameters()]
+            for learner in trainer.learners
+        ]
+        trainer.train_iteration()
+        learner = trainer.learners[0]
+        seen.append(
+            (
+                learner.optimizer.param_groups[0]["lr"],
+                float(learner.loss.entropy_coeff),
+            )
+        )
+        moved = any(
+            not torch.equal(a, b)
+            for old, new in zip(before, trainer.learners, strict=True)
+            for a, b in zip(old, new.policy_net.parameters(), strict=True)
+        )
+        assert moved == (len(seen) < 3)
+    assert seen[0] == pytest.approx((1e-3, 0.02))
+    assert seen[1] == pytest.approx((5e-4, 0.01))
+    assert seen[2] == (0.0, 0.0)
+    train(scenario, protocol, settings, 1, tmp_path, log=lambda _: None)
+    resumed = train(scenario, protocol, settings, 3, tmp_path, log=lambda _: None)
+    for mine, theirs in zip(resumed.learners, trainer.learners, strict=True):
+        for a, b in zip(
+            mine.policy_net.parameters(), theirs.policy_net.parameters(), strict=True
+        ):
+            assert torch.equal(a, b)
+
+    lr_only = MultiAgentTrainer(
+        scenario, protocol, replace(settings, anneal_entropy=False)
+    )
+    lr_only.train_iteration()
+    lr_only.train_iteration()
+    learner = lr_only.learners[0]
+    assert learner.optimizer.param_groups[0]["lr"] == pytest.approx(5e-4)
+    assert float(learner.loss.entropy_coeff) == pytest.approx(0.02)
+
+
+def test_anneal_entropy_without_a_schedule_is_a_config_error():
+    from pydantic import ValidationError
+
+    from peacegame.train.config import MarlPPOParams
+
+    with pytest.raises(ValidationError, match="anneal_until"):
+        MarlPPOParams(anneal_entropy=True)

@@ -214,6 +214,12 @@ class MarlPPOParams(_Strict):
         gamma: RL discount (the game's discount is already in the payoff).
         lmbda: GAE lambda.
         hidden: Hidden layer width (two layers).
+        anneal_until: Lower the learning rate linearly, iteration by
+            iteration, to 0 at this iteration (CleanRL's ``anneal_lr``; a
+            function of the iteration alone, so a resume goes on exactly);
+            0: constant.
+        anneal_entropy: Lower the entropy bonus on the same schedule (needs
+            ``anneal_until``).
     """
 
     epochs: int = Field(default=4, ge=1)
@@ -224,6 +230,17 @@ class MarlPPOParams(_Strict):
     gamma: float = Field(default=1.0, ge=0, le=1)
     lmbda: float = Field(default=0.95, ge=0, le=1)
     hidden: int = Field(default=64, ge=1)
+    anneal_until: int = Field(default=0, ge=0)
+    anneal_entropy: bool = False
+
+    @model_validator(mode="after")
+    def _anneal(self) -> MarlPPOParams:
+        if self.anneal_entropy and not self.anneal_until:
+            raise ValueError(
+                "anneal_entropy lowers the entropy bonus on the anneal_until "
+                "schedule; set anneal_until to the iteration where it reaches 0"
+            )
+        return self
 
 
 class MarlOpponents(_Strict):

@@ -115,6 +115,10 @@ class MarlSettings:
             units of its start round
             (:func:`peacegame.engine.rules.start_round_units`); reported
             rewards stay the game's.
+        anneal_until: The update of iteration ``i`` (0-based) uses
+            ``learning_rate`` times ``max(0, 1 - i / anneal_until)``
+            (:func:`anneal_factor`); 0: constant.
+        anneal_entropy: Lower ``entropy`` by the same factor.
     """
 
     num_envs: int = 1024
@@ -134,6 +138,19 @@ class MarlSettings:
     exploring_proposer: str = "protocol"
     start_round_units: bool = False
     average_from: int = 0
+    anneal_until: int = 0
+    anneal_entropy: bool = False
+
+
+def anneal_factor(iteration: int, anneal_until: int) -> float:
+    """The learning rate's (and entropy bonus's) multiplier in ``iteration``'s update.
+
+    Linear from 1 at iteration 0 to 0 at ``anneal_until`` (and after); 1
+    throughout when ``anneal_until`` is 0.
+    """
+    if anneal_until <= 0:
+        return 1.0
+    return max(0.0, 1.0 - iteration / anneal_until)
 
 
 OPPONENT_STREAM = 0x0990_9E17
@@ -546,9 +563,15 @@ class MultiAgentTrainer:
     def update(self, batches: list[TensorDict | None]) -> None:
         """PPO epochs on each actor's decisions (TorchRL ``ClipPPOLoss``)."""
         s = self.settings
+        factor = anneal_factor(self.iteration, s.anneal_until)
         for learner, batch in zip(self.learners, batches, strict=True):
             if batch is None:
                 continue
+            if s.anneal_until:
+                for group in learner.optimizer.param_groups:
+                    group["lr"] = s.learning_rate * factor
+                if s.anneal_entropy:
+                    learner.loss.entropy_coeff.fill_(s.entropy * factor)
             size = batch.batch_size[0]
             for _ in range(s.epochs):
                 perm = torch.randperm(size)
@@ -1187,6 +1210,7 @@ __all__ = [
     "MarlSettings",
     "MultiAgentTrainer",
     "Opponents",
+    "anneal_factor",
     "outcome_report",
     "train",
 ]
