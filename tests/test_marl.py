@@ -546,3 +546,85 @@ def test_anneal_entropy_without_a_schedule_is_a_config_error():
 
     with pytest.raises(ValidationError, match="anneal_until"):
         MarlPPOParams(anneal_entropy=True)
+
+
+def _past_trainer(share: float = 1.0, **changes):
+    from dataclasses import replace
+
+    settings = replace(TINY, past_share=share, past_every=1, past_keep=2, **changes)
+    scenario = load_compiled(None)
+    return MultiAgentTrainer(scenario, ProtocolConfig(actions="outcome"), settings)
+
+
+def test_past_selves_move_for_the_others_and_only_the_learner_records():
+    """``past_selves``: one learner per slot; the others play their snapshots."""
+    import torch
+
+    trainer = _past_trainer()
+    assert [len(nets) for nets in trainer.snapshots] == [1] * trainer.n
+    # Exactly one learner per past-self slot, drawn per episode.
+    assert ((trainer.driver < 0).sum(axis=1) == 1).all()
+    assert len(set((trainer.driver < 0).argmax(axis=1).tolist())) > 1
+    reject = trainer.rules.reject_action
+    for nets in trainer.snapshots:  # a past self that always rejects
+        last = [m for m in nets[0].modules() if isinstance(m, torch.nn.Linear)][-1]
+        with torch.no_grad():
+            last.weight.zero_()
+            last.bias.zero_()
+            last.bias[reject] = 50.0
+    voted = 0
+    for _ in range(8):
+        actions, records = trainer._act()
+        movers = trainer.masks.any(axis=2)
+        voting = trainer.masks[:, :, reject].astype(bool)
+        past = (trainer.driver >= 0) & movers
+        assert (actions[past & voting] == reject).all()
+        voted += int((past & voting).sum())
+        for i, record in enumerate(records):
+            if record is not None:
+                assert (trainer.driver[record[0], i] < 0).all()
+        trainer._step(actions)
+        trainer._observe()
+    assert voted > 0
+
+
+def test_past_selves_resume_as_an_unbroken_run(tmp_path):
+    import torch
+
+    scenario, protocol = load_compiled(None), ProtocolConfig(actions="utility")
+    from dataclasses import replace
+
+    settings = replace(TINY, past_share=0.5, past_every=1, past_keep=2)
+    whole = MultiAgentTrainer(scenario, protocol, settings)
+    for _ in range(3):
+        whole.train_iteration()
+    assert [len(nets) for nets in whole.snapshots] == [4] * whole.n
+    report = whole.evaluate(episodes=40)  # more episodes than slots: learners only
+    assert set(report["mean_reward"]) == set(whole.rules.actors)
+    train(scenario, protocol, settings, 1, tmp_path, log=lambda _: None)
+    resumed = train(scenario, protocol, settings, 3, tmp_path, log=lambda _: None)
+    assert (resumed.driver == whole.driver).all()
+    for mine, theirs in zip(resumed.learners, whole.learners, strict=True):
+        for a, b in zip(
+            mine.policy_net.parameters(), theirs.policy_net.parameters(), strict=True
+        ):
+            assert torch.equal(a, b)
+    for mine, theirs in zip(resumed.snapshots, whole.snapshots, strict=True):
+        for a, b in zip(mine[-1].parameters(), theirs[-1].parameters(), strict=True):
+            assert torch.equal(a, b)
+
+
+def test_past_selves_and_opponents_together_are_a_config_error():
+    from pydantic import ValidationError
+
+    from peacegame.train.config import MarlConfig
+
+    with pytest.raises(ValidationError, match="past_selves and opponents"):
+        MarlConfig(
+            trainer="marl",
+            name="x",
+            match="m.yaml",
+            iterations=2,
+            past_selves={"share": 0.5},
+            opponents={"share": 0.5, "pool": ["linear"]},
+        )

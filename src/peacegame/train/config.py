@@ -268,6 +268,26 @@ class MarlOpponents(_Strict):
     redraw_every: int = Field(default=0, ge=0)
 
 
+class MarlPastSelves(_Strict):
+    """Fictitious self-play in a share of the ``marl`` trainer's slots.
+
+    In each of those slots one actor, drawn per episode, plays its learner and
+    learns; every other actor is played by one of its own past policy
+    networks, drawn uniformly among its newest ``keep`` snapshots (one is
+    taken at the start and one every ``every`` iterations). The draws come
+    from the run's seed and the episode ids, so a resumed run draws the same.
+
+    Attributes:
+        share: Share of the ``num_envs`` slots.
+        every: Snapshot every this many iterations.
+        keep: Draw among each actor's newest this many snapshots.
+    """
+
+    share: float = Field(gt=0.0, le=1.0)
+    every: int = Field(default=5, ge=1)
+    keep: int = Field(default=8, ge=1)
+
+
 class MarlConfig(_TrainBase):
     """Every actor at once on one machine: kernel slots + TorchRL PPO.
 
@@ -299,6 +319,8 @@ class MarlConfig(_TrainBase):
             iteration's weights.
         opponents: Scripted opponents in a share of the slots (default none:
             every actor of every slot learns, by self-play).
+        past_selves: Fictitious self-play in a share of the slots: one actor
+            learns against the others' past policies (default none).
         ppo: Hyper-parameters.
     """
 
@@ -314,6 +336,7 @@ class MarlConfig(_TrainBase):
     start_round_units: bool = False
     average_from: int = Field(default=0, ge=0)
     opponents: MarlOpponents | None = None
+    past_selves: MarlPastSelves | None = None
     ppo: MarlPPOParams = Field(default_factory=MarlPPOParams)
 
     @model_validator(mode="after")
@@ -324,6 +347,11 @@ class MarlConfig(_TrainBase):
             raise ValueError(
                 "exploring_proposer: uniform draws the proposer of the exploring "
                 "starts; set exploring_starts or exploring_offers above 0"
+            )
+        if self.past_selves is not None and self.opponents is not None:
+            raise ValueError(
+                "past_selves and opponents both take a share of the slots; "
+                "use one of them"
             )
         if self.average_from > self.iterations:
             raise ValueError(

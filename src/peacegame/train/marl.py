@@ -15,6 +15,10 @@ Reads top to bottom, like a CleanRL script, but the pieces are libraries':
   actor's last decision of the episode); the update is TorchRL's
   ``ClipPPOLoss`` with a ``ProbabilisticActor`` over ``MaskedCategorical``
   (masked actions have probability 0). Nothing of PPO is written here.
+* **Opponents** (optional): scripted strategies in a share of the slots
+  (``opponents``), or the actors' own past policy networks (``past_selves``,
+  fictitious self-play: one learner per such slot and episode, the others'
+  snapshots sampling their moves, outside every batch).
 
 Why TorchRL and not RLlib on one machine: measured on 2 cores (see
 docs/training.md), RLlib's multi-agent env runners step one Python env per
@@ -37,6 +41,7 @@ plain containers only).
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
@@ -119,6 +124,13 @@ class MarlSettings:
             ``learning_rate`` times ``max(0, 1 - i / anneal_until)``
             (:func:`anneal_factor`); 0: constant.
         anneal_entropy: Lower ``entropy`` by the same factor.
+        past_share: Share of the slots in which one actor, drawn per episode,
+            learns against the other actors' past selves (fictitious
+            self-play; :meth:`MultiAgentTrainer.past_selves`); 0: none.
+        past_every: Keep a snapshot of every policy network every this many
+            iterations (and the initial one).
+        past_keep: Each past self is drawn uniformly among its actor's newest
+            this many snapshots.
     """
 
     num_envs: int = 1024
@@ -140,6 +152,9 @@ class MarlSettings:
     average_from: int = 0
     anneal_until: int = 0
     anneal_entropy: bool = False
+    past_share: float = 0.0
+    past_every: int = 5
+    past_keep: int = 8
 
 
 def anneal_factor(iteration: int, anneal_until: int) -> float:
@@ -152,6 +167,9 @@ def anneal_factor(iteration: int, anneal_until: int) -> float:
         return 1.0
     return max(0.0, 1.0 - iteration / anneal_until)
 
+
+PAST_STREAM = 0x0FA5_7E1F
+"""Mixed into the seed for drawing the past selves of an episode's actors."""
 
 OPPONENT_STREAM = 0x0990_9E17
 """Mixed into the seed for drawing the opponent assignments."""
@@ -315,6 +333,13 @@ class MultiAgentTrainer:
         self.next_episode = 0
         self.iteration = 0
         self.decisions = 0
+        # Past selves: per slot and actor the snapshot that plays it (-1: the
+        # learner), per actor its snapshots (networks, oldest first).
+        self.driver = np.full((s.num_envs, n), -1, np.int64)
+        self.first_past = s.num_envs - int(round(s.past_share * s.num_envs))
+        self.snapshots: list[list[nn.Module]] = [[] for _ in range(n)]
+        if self.first_past < s.num_envs:
+            self._snapshot()
         self._slots = np.arange(s.num_envs, dtype=np.int64)
         self._start(self._slots)
         self._observe()
@@ -340,8 +365,39 @@ class MultiAgentTrainer:
             self.groups.append((lo, hi, self.episodes.rows(lo, hi, strategies)))
             self.learning[lo:hi] = np.asarray(assignment) < 0
 
+    def _snapshot(self) -> None:
+        """Keep a frozen copy of every actor's policy network."""
+        for i, learner in enumerate(self.learners):
+            net = copy.deepcopy(learner.policy_net).eval()
+            for parameter in net.parameters():
+                parameter.requires_grad_(False)
+            self.snapshots[i].append(net)
+
+    def _draw_past(self, slots: np.ndarray, first_id: int) -> None:
+        """Per new episode in a past-self slot: one learner, the others' selves.
+
+        From the seed and the batch's first episode id, so a resume draws the
+        same.
+        """
+        past = slots[slots >= self.first_past]
+        self.driver[slots] = -1
+        self.learning[slots] = True
+        if past.size == 0:
+            return
+        s, n = self.settings, self.n
+        rng = np.random.default_rng([s.seed, PAST_STREAM, first_id])
+        focal = rng.integers(n, size=past.size)
+        for i in range(n):
+            kept = len(self.snapshots[i])
+            newest = min(kept, s.past_keep)
+            drawn = kept - newest + rng.integers(newest, size=past.size)
+            self.driver[past, i] = np.where(focal == i, -1, drawn)
+        self.learning[past] = self.driver[past] < 0
+
     def _start(self, slots: np.ndarray) -> None:
         ids = np.arange(self.next_episode, self.next_episode + slots.size)
+        if self.first_past < self.settings.num_envs:
+            self._draw_past(slots, self.next_episode)
         self.next_episode += slots.size
         keys = episode_seeds(self.settings.seed, ids)
         inside = []
@@ -389,6 +445,18 @@ class MultiAgentTrainer:
         with torch.no_grad():
             for i, learner in enumerate(self.learners):
                 slots = np.flatnonzero(movers[:, i])
+                if slots.size == 0:
+                    records.append(None)
+                    continue
+                drivers = self.driver[slots, i]
+                for k in np.unique(drivers[drivers >= 0]):  # past selves
+                    mine = slots[drivers == k]
+                    obs = torch.from_numpy(self.obs[mine, i])
+                    mask = torch.from_numpy(self.masks[mine, i].astype(np.bool_))
+                    logits = self.snapshots[i][k](obs)
+                    past = MaskedCategorical(logits=logits, mask=mask).sample()
+                    actions[mine, i] = past.numpy()
+                slots = slots[drivers < 0]
                 if slots.size == 0:
                     records.append(None)
                     continue
@@ -598,6 +666,9 @@ class MultiAgentTrainer:
         decisions = sum(b.batch_size[0] for b in batches if b is not None)
         self.decisions += decisions
         self.iteration += 1
+        s = self.settings
+        if self.first_past < s.num_envs and self.iteration % s.past_every == 0:
+            self._snapshot()
         if self.averages and self.iteration >= self.settings.average_from:
             for average, learner in zip(self.averages, self.learners, strict=True):
                 average.update_parameters(learner.policy_net)
@@ -668,7 +739,10 @@ class MultiAgentTrainer:
         ep = Episodes(self.rules, strategies or [None] * self.n, episodes)
         saved = (self.episodes, self.drafts, self.obs, self.masks, self.moved)
         saved_offenders, settings = self.offenders, self.settings
-        saved_groups = self.groups
+        saved_groups, saved_driver = self.groups, self.driver
+        saved_past = self.first_past
+        self.driver = np.full((episodes, self.n), -1, np.int64)
+        self.first_past = episodes  # every actor plays its learner
         self.groups = [(0, episodes, ep)]
         self.episodes, self.drafts = ep, self.iface.new_drafts(episodes)
         self.obs = np.zeros((episodes, *saved[2].shape[1:]), np.float32)
@@ -695,6 +769,7 @@ class MultiAgentTrainer:
             self.settings = settings
             self.episodes, self.drafts, self.obs, self.masks, self.moved = saved
             self.offenders, self.groups = saved_offenders, saved_groups
+            self.driver, self.first_past = saved_driver, saved_past
 
     # ---------------------------------------------------------- checkpoints
     def save(self, path: Path) -> None:
@@ -712,6 +787,16 @@ class MultiAgentTrainer:
                 for learner in self.learners
             ],
             "torch_rng": torch.get_rng_state(),
+            **(
+                {
+                    "past": [
+                        [net.state_dict() for net in nets] for nets in self.snapshots
+                    ],
+                    "driver": torch.from_numpy(self.driver.copy()),
+                }
+                if self.first_past < self.settings.num_envs
+                else {}
+            ),
             **(
                 {"averages": [average.state_dict() for average in self.averages]}
                 if self.averages
@@ -744,6 +829,14 @@ class MultiAgentTrainer:
             learner.value_net.load_state_dict(saved["value"])
             learner.optimizer.load_state_dict(saved["optimizer"])
         torch.set_rng_state(state["torch_rng"])
+        if self.first_past < self.settings.num_envs:
+            self.snapshots = [[] for _ in range(self.n)]
+            for g in range(len(state["past"][0])):
+                self._snapshot()  # the networks' shapes; the weights follow
+                for i in range(self.n):
+                    self.snapshots[i][g].load_state_dict(state["past"][i][g])
+            self.driver[...] = state["driver"].numpy()
+            self.learning[...] = self.driver < 0
         for average, saved in zip(
             self.averages, state["averages"] if self.averages else [], strict=True
         ):
@@ -1121,6 +1214,15 @@ def train_from_config(
         exploring_proposer=config.exploring_proposer,
         start_round_units=config.start_round_units,
         average_from=config.average_from,
+        **(
+            {
+                "past_share": config.past_selves.share,
+                "past_every": config.past_selves.every,
+                "past_keep": config.past_selves.keep,
+            }
+            if config.past_selves is not None
+            else {}
+        ),
         **config.ppo.model_dump(),
     )
     trainer = train(
