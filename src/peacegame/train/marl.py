@@ -126,7 +126,7 @@ class MarlSettings:
         anneal_entropy: Lower ``entropy`` by the same factor.
         past_share: Share of the slots in which one actor, drawn per episode,
             learns against the other actors' past selves (fictitious
-            self-play; :meth:`MultiAgentTrainer.past_selves`); 0: none.
+            self-play; docs/training.md, "Past selves"); 0: none.
         past_every: Keep a snapshot of every policy network every this many
             iterations (and the initial one).
         past_keep: Each past self is drawn uniformly among its actor's newest
@@ -829,7 +829,7 @@ class MultiAgentTrainer:
             learner.value_net.load_state_dict(saved["value"])
             learner.optimizer.load_state_dict(saved["optimizer"])
         torch.set_rng_state(state["torch_rng"])
-        if self.first_past < self.settings.num_envs:
+        if self.first_past < self.settings.num_envs and "past" in state:
             self.snapshots = [[] for _ in range(self.n)]
             for g in range(len(state["past"][0])):
                 self._snapshot()  # the networks' shapes; the weights follow
