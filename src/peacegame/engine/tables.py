@@ -32,7 +32,6 @@ from peacegame.engine.rules import (
 )
 from peacegame.engine.rules import mask_row as _mask_row
 from peacegame.engine.strategies import (
-    T_POSITION,
     Strategy,
     model_tree,
     plan_rows,
@@ -224,10 +223,11 @@ def build_plan(
     else:
         pick = np.zeros((n, 1), np.int64)
     use_model = not public and any(s is not None and s.uses_model for s in strategies)
-    if use_model:
-        tree = model_tree(level_columns, required, rules.smallest, order)
-    else:
-        tree = np.zeros((1, T_POSITION + n), np.int64)
+    tree = (
+        model_tree(level_columns, required, rules.smallest, order)
+        if use_model
+        else None
+    )
     return Plan(
         plan_i=np.stack([r[0] for r in rows]),
         plan_f=np.stack([r[1] for r in rows]),
@@ -255,7 +255,8 @@ class Plan:
         use_model: Whether the frequency opponent model is needed.
         model_tree: The outcomes as a tree for the model's search
             (``strategies.model_tree``, ``int64[n_nodes, 6 + n_actors]``) if it
-            is needed, else one row (and None in :attr:`tables`).
+            is needed, else None (compiled callers then leave out the search:
+            ``strategies.model_pick``).
         external: Per actor, whether it is driven from outside.
     """
 
@@ -265,7 +266,7 @@ class Plan:
     sorted_utility: np.ndarray
     public_pick: np.ndarray
     use_model: bool
-    model_tree: np.ndarray
+    model_tree: np.ndarray | None
     external: tuple[bool, ...]
 
     @property
@@ -278,9 +279,7 @@ class Plan:
             self.sorted_utility,
             self.public_pick,
             self.use_model,
-            # None without a model: compiled callers then leave out the search
-            # (``strategies.model_pick``)
-            self.model_tree if self.use_model else None,
+            self.model_tree,
         )
 
 

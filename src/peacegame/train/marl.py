@@ -338,7 +338,7 @@ class MultiAgentTrainer:
         self.driver = np.full((s.num_envs, n), -1, np.int64)
         self.first_past = s.num_envs - int(round(s.past_share * s.num_envs))
         self.snapshots: list[list[nn.Module]] = [[] for _ in range(n)]
-        if self.first_past < s.num_envs:
+        if self.has_past_selves:
             self._snapshot()
         self._slots = np.arange(s.num_envs, dtype=np.int64)
         self._start(self._slots)
@@ -364,6 +364,11 @@ class MultiAgentTrainer:
             strategies = [None if k < 0 else self.opponents.pool[k] for k in assignment]
             self.groups.append((lo, hi, self.episodes.rows(lo, hi, strategies)))
             self.learning[lo:hi] = np.asarray(assignment) < 0
+
+    @property
+    def has_past_selves(self) -> bool:
+        """Whether some slots play past selves (``past_share`` above 0)."""
+        return self.first_past < self.settings.num_envs
 
     def _snapshot(self) -> None:
         """Keep a frozen copy of every actor's policy network."""
@@ -396,7 +401,7 @@ class MultiAgentTrainer:
 
     def _start(self, slots: np.ndarray) -> None:
         ids = np.arange(self.next_episode, self.next_episode + slots.size)
-        if self.first_past < self.settings.num_envs:
+        if self.has_past_selves:
             self._draw_past(slots, self.next_episode)
         self.next_episode += slots.size
         keys = episode_seeds(self.settings.seed, ids)
@@ -445,9 +450,6 @@ class MultiAgentTrainer:
         with torch.no_grad():
             for i, learner in enumerate(self.learners):
                 slots = np.flatnonzero(movers[:, i])
-                if slots.size == 0:
-                    records.append(None)
-                    continue
                 drivers = self.driver[slots, i]
                 for k in np.unique(drivers[drivers >= 0]):  # past selves
                     mine = slots[drivers == k]
@@ -667,7 +669,7 @@ class MultiAgentTrainer:
         self.decisions += decisions
         self.iteration += 1
         s = self.settings
-        if self.first_past < s.num_envs and self.iteration % s.past_every == 0:
+        if self.has_past_selves and self.iteration % s.past_every == 0:
             self._snapshot()
         if self.averages and self.iteration >= self.settings.average_from:
             for average, learner in zip(self.averages, self.learners, strict=True):
@@ -794,7 +796,7 @@ class MultiAgentTrainer:
                     ],
                     "driver": torch.from_numpy(self.driver.copy()),
                 }
-                if self.first_past < self.settings.num_envs
+                if self.has_past_selves
                 else {}
             ),
             **(
@@ -829,7 +831,7 @@ class MultiAgentTrainer:
             learner.value_net.load_state_dict(saved["value"])
             learner.optimizer.load_state_dict(saved["optimizer"])
         torch.set_rng_state(state["torch_rng"])
-        if self.first_past < self.settings.num_envs and "past" in state:
+        if self.has_past_selves and "past" in state:
             self.snapshots = [[] for _ in range(self.n)]
             for g in range(len(state["past"][0])):
                 self._snapshot()  # the networks' shapes; the weights follow
