@@ -248,7 +248,9 @@ def _matches_env(information: str) -> Callable[[bool, int], Result]:
     return run
 
 
-def _matches_batch(information: str, records: bool) -> Callable[[bool, int], Result]:
+def _matches_batch(
+    information: str, records: bool, proposer: str = "rotating"
+) -> Callable[[bool, int], Result]:
     def run(quick: bool, repeats: int) -> Result:
         from peacegame.batch import BatchEngine
         from peacegame.engine import OutcomeMetrics
@@ -257,7 +259,11 @@ def _matches_batch(information: str, records: bool) -> Callable[[bool, int], Res
         size = 64 if quick else (4096 if public else 1024)
         batches = 4 if public and not quick else 1  # samples of 0.2 s or more
         config, scenario = _match_config(
-            TIME_DEPENDENT, size, max_rounds=100, information=information
+            TIME_DEPENDENT,
+            size,
+            max_rounds=100,
+            information=information,
+            proposer=proposer,
         )
         engine = BatchEngine(config, scenario, OutcomeMetrics.of(scenario), size)
         engine.run(range(size))  # warm-up: per-outcome record parts are cached
@@ -269,9 +275,19 @@ def _matches_batch(information: str, records: bool) -> Callable[[bool, int], Res
             start = time.perf_counter()
             out = play(episodes)
             times.append(time.perf_counter() - start)
+        extra = {}
         if records:
             rounds = statistics.mean(r["rounds"] for r in out)
             agreed = statistics.mean(r["agreement"] for r in out)
+            # How many different results the timed matches have (a
+            # deterministic workload repeats one play: the private pick memo
+            # then serves its picks).
+            extra["distinct_matches"] = len(
+                {
+                    (r["rounds"], r["proposer"], r["outcome"], *r["reward"].values())
+                    for r in out
+                }
+            )
         else:
             rounds = float(out.round.mean() + 1)
             agreed = float((out.end == 1).mean())
@@ -282,6 +298,7 @@ def _matches_batch(information: str, records: bool) -> Callable[[bool, int], Res
             "mean_rounds": rounds,
             "agreement_rate": agreed,
             "batch_size": size,
+            **extra,
         }
 
     return run
@@ -550,6 +567,11 @@ CASES: list[Case] = [
         "matches.batch_private",
         "batch engine, private, log records",
         _matches_batch("private", records=True),
+    ),
+    Case(
+        "matches.batch_private_random",
+        "batch engine, private, random proposer, log records",
+        _matches_batch("private", records=True, proposer="random"),
     ),
     Case("matches.negmas", "NegMAS SAOMechanism, 5 TB negotiators", _peer_negmas_sao),
     Case("solve.default", "compile + solve, default scenario", _solve_case("default")),
@@ -821,6 +843,8 @@ def table(results: dict[str, Result], targets: list[Result]) -> str:
             note.append(f"{r['mean_rounds']:.1f} rounds")
         if "agreement_rate" in r:
             note.append(f"{r['agreement_rate']:.0%} agreed")
+        if "distinct_matches" in r:
+            note.append(f"{r['distinct_matches']:,} distinct")
         if "agreements" in r:
             note.append(f"{r['agreements']}/{r['work']} agreed")
         if "mean_steps" in r:
@@ -894,6 +918,7 @@ def markdown(report: Result) -> str:
             ("matches_per_second", "{:,.0f} matches/s"),
             ("mean_rounds", "{:.1f} rounds"),
             ("agreement_rate", "{:.0%} agreed"),
+            ("distinct_matches", "{:,} distinct results"),
             ("mean_steps", "{:.1f} steps"),
             ("solve_s", "solve only {:.3f} s"),
             ("same_frontier", "identical frontier: {}"),

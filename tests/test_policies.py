@@ -11,7 +11,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from peacegame.engine.strategies import Strategy, private_pick
+from peacegame.engine.strategies import (
+    MEMO_ACTOR,
+    MEMO_COUNT,
+    MEMO_COUNTS,
+    MEMO_GUESS,
+    MEMO_HASH,
+    MEMO_PICK,
+    Strategy,
+    _memo_hash,
+    pick_memo,
+    private_pick,
+    remembered_pick,
+)
 from peacegame.engine.tables import Rules
 from peacegame.env import NegotiationEnv
 from peacegame.errors import ConfigError
@@ -514,6 +526,98 @@ def test_private_search_picks_what_a_full_scan_picks_under_a_quota():
 def test_private_search_picks_what_a_full_scan_picks_random_scenarios(data, seed):
     rules = Rules(compile_dict(data), ProtocolConfig(information="private"))
     check_model_search(rules, np.random.default_rng(seed), 30)
+
+
+def random_model_states(rules: Rules, rng: np.random.Generator, states: int):
+    """``(counts, actor, count, guess)`` draws, many of them repeated."""
+    n = rules.n_actors
+    drawn: list[tuple[np.ndarray, int, int, int]] = []
+    for _ in range(states):
+        if drawn and rng.random() < 0.5:  # a state seen before, as repeats are
+            drawn.append(drawn[int(rng.integers(len(drawn)))])
+            continue
+        counts = rng.integers(0, 3, size=(n, rules.n_levels)).astype(np.int64)
+        actor = int(rng.integers(n))
+        count = int(rng.integers(1, rules.n_outcomes + 1))
+        drawn.append((counts, actor, count, int(rng.integers(-1, rules.n_outcomes))))
+    return drawn
+
+
+@pytest.mark.parametrize("sightings, entries", [(None, None), (1, 1), (2, 4)])
+def test_remembered_picks_are_the_searchs_picks(default_scenario, sightings, entries):
+    """The memo changes no pick: first sightings, entries, hits, and (in a
+    one-row memo) keys that collide on every row all give the search's pick;
+    an actor's own counts are not part of the key, and do not change it."""
+    rules = Rules(default_scenario, ProtocolConfig(information="private"))
+    plan = rules.plan([Strategy("time_dependent")] * rules.n_actors)
+    memo = pick_memo(rules.n_actors, rules.n_levels)
+    if sightings is not None:
+        memo = (memo[0][:sightings].copy(), memo[1][:entries].copy())
+    rng = np.random.default_rng(3)
+    for counts, actor, count, guess in random_model_states(rules, rng, 300):
+        args = (plan.order[actor], counts, actor, count, guess)
+        expected = private_pick(rules.game, plan.model_tree, *args)
+        assert remembered_pick(rules.game, plan.model_tree, memo, *args) == expected
+        own = counts.copy()
+        own[actor] = rng.integers(0, 9, rules.n_levels)
+        args = (plan.order[actor], own, actor, count, guess)
+        assert private_pick(rules.game, plan.model_tree, *args) == expected
+        assert remembered_pick(rules.game, plan.model_tree, memo, *args) == expected
+    assert (memo[1][:, MEMO_PICK] >= 0).any()  # some keys were seen twice
+
+
+def test_a_remembered_pick_is_served_from_the_memo(default_scenario):
+    """The second search of a key stores it and the third reads it back (an
+    entry altered in place is what comes back), so repeated episodes skip the
+    search; a key that differs in one count is searched again."""
+    rules = Rules(default_scenario, ProtocolConfig(information="private"))
+    plan = rules.plan([Strategy("time_dependent")] * rules.n_actors)
+    memo = pick_memo(rules.n_actors, rules.n_levels)
+    counts = np.random.default_rng(4).integers(0, 4, (rules.n_actors, rules.n_levels))
+    args = (plan.order[1], counts.astype(np.int64), 1, 200, -1)
+    picks = [remembered_pick(rules.game, plan.model_tree, memo, *args) for _ in "ab"]
+    assert picks[0] == picks[1] == private_pick(rules.game, plan.model_tree, *args)
+    (row,) = np.flatnonzero(memo[1][:, MEMO_PICK] >= 0)
+    assert memo[1][row, MEMO_ACTOR] == 1 and memo[1][row, MEMO_HASH] != 0
+    memo[1][row, MEMO_PICK] = 12345
+    assert remembered_pick(rules.game, plan.model_tree, memo, *args) == 12345
+    other = args[1].copy()
+    other[0, 0] += 1
+    changed = (plan.order[1], other, 1, 200, -1)
+    assert remembered_pick(rules.game, plan.model_tree, memo, *changed) == private_pick(
+        rules.game, plan.model_tree, *changed
+    )
+
+
+def test_a_memo_entry_with_the_same_hash_but_other_counts_is_not_read(
+    default_scenario,
+):
+    """Hashes collide in principle: an entry is read only if its counts are
+    the key's (an entry forged with the key's hash and one other count is
+    searched again, and then replaced)."""
+    rules = Rules(default_scenario, ProtocolConfig(information="private"))
+    plan = rules.plan([Strategy("time_dependent")] * rules.n_actors)
+    sightings, entries = memo = pick_memo(rules.n_actors, rules.n_levels)
+    counts = np.random.default_rng(5).integers(0, 4, (rules.n_actors, rules.n_levels))
+    counts = counts.astype(np.int64)
+    actor, count, guess = 2, 300, -1
+    h = int(_memo_hash(counts, actor, count, guess))
+    key = h >> 1
+    sightings[(h >> 32) & (sightings.shape[0] - 1)] = key
+    row = h & (entries.shape[0] - 1)
+    others = np.delete(counts, actor, axis=0).ravel()
+    entries[row, :MEMO_COUNTS] = 0
+    entries[row, MEMO_HASH], entries[row, MEMO_PICK] = key, 12345
+    entries[row, MEMO_ACTOR], entries[row, MEMO_COUNT] = actor, count
+    entries[row, MEMO_GUESS] = guess
+    entries[row, MEMO_COUNTS:] = others
+    args = (plan.order[actor], counts, actor, count, guess)
+    assert remembered_pick(rules.game, plan.model_tree, memo, *args) == 12345
+    entries[row, -1] += 1  # the same hash, one other count
+    expected = private_pick(rules.game, plan.model_tree, *args)
+    assert remembered_pick(rules.game, plan.model_tree, memo, *args) == expected
+    assert entries[row, MEMO_PICK] == expected
+    assert (entries[row, MEMO_COUNTS:] == others).all()
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

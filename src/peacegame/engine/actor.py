@@ -93,6 +93,7 @@ class ActorKernel:
             public=public is not None,
             nash=nash,
             level_columns=level_columns,
+            n_levels=int(bounds[-1]),
         )
         ints = game_ints(
             n,

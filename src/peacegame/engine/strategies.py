@@ -97,7 +97,7 @@ P_KIND, P_FIXED_OFFER, P_COUNTS = 0, 1, 2
 """Columns of ``plan_i``: kind, fixed offer, then per round the number of own
 outcomes at or above the aspiration."""
 PL_I, PL_F, PL_ORDER, PL_SORTED_UTILITY, PL_PUBLIC_PICK, PL_USE_MODEL = range(6)
-PL_MODEL_TREE = 6
+PL_MODEL_TREE, PL_PICK_MEMO = 6, 7
 """Positions in the ``plan`` tuple (:attr:`peacegame.engine.tables.Plan.tables`)."""
 T_FIRST, T_CHILDREN, T_COLUMN, T_VOTERS, T_ANY_VOTER, T_SMALLEST, T_POSITION = range(7)
 """Columns of the opponent model's outcome tree (:func:`model_tree`): first
@@ -601,8 +601,122 @@ def private_pick(game, tree, order, counts, actor, count, guess) -> int:
         expand = True
 
 
-def model_pick(game, tree, order, counts, actor, count, guess) -> int:
-    """:func:`private_pick`, or nothing when the plan has no model (``tree`` None).
+MEMO_HASH, MEMO_PICK, MEMO_ACTOR, MEMO_COUNT, MEMO_GUESS, MEMO_COUNTS = range(6)
+"""Columns of the pick memo's entries (:func:`pick_memo`): the key's hash, the
+pick (-1 for an empty entry), the key's actor, prefix length and guess, then
+the counts of every other actor, row by row."""
+PICK_MEMO_BYTES = 2 << 20
+"""The most a pick memo's entries take (at least 64 and at most 4,096)."""
+MEMO_SIGHTINGS = 1 << 14
+"""How many hashes of keys searched once the memo keeps (128 KiB)."""
+
+
+def pick_memo(n_actors: int, n_levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """An empty memo of :func:`private_pick`'s results (:func:`remembered_pick`).
+
+    Returns:
+        ``(sightings, entries)``: ``int64[MEMO_SIGHTINGS]`` hashes of keys
+        searched once (-1: none), and ``int64[capacity, MEMO_COUNTS +
+        (n_actors - 1) * n_levels]`` entries (columns ``MEMO_*``), a power of
+        two of them that fits in :data:`PICK_MEMO_BYTES`.
+    """
+    width = MEMO_COUNTS + (n_actors - 1) * n_levels
+    capacity = 64
+    while capacity < 4096 and 2 * capacity * width * 8 <= PICK_MEMO_BYTES:
+        capacity *= 2
+    entries = np.zeros((capacity, width), np.int64)
+    entries[:, MEMO_PICK] = -1
+    return np.full(MEMO_SIGHTINGS, -1, np.int64), entries
+
+
+_HASH_MUL = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, inline="always")
+def _memo_hash(counts, actor, count, guess) -> np.uint64:
+    """A hash of :func:`private_pick`'s inputs that vary (the others' counts)."""
+    h0 = (np.uint64(actor) * _HASH_MUL) ^ np.uint64(count)
+    h1 = np.uint64(guess + 1) * _HASH_MUL
+    h2 = np.uint64(0)
+    h3 = np.uint64(0)
+    levels = counts.shape[1]
+    for j in range(counts.shape[0]):
+        if j == actor:
+            continue
+        c = 0
+        while c + 4 <= levels:  # four independent chains
+            h0 = (h0 ^ np.uint64(counts[j, c])) * _HASH_MUL
+            h1 = (h1 ^ np.uint64(counts[j, c + 1])) * _HASH_MUL
+            h2 = (h2 ^ np.uint64(counts[j, c + 2])) * _HASH_MUL
+            h3 = (h3 ^ np.uint64(counts[j, c + 3])) * _HASH_MUL
+            c += 4
+        while c < levels:
+            h0 = (h0 ^ np.uint64(counts[j, c])) * _HASH_MUL
+            c += 1
+    h = h0 ^ (h1 >> np.uint64(7)) ^ (h2 >> np.uint64(13)) ^ (h3 >> np.uint64(19))
+    return h ^ (h >> np.uint64(29))
+
+
+@njit(cache=True)
+def remembered_pick(game, tree, memo, order, counts, actor, count, guess) -> int:
+    """:func:`private_pick`, from ``memo`` when it holds the same inputs.
+
+    The pick reads only the other actors' counts (the proposer's own column
+    of the estimates is 0), the prefix length and the guess, so an entry
+    keyed by exactly those, compared in full, holds the search's own result:
+    the memo changes no pick, only how often the search runs (the episodes
+    of deterministic strategies repeat their picks until a draw tells them
+    apart). A key gets an entry the second time it is searched; the first
+    time only its hash is noted among the sightings, so picks that never
+    repeat cost a hash and one write to a 128 KiB table (measured: within
+    the noise of the search alone, with random proposers). An entry or a
+    sighting is overwritten by the next key hashed to its row.
+    """
+    sightings, entries = memo
+    n, levels = counts.shape
+    h = _memo_hash(counts, actor, count, guess)
+    key = np.int64(h >> np.uint64(1))
+    seen = np.intp((h >> np.uint64(32)) & np.uint64(sightings.shape[0] - 1))
+    if sightings[seen] != key:  # a first sighting: no entry to look up
+        sightings[seen] = key
+        return private_pick(game, tree, order, counts, actor, count, guess)
+    at = np.intp(h & np.uint64(entries.shape[0] - 1))
+    if (
+        entries[at, MEMO_PICK] >= 0
+        and entries[at, MEMO_HASH] == key
+        and entries[at, MEMO_ACTOR] == actor
+        and entries[at, MEMO_COUNT] == count
+        and entries[at, MEMO_GUESS] == guess
+    ):
+        same = True
+        start = MEMO_COUNTS
+        for j in range(n):
+            if j == actor:
+                continue
+            for c in range(levels):
+                same &= entries[at, start + c] == counts[j, c]
+            if not same:
+                break
+            start += levels
+        if same:
+            return entries[at, MEMO_PICK]
+    pick = private_pick(game, tree, order, counts, actor, count, guess)
+    entries[at, MEMO_HASH] = key
+    entries[at, MEMO_PICK] = pick
+    entries[at, MEMO_ACTOR] = actor
+    entries[at, MEMO_COUNT] = count
+    entries[at, MEMO_GUESS] = guess
+    start = MEMO_COUNTS
+    for j in range(n):
+        if j != actor:
+            for c in range(levels):
+                entries[at, start + c] = counts[j, c]
+            start += levels
+    return pick
+
+
+def model_pick(game, tree, memo, order, counts, actor, count, guess) -> int:
+    """:func:`remembered_pick`, or nothing when the plan has no model (``tree`` None).
 
     Chosen when the caller is compiled, by the type of the plan's tree
     (:attr:`peacegame.engine.tables.Plan.tables` holds None there when no
@@ -615,11 +729,11 @@ def model_pick(game, tree, order, counts, actor, count, guess) -> int:
 
 
 @overload(model_pick, jit_options={"cache": True})
-def _model_pick(game, tree, order, counts, actor, count, guess):
+def _model_pick(game, tree, memo, order, counts, actor, count, guess):
     if isinstance(tree, types.NoneType):
-        return lambda game, tree, order, counts, actor, count, guess: order[0]
-    return lambda game, tree, order, counts, actor, count, guess: private_pick(
-        game, tree, order, counts, actor, count, guess
+        return lambda game, tree, memo, order, counts, actor, count, guess: order[0]
+    return lambda game, tree, memo, order, counts, actor, count, guess: remembered_pick(
+        game, tree, memo, order, counts, actor, count, guess
     )
 
 
@@ -674,7 +788,16 @@ def choose_proposal(game, plan, memory, counts, row, round_index, actor) -> int:
     if public_pick.shape[0] > 1:
         return public_pick[count]
     guess = last_proposal(ints, row, actor)
-    return model_pick(game, plan[PL_MODEL_TREE], order, counts, actor, count, guess)
+    return model_pick(
+        game,
+        plan[PL_MODEL_TREE],
+        plan[PL_PICK_MEMO],
+        order,
+        counts,
+        actor,
+        count,
+        guess,
+    )
 
 
 @njit(cache=True, inline="always")

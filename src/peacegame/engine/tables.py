@@ -34,6 +34,7 @@ from peacegame.engine.rules import mask_row as _mask_row
 from peacegame.engine.strategies import (
     Strategy,
     model_tree,
+    pick_memo,
     plan_rows,
     public_picks,
 )
@@ -180,6 +181,7 @@ def build_plan(
     public: bool,
     nash: int | None,
     level_columns: np.ndarray,
+    n_levels: int,
 ) -> Plan:
     """The kernel's tables for one scripted strategy (or None) per actor.
 
@@ -197,6 +199,7 @@ def build_plan(
         nash: The weighted Nash point, for ``nash_mediator``.
         level_columns: ``int64[n_outcomes, n_issues]``, each outcome's level
             columns (for the opponent model's tree).
+        n_levels: The number of level columns (the opponent model's counts).
 
     Raises:
         ValueError: On an unknown strategy kind.
@@ -228,6 +231,7 @@ def build_plan(
         if use_model
         else None
     )
+    memo = pick_memo(n, n_levels) if use_model else None
     return Plan(
         plan_i=np.stack([r[0] for r in rows]),
         plan_f=np.stack([r[1] for r in rows]),
@@ -236,6 +240,7 @@ def build_plan(
         public_pick=pick,
         use_model=use_model,
         model_tree=tree,
+        pick_memo=memo,
         external=tuple(s is None for s in strategies),
     )
 
@@ -267,6 +272,7 @@ class Plan:
     public_pick: np.ndarray
     use_model: bool
     model_tree: np.ndarray | None
+    pick_memo: tuple[np.ndarray, np.ndarray] | None
     external: tuple[bool, ...]
 
     @property
@@ -280,6 +286,7 @@ class Plan:
             self.public_pick,
             self.use_model,
             self.model_tree,
+            self.pick_memo,
         )
 
 
@@ -465,6 +472,7 @@ class Rules:
             public=self.public,
             nash=nash,
             level_columns=self.level_columns,
+            n_levels=self.n_levels,
         )
 
     # -------------------------------------------------------------- messages
