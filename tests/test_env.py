@@ -369,6 +369,34 @@ def test_info_at_the_end(default_scenario: Any) -> None:
     )
 
 
+def test_aec_infos_while_running_and_at_the_end(default_scenario: Any) -> None:
+    """``infos`` reads as PettingZoo's: every agent's running info (the dict
+    ``last`` returns), then a dict of its own per agent at the end; the decoded
+    outcome is a new dict every episode (altering one leaves the next alone)."""
+    env = raw_env(scenario=default_scenario)
+    outcome = 1548  # proposed by russia, needs china, ukraine, us, eu
+    for _ in range(2):
+        env.reset(seed=0)
+        assert env.infos == dict.fromkeys(
+            env.possible_agents, {"phase": "propose", "round": 0, "offer": -1}
+        )
+        assert env.agent_selection == "russia"
+        env.step(outcome)
+        running = env.last()[4]
+        assert running == {"phase": "vote", "round": 0, "offer": outcome}
+        assert all(env.infos[a] is running for a in env.agents)
+        while env.agents and not env.terminations[env.agent_selection]:
+            env.step(env.protocol.accept_action)
+        infos = env.infos
+        assert len({id(infos[a]) for a in env.agents}) == len(env.agents)
+        for agent in env.agents:
+            assert infos[agent]["decoded"] == default_scenario.decode(outcome)
+            assert infos[agent]["agreement"] is True
+        infos["eu"]["decoded"]["altered"] = "by the user"  # must not carry over
+        while env.agents:
+            env.step(None)
+
+
 # ------------------------------------------------------------------ errors
 def test_aec_illegal_action_raises_naming_agent_action_phase(
     default_scenario: Any,

@@ -126,7 +126,8 @@ field as a keyword (`max_rounds=20`, `proposer="rotating"`, `order=None`,
 `reset(seed=s)` keys the episode with `s`: the proposer and breakdown draws,
 and a random policy's moves, are hashes of (s, round, purpose)
 (`peacegame.engine.randomness`). `reset()` without a seed draws the key from
-the env's generator, seeded by the last explicit seed.
+the env's generator, seeded by the last explicit seed (63 of its raw bits,
+`np_random.bit_generator.random_raw() >> 1`).
 
 ### Version history
 
@@ -202,6 +203,8 @@ ENV_ID = "peacegame/negotiation-v0"
 
 DEFAULT_MAX_CYCLES = 100_000
 """Default truncation limit, far beyond any sensible ``max_rounds``."""
+DECODED_KEPT = 4096
+"""How many agreed outcomes' decoded dicts an env keeps for its final infos."""
 
 METADATA: dict[str, Any] = {
     "name": "peacegame_v0",
@@ -454,6 +457,7 @@ class _NegotiationBase:
         self.np_random_seed: int | None = None
         self.started = False
         self._transcript = _Transcript(rules) if render_mode else None
+        self._decoded: dict[int, dict[str, str]] = {}
 
     def observation_space(self, agent: str) -> spaces.Space:
         """Return the agent's observation space (the same object every call)."""
@@ -471,8 +475,8 @@ class _NegotiationBase:
         """
         if seed is not None or self.np_random is None:
             self.np_random, self.np_random_seed = seeding.np_random(seed)
-        if seed is None:
-            key = int(self.np_random.integers(2**63 - 1))
+        if seed is None:  # 63 raw bits (Generator.integers costs 5x as much)
+            key = int(self.np_random.bit_generator.random_raw()) >> 1
         else:
             key = int(seed) % 2**63
         shown = self._start_slot(key)
@@ -532,10 +536,19 @@ class _NegotiationBase:
             "round": int(row[C_ROUND]),
             "offer": int(row[C_OFFER]),
             "outcome": outcome,
-            "decoded": self.scenario.decode(outcome) if outcome >= 0 else None,
+            "decoded": self._decode(outcome) if outcome >= 0 else None,
             "agreement": agreed,
             "end_reason": reason,
         }
+
+    def _decode(self, outcome: int) -> dict[str, str]:
+        """``scenario.decode(outcome)``, a new dict each time (kept per outcome)."""
+        decoded = self._decoded.get(outcome)
+        if decoded is None:
+            decoded = self.scenario.decode(outcome)
+            if len(self._decoded) < DECODED_KEPT:
+                self._decoded[outcome] = decoded
+        return dict(decoded)
 
     def _to_move(self) -> str | None:
         return None
@@ -605,6 +618,7 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         self._selected = 0  # agent_selection's index (set by reset)
         self._skip_agent_selection: str | None = None  # as in AECEnv
         self._phase = ENDED
+        self._infos: dict[str, dict[str, Any]] | None = {}
         self._propose_mask = self.rules.propose_mask
         self._vote_mask = self.rules.vote_mask
 
@@ -621,7 +635,7 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         self.truncations = dict.fromkeys(agents, False)
         # Every agent's info while the episode runs (one dict, as last() returns).
         self._info_now = self._info_of(phase, round_index, offer)
-        self.infos = dict.fromkeys(agents, self._info_now)
+        self._infos = None
         self.agent_selection = agents[proposer]
         self._selected = proposer  # agent_selection's index, kept beside it
         self._selected_mask = self._propose_mask
@@ -718,7 +732,7 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
             if proposing:
                 self._selected_mask = self._vote_mask
                 self._info_now = self._info_of(phase, round_index, offer)
-                self.infos = dict.fromkeys(self.agents, self._info_now)
+                self._infos = None
             return
         # The round was resolved: agreement, end of talks, or a new round.
         if transcript is not None:
@@ -733,7 +747,23 @@ class NegotiationEnv(_NegotiationBase, AECEnv):
         self._selected = mover
         self._selected_mask = self._propose_mask
         self._info_now = self._info_of(phase, round_index, offer)
-        self.infos = dict.fromkeys(self.agents, self._info_now)
+        self._infos = None
+
+    @property
+    def infos(self) -> dict[str, dict[str, Any]]:
+        """Every agent's info.
+
+        While the episode runs, the one dict :meth:`last` returns, shared by
+        all agents (built when read, so a step does not build it).
+        """
+        infos = self._infos
+        if infos is None:
+            infos = self._infos = dict.fromkeys(self.agents, self._info_now)
+        return infos
+
+    @infos.setter
+    def infos(self, value: dict[str, dict[str, Any]]) -> None:
+        self._infos = value
 
     def _was_dead_step(self, action: Any) -> None:
         """``AECEnv._was_dead_step`` for this env, where every agent ends at once.
