@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 pytest.importorskip("torchrl")
@@ -611,6 +612,96 @@ def test_past_selves_resume_as_an_unbroken_run(tmp_path):
             assert torch.equal(a, b)
     for mine, theirs in zip(resumed.snapshots, whole.snapshots, strict=True):
         for a, b in zip(mine[-1].parameters(), theirs[-1].parameters(), strict=True):
+            assert torch.equal(a, b)
+
+
+def _force_votes(net, action: int) -> None:
+    """Make a policy network pick ``action`` whenever it votes."""
+    import torch
+
+    last = [m for m in net.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.zero_()
+        last.bias[action] = 50.0
+
+
+def test_nash_weighted_past_selves_follow_the_meta_game():
+    """``weights: nash`` in Baron-Ferejohn (unanimity, no-deal 0, random
+    proposals): the payoff table is the profiles' play (all rejecting: 0 for
+    everyone; all accepting: a uniform grid point at once, 1/3 each by the
+    grid's symmetry), the mixture is an equilibrium of that table, and the
+    past selves are drawn by it (the uniform rule draws both members)."""
+    from dataclasses import replace
+
+    scenario = load_compiled("configs/scenarios/textbook/baron-ferejohn-fine.yaml")
+    settings = replace(
+        TINY,
+        past_share=1.0,
+        past_every=1,
+        past_keep=2,
+        past_weights="nash",
+        past_games=256,
+    )
+    trainer = MultiAgentTrainer(scenario, ProtocolConfig(actions="outcome"), settings)
+    trainer._snapshot()
+    for nets in trainer.snapshots:  # the oldest rejects, the newest accepts
+        _force_votes(nets[0], trainer.rules.reject_action)
+        _force_votes(nets[1], trainer.rules.accept_action)
+    report = trainer.solve_past()
+    assert report["members"] == [2, 2, 2] and report["nash_conv"] >= 0.0
+    tables, sigma = trainer.past_tables, trainer.past_sigma
+    for i in range(trainer.n):
+        assert tables[i][0, 0, 0] == 0.0
+        assert abs(tables[i][1, 1, 1] - 1 / 3) < 0.05
+        others = [sigma[q] if q != i else None for q in range(trainer.n)]
+        values = tables[i]
+        for q in reversed(range(trainer.n)):
+            if q != i:
+                values = np.tensordot(values, others[q], axes=([q], [0]))
+        assert values.max() - values @ sigma[i] < 1e-3  # no member gains
+    trainer._draw_past(np.arange(TINY.num_envs), 0)
+    for i in range(trainer.n):
+        drawn = trainer.driver[:, i][trainer.driver[:, i] >= 0]
+        assert drawn.size
+        for k in (0, 1):
+            if sigma[i][k] < 1e-6:
+                assert (drawn != k).all()
+            if sigma[i][k] > 1 - 1e-6:
+                assert (drawn == k).all()
+    trainer.settings = replace(settings, past_weights="uniform")
+    trainer._draw_past(np.arange(TINY.num_envs), 0)
+    assert set(trainer.driver[trainer.driver >= 0].tolist()) == {0, 1}
+
+
+def test_nash_weighted_past_selves_resume_as_an_unbroken_run(tmp_path):
+    from dataclasses import replace
+
+    import torch
+
+    scenario, protocol = load_compiled(None), ProtocolConfig(actions="utility")
+    settings = replace(
+        TINY,
+        past_share=0.5,
+        past_every=1,
+        past_keep=2,
+        past_weights="nash",
+        past_games=4,
+    )
+    whole = MultiAgentTrainer(scenario, protocol, settings)
+    for _ in range(3):
+        whole.train_iteration()
+    assert len(whole.past_reports) == 3 and "nash_conv" in whole.past_reports[-1]
+    train(scenario, protocol, settings, 1, tmp_path, log=lambda _: None)
+    resumed = train(scenario, protocol, settings, 3, tmp_path, log=lambda _: None)
+    assert resumed.past_reports == whole.past_reports
+    for mine, theirs in zip(resumed.past_sigma, whole.past_sigma, strict=True):
+        assert np.array_equal(mine, theirs)
+    assert (resumed.driver == whole.driver).all()
+    for mine, theirs in zip(resumed.learners, whole.learners, strict=True):
+        for a, b in zip(
+            mine.policy_net.parameters(), theirs.policy_net.parameters(), strict=True
+        ):
             assert torch.equal(a, b)
 
 

@@ -44,6 +44,7 @@ meta-game.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from typing import Any
 
@@ -317,3 +318,50 @@ def empirical_game(obs: Observations, epsilon: float = 0.01, seed: int = 0) -> d
 
 
 __all__ = ["empirical_game", "replicator", "scenario_game"]
+
+
+def meta_nash(
+    tables: list[np.ndarray], sizes: list[int]
+) -> tuple[list[np.ndarray], list[float]]:
+    """The meta-game's mixture per actor (replicator dynamics) and its values.
+
+    For a full table of profiles (PSRO's meta-game, ``peacegame.train.psro``,
+    and the multi-agent trainer's past selves), from the uniform mix.
+
+    Args:
+        tables: Per actor, its payoff ``float[size_0, size_1, ...]`` at every
+            profile.
+        sizes: Population sizes.
+
+    Returns:
+        ``sigma`` (per actor, a distribution over its members) and each
+        actor's expected payoff under ``sigma``.
+    """
+    n = len(sizes)
+    n_comp = max(sizes)
+    role, comp, opponents, value = [], [], [], []
+    for index in itertools.product(*(range(s) for s in sizes)):
+        for r in range(n):
+            role.append(r)
+            comp.append(index[r])
+            opponents.append([-1 if q == r else index[q] for q in range(n)])
+            value.append(tables[r][index])
+    units = {
+        "role": np.array(role),
+        "competitor": np.array(comp),
+        "opponents": np.array(opponents, np.int64),
+        "value": np.array(value, np.float64),
+    }
+    payoffs = _Payoffs(units, n, n_comp)
+    eligible = [np.arange(s) for s in sizes]
+    x, _, _ = replicator(payoffs, eligible, [[np.full(s, 1.0 / s) for s in sizes]])
+    sigma = [x[0, r, : sizes[r]] / x[0, r, : sizes[r]].sum() for r in range(n)]
+    return sigma, [expected(tables[r], sigma) for r in range(n)]
+
+
+def expected(table: np.ndarray, sigma: list[np.ndarray]) -> float:
+    """The expectation of ``table`` when every axis is drawn from ``sigma``."""
+    out = table
+    for s in reversed(sigma):
+        out = out @ s
+    return float(out)

@@ -273,19 +273,28 @@ class MarlPastSelves(_Strict):
 
     In each of those slots one actor, drawn per episode, plays its learner and
     learns; every other actor is played by one of its own past policy
-    networks, drawn uniformly among its newest ``keep`` snapshots (one is
-    taken at the start and one every ``every`` iterations). The draws come
-    from the run's seed and the episode ids, so a resumed run draws the same.
+    networks, drawn among its newest ``keep`` snapshots (one is taken at the
+    start and one every ``every`` iterations): uniformly, or (``weights:
+    nash``) by the meta-Nash mixture of the snapshots' empirical game, solved
+    at every snapshot, PSRO's way (Lanctot et al., 2017; each solve reports
+    the previous mixture's NashConv in ``progress.jsonl``'s
+    ``extra.past_game``). The draws come from the run's seed and the episode
+    ids, so a resumed run draws the same.
 
     Attributes:
         share: Share of the ``num_envs`` slots.
         every: Snapshot every this many iterations.
         keep: Draw among each actor's newest this many snapshots.
+        weights: ``uniform`` or ``nash``.
+        games: ``nash``: episodes per profile of snapshots in the meta-game
+            (``(keep + 1) ** n_actors`` profiles at most).
     """
 
     share: float = Field(gt=0.0, le=1.0)
     every: int = Field(default=5, ge=1)
     keep: int = Field(default=8, ge=1)
+    weights: Literal["uniform", "nash"] = "uniform"
+    games: int = Field(default=32, ge=1)
 
 
 class MarlConfig(_TrainBase):

@@ -42,6 +42,7 @@ plain containers only).
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import os
 import time
@@ -78,6 +79,7 @@ from peacegame.errors import UserError
 from peacegame.policies.learned import policy_network, write_metadata
 from peacegame.scenario.compiled import CompiledScenario
 from peacegame.solutions import zone_of_agreement
+from peacegame.tournament.game import meta_nash
 
 
 @dataclass
@@ -129,8 +131,13 @@ class MarlSettings:
             self-play; docs/training.md, "Past selves"); 0: none.
         past_every: Keep a snapshot of every policy network every this many
             iterations (and the initial one).
-        past_keep: Each past self is drawn uniformly among its actor's newest
-            this many snapshots.
+        past_keep: Each past self is drawn among its actor's newest this
+            many snapshots.
+        past_weights: How: ``uniform``, or ``nash``: by the meta-Nash mixture
+            of the empirical game between those snapshots (PSRO's meta-solver,
+            :meth:`MultiAgentTrainer.solve_past`), solved again at every
+            snapshot.
+        past_games: ``nash``: episodes played per profile of snapshots.
     """
 
     num_envs: int = 1024
@@ -155,6 +162,8 @@ class MarlSettings:
     past_share: float = 0.0
     past_every: int = 5
     past_keep: int = 8
+    past_weights: str = "uniform"
+    past_games: int = 32
 
 
 def anneal_factor(iteration: int, anneal_until: int) -> float:
@@ -169,6 +178,8 @@ def anneal_factor(iteration: int, anneal_until: int) -> float:
 
 
 PAST_STREAM = 0x0FA5_7E1F
+PAST_GAME_SEED = 7 * 10**6
+"""Episode ids of the past selves' meta-game (apart from evaluations')."""
 """Mixed into the seed for drawing the past selves of an episode's actors."""
 
 OPPONENT_STREAM = 0x0990_9E17
@@ -338,6 +349,11 @@ class MultiAgentTrainer:
         self.driver = np.full((s.num_envs, n), -1, np.int64)
         self.first_past = s.num_envs - int(round(s.past_share * s.num_envs))
         self.snapshots: list[list[nn.Module]] = [[] for _ in range(n)]
+        # ``nash`` weights: per actor the mixture over its newest snapshots,
+        # and one report per solve of the meta-game.
+        self.past_sigma: list[np.ndarray] = [np.ones(1) for _ in range(n)]
+        self.past_reports: list[dict[str, Any]] = []
+        self.past_tables: list[np.ndarray] = []  # the last solve's payoffs
         if self.has_past_selves:
             self._snapshot()
         self._slots = np.arange(s.num_envs, dtype=np.int64)
@@ -395,7 +411,14 @@ class MultiAgentTrainer:
         for i in range(n):
             kept = len(self.snapshots[i])
             newest = min(kept, s.past_keep)
-            drawn = kept - newest + rng.integers(newest, size=past.size)
+            if s.past_weights == "nash":
+                drawn = (
+                    kept
+                    - newest
+                    + rng.choice(newest, size=past.size, p=self.past_sigma[i])
+                )
+            else:
+                drawn = kept - newest + rng.integers(newest, size=past.size)
             self.driver[past, i] = np.where(focal == i, -1, drawn)
         self.learning[past] = self.driver[past] < 0
 
@@ -669,8 +692,11 @@ class MultiAgentTrainer:
         self.decisions += decisions
         self.iteration += 1
         s = self.settings
+        extra: dict[str, Any] = {}
         if self.has_past_selves and self.iteration % s.past_every == 0:
             self._snapshot()
+            if s.past_weights == "nash":
+                extra["past_game"] = self.solve_past()
         if self.averages and self.iteration >= self.settings.average_from:
             for average, learner in zip(self.averages, self.learners, strict=True):
                 average.update_parameters(learner.policy_net)
@@ -679,7 +705,8 @@ class MultiAgentTrainer:
             self._assign(self.iteration // o.redraw_every)  # new opponents:
             self._start(np.arange(self.groups[0][1], self.settings.num_envs))
             self._observe()
-        extra = {"pool": stats["pool"]} if "pool" in stats else {}
+        if "pool" in stats:
+            extra["pool"] = stats["pool"]
         return IterationStats(
             iteration=self.iteration,
             decisions=decisions,
@@ -728,12 +755,15 @@ class MultiAgentTrainer:
         seed: int,
         sample: bool = False,
         strategies: list[Strategy | None] | None = None,
+        drivers: np.ndarray | None = None,
     ) -> Episodes:
         """Play ``episodes`` whole episodes (ids ``0 ..``, keys from ``seed``).
 
         The training slots, drafts and buffers are set aside and restored, so
         training goes on where it was. ``strategies`` (per actor, None for the
-        learner) puts scripted actors in the episodes, as in a match.
+        learner) puts scripted actors in the episodes, as in a match;
+        ``drivers`` (``int64[episodes, n_actors]``) has a snapshot play an
+        actor in a slot (its index; -1: the learner).
 
         Returns:
             The finished slots (``state``, ``rewards``), slot ``k`` episode ``k``.
@@ -743,8 +773,12 @@ class MultiAgentTrainer:
         saved_offenders, settings = self.offenders, self.settings
         saved_groups, saved_driver = self.groups, self.driver
         saved_past = self.first_past
-        self.driver = np.full((episodes, self.n), -1, np.int64)
-        self.first_past = episodes  # every actor plays its learner
+        self.driver = (
+            np.full((episodes, self.n), -1, np.int64)
+            if drivers is None
+            else np.asarray(drivers, np.int64)
+        )
+        self.first_past = episodes  # no new draws of past selves
         self.groups = [(0, episodes, ep)]
         self.episodes, self.drafts = ep, self.iface.new_drafts(episodes)
         self.obs = np.zeros((episodes, *saved[2].shape[1:]), np.float32)
@@ -773,6 +807,78 @@ class MultiAgentTrainer:
             self.offenders, self.groups = saved_offenders, saved_groups
             self.driver, self.first_past = saved_driver, saved_past
 
+    def solve_past(self) -> dict[str, Any]:
+        """Weigh the newest snapshots by the meta-Nash of their empirical game.
+
+        The members are each actor's newest ``past_keep`` snapshots, and the
+        one before them if there is one (the previous solve's oldest member).
+        Every profile of members (one per actor) plays ``past_games``
+        episodes with sampled moves, every profile on the same episode keys
+        (held-out ids from :data:`PAST_GAME_SEED` and the iteration); an
+        actor's payoff at a profile is its mean reward. Before the new
+        mixture is solved, the previous one is scored on this table: its
+        **NashConv** is the sum over actors of how much the best member
+        (the newest snapshot, the learner's latest, among them) gains
+        against the others' previous mixtures (PSRO's exploitability, from
+        below: the members are the only deviations tried). The new mixture
+        (:func:`peacegame.tournament.game.meta_nash`, replicator dynamics
+        from the uniform mix) over the newest ``past_keep`` then weighs the
+        past-self draws until the next snapshot.
+
+        Returns:
+            The report appended to :attr:`past_reports` (iteration, members,
+            NashConv of the previous mixture, the new mixture and its values).
+        """
+        s, n = self.settings, self.n
+        kept = [len(nets) for nets in self.snapshots]
+        window = [min(k, s.past_keep + 1) for k in kept]
+        profiles = list(itertools.product(*(range(w) for w in window)))
+        games = s.past_games
+        drivers = np.empty((len(profiles) * games, n), np.int64)
+        for p, profile in enumerate(profiles):
+            drivers[p * games : (p + 1) * games] = [
+                kept[i] - window[i] + profile[i] for i in range(n)
+            ]
+        ep = self.play(
+            drivers.shape[0],
+            PAST_GAME_SEED + self.iteration,
+            sample=True,
+            drivers=drivers,
+        )
+        means = ep.rewards.reshape(len(profiles), games, n).mean(axis=1)
+        tables = [np.zeros(window) for _ in range(n)]
+        for p, profile in enumerate(profiles):
+            for i in range(n):
+                tables[i][profile] = means[p, i]
+        self.past_tables = tables
+        report: dict[str, Any] = {
+            "iteration": self.iteration,
+            "members": [int(w) for w in window],
+        }
+        # The previous mixtures cover the window but its newest member.
+        previous = [np.append(sigma, 0.0) for sigma in self.past_sigma]
+        if all(x.size == w for x, w in zip(previous, window, strict=True)):
+            gains = []
+            for i in range(n):
+                values = tables[i]
+                for q in reversed(range(n)):  # the higher axes first
+                    if q != i:
+                        values = np.tensordot(values, previous[q], axes=([q], [0]))
+                now = float(values @ previous[i])
+                gains.append(max(0.0, float(values.max()) - now))
+            report["nash_conv"] = round(float(sum(gains)), 4)
+        newest = [min(k, s.past_keep) for k in kept]
+        inner = [
+            table[tuple(slice(w - m, w) for w, m in zip(window, newest, strict=True))]
+            for table in tables
+        ]
+        sigma, values = meta_nash(inner, newest)
+        self.past_sigma = [np.asarray(x, np.float64) / np.sum(x) for x in sigma]
+        report["sigma"] = [x.round(4).tolist() for x in self.past_sigma]
+        report["meta_nash_value"] = [round(float(v), 4) for v in values]
+        self.past_reports.append(report)
+        return report
+
     # ---------------------------------------------------------- checkpoints
     def save(self, path: Path) -> None:
         """Write the trainer's state atomically (see the module doc)."""
@@ -795,6 +901,8 @@ class MultiAgentTrainer:
                         [net.state_dict() for net in nets] for nets in self.snapshots
                     ],
                     "driver": torch.from_numpy(self.driver.copy()),
+                    "past_sigma": [torch.from_numpy(x.copy()) for x in self.past_sigma],
+                    "past_reports": json.dumps(self.past_reports),
                 }
                 if self.has_past_selves
                 else {}
@@ -839,6 +947,9 @@ class MultiAgentTrainer:
                     self.snapshots[i][g].load_state_dict(state["past"][i][g])
             self.driver[...] = state["driver"].numpy()
             self.learning[...] = self.driver < 0
+            if "past_sigma" in state:
+                self.past_sigma = [x.numpy().copy() for x in state["past_sigma"]]
+                self.past_reports = json.loads(state["past_reports"])
         for average, saved in zip(
             self.averages, state["averages"] if self.averages else [], strict=True
         ):
@@ -1221,6 +1332,8 @@ def train_from_config(
                 "past_share": config.past_selves.share,
                 "past_every": config.past_selves.every,
                 "past_keep": config.past_selves.keep,
+                "past_weights": config.past_selves.weights,
+                "past_games": config.past_selves.games,
             }
             if config.past_selves is not None
             else {}
