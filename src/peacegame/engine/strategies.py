@@ -606,7 +606,7 @@ MEMO_HASH, MEMO_PICK, MEMO_ACTOR, MEMO_COUNT, MEMO_GUESS, MEMO_COUNTS = range(6)
 pick (-1 for an empty entry), the key's actor, prefix length and guess, then
 the counts of every other actor, row by row."""
 PICK_MEMO_BYTES = 2 << 20
-"""The most a pick memo's entries take (at least 64 and at most 4,096)."""
+"""The most a pick memo's entries take (at least 64, at most 4,096 entries)."""
 MEMO_SIGHTINGS = 1 << 14
 """How many hashes of keys searched once the memo keeps (128 KiB)."""
 
@@ -668,9 +668,10 @@ def remembered_pick(game, tree, memo, order, counts, actor, count, guess) -> int
     of deterministic strategies repeat their picks until a draw tells them
     apart). A key gets an entry the second time it is searched; the first
     time only its hash is noted among the sightings, so picks that never
-    repeat cost a hash and one write to a 128 KiB table (measured: within
-    the noise of the search alone, with random proposers). An entry or a
-    sighting is overwritten by the next key hashed to its row.
+    repeat cost a hash (about 28 ns) and one write to a 128 KiB table
+    (matches with random proposers, whose picks rarely repeat: about 3%
+    slower than the search alone; benchmarks/README.md, "The pick memo").
+    An entry or a sighting is overwritten by the next key hashed to its row.
     """
     sightings, entries = memo
     n, levels = counts.shape

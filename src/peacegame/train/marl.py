@@ -178,9 +178,10 @@ def anneal_factor(iteration: int, anneal_until: int) -> float:
 
 
 PAST_STREAM = 0x0FA5_7E1F
-PAST_GAME_SEED = 7 * 10**6
-"""Episode ids of the past selves' meta-game (apart from evaluations')."""
 """Mixed into the seed for drawing the past selves of an episode's actors."""
+PAST_GAME_SEED = 7 * 10**6
+"""Base seed (plus the iteration) of the past selves' meta-game episodes,
+apart from the evaluations' (10**6)."""
 
 OPPONENT_STREAM = 0x0990_9E17
 """Mixed into the seed for drawing the opponent assignments."""
@@ -814,7 +815,7 @@ class MultiAgentTrainer:
         one before them if there is one (the previous solve's oldest member).
         Every profile of members (one per actor) plays ``past_games``
         episodes with sampled moves, every profile on the same episode keys
-        (held-out ids from :data:`PAST_GAME_SEED` and the iteration); an
+        (keys from :data:`PAST_GAME_SEED` plus the iteration); an
         actor's payoff at a profile is its mean reward. Before the new
         mixture is solved, the previous one is scored on this table: its
         **NashConv** is the sum over actors of how much the best member
