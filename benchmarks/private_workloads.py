@@ -46,10 +46,7 @@ def measure(proposer: str, breakdown: float) -> tuple[float, float, int]:
         out = engine.run(range((k + 1) * SIZE, (k + 2) * SIZE))
         times.append(time.perf_counter() - start)
     rounds = sum(r["rounds"] for r in out) / len(out)
-    distinct = len(
-        {(r["rounds"], r["proposer"], r["outcome"], *r["reward"].values()) for r in out}
-    )
-    return SIZE / min(times), rounds, distinct
+    return SIZE / min(times), rounds, run_all.distinct_results(out)
 
 
 def main() -> int:

@@ -248,6 +248,18 @@ def _matches_env(information: str) -> Callable[[bool, int], Result]:
     return run
 
 
+def distinct_results(records: list[dict[str, Any]]) -> int:
+    """How many different results log records have (rounds, last proposer,
+    outcome, rewards): a deterministic workload repeats one play, whose
+    private picks the pick memo then serves."""
+    return len(
+        {
+            (r["rounds"], r["proposer"], r["outcome"], *r["reward"].values())
+            for r in records
+        }
+    )
+
+
 def _matches_batch(
     information: str, records: bool, proposer: str = "rotating"
 ) -> Callable[[bool, int], Result]:
@@ -279,15 +291,7 @@ def _matches_batch(
         if records:
             rounds = statistics.mean(r["rounds"] for r in out)
             agreed = statistics.mean(r["agreement"] for r in out)
-            # How many different results the timed matches have (a
-            # deterministic workload repeats one play: the private pick memo
-            # then serves its picks).
-            extra["distinct_matches"] = len(
-                {
-                    (r["rounds"], r["proposer"], r["outcome"], *r["reward"].values())
-                    for r in out
-                }
-            )
+            extra["distinct_matches"] = distinct_results(out)
         else:
             rounds = float(out.round.mean() + 1)
             agreed = float((out.end == 1).mean())

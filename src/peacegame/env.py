@@ -203,8 +203,6 @@ ENV_ID = "peacegame/negotiation-v0"
 
 DEFAULT_MAX_CYCLES = 100_000
 """Default truncation limit, far beyond any sensible ``max_rounds``."""
-DECODED_KEPT = 4096
-"""How many agreed outcomes' decoded dicts an env keeps for its final infos."""
 
 METADATA: dict[str, Any] = {
     "name": "peacegame_v0",
@@ -457,7 +455,6 @@ class _NegotiationBase:
         self.np_random_seed: int | None = None
         self.started = False
         self._transcript = _Transcript(rules) if render_mode else None
-        self._decoded: dict[int, dict[str, str]] = {}
 
     def observation_space(self, agent: str) -> spaces.Space:
         """Return the agent's observation space (the same object every call)."""
@@ -536,19 +533,10 @@ class _NegotiationBase:
             "round": int(row[C_ROUND]),
             "offer": int(row[C_OFFER]),
             "outcome": outcome,
-            "decoded": self._decode(outcome) if outcome >= 0 else None,
+            "decoded": self.scenario.decode(outcome) if outcome >= 0 else None,
             "agreement": agreed,
             "end_reason": reason,
         }
-
-    def _decode(self, outcome: int) -> dict[str, str]:
-        """``scenario.decode(outcome)``, a new dict each time (kept per outcome)."""
-        decoded = self._decoded.get(outcome)
-        if decoded is None:
-            decoded = self.scenario.decode(outcome)
-            if len(self._decoded) < DECODED_KEPT:
-                self._decoded[outcome] = decoded
-        return dict(decoded)
 
     def _to_move(self) -> str | None:
         return None
