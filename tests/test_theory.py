@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import sys
@@ -32,6 +33,7 @@ from peacegame.theory import (
     predict,
     rubinstein_share,
     stationary_grid_proposals,
+    stationary_recognition_equilibria,
 )
 
 from conftest import ROOT
@@ -312,6 +314,61 @@ def test_rubinstein_stationary_grid_equilibria_bracket_the_closed_form() -> None
     shares = [round(float(game.scenario.utility[0, k]), 2) for k in found]
     assert shares == [0.6, 0.65, 0.7, 0.75, 0.8]
     assert min(shares) < predict(game).first_proposer_share < max(shares)
+
+
+def _pie_stationary_equilibria(step: int, delta: float, p: np.ndarray) -> set:
+    """Stationary Baron-Ferejohn equilibria of a 3-way pie in per mille steps.
+
+    Independent of the engine: voter j accepts iff offered at least t_j; each
+    proposer offers the others exactly their thresholds and keeps the rest;
+    the profile is an equilibrium iff each t_j is the smallest grid share at
+    or above delta v_j and each proposer keeps at least delta v_i.
+    """
+    found = set()
+    for t in itertools.product(range(0, 1001, step), repeat=3):
+        keep = 1000 - (sum(t) - np.array(t))
+        if (keep < 0).any():
+            continue
+        value = p * keep + (1 - p) * np.array(t)
+        need = delta * value
+        if (
+            all(t[j] >= need[j] - 1e-6 > t[j] - step for j in range(3))
+            and (keep >= need - 1e-6).all()
+        ):
+            found.add((tuple(t), tuple(np.round(value / 1000, 6))))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("name", "step"), [("baron-ferejohn.yaml", 50), ("baron-ferejohn-fine.yaml", 25)]
+)
+def test_baron_ferejohn_stationary_grid_equilibria_by_brute_force(
+    name: str, step: int
+) -> None:
+    game = load_game(TEXTBOOK / name).game
+    found = stationary_recognition_equilibria(game)
+    assert found is not None
+    expected = _pie_stationary_equilibria(step, 0.9, np.array([0.5, 0.3, 0.2]))
+    got = {
+        (
+            tuple(int(round(x * 1000)) for x in e.thresholds),
+            tuple(np.round(e.value, 6)),
+        )
+        for e in found
+        if e.agrees.all()
+    }
+    assert got == expected
+    assert len(expected) > 50  # the grid makes many; the divisible pie one
+    # The unique stationary payoffs of the divisible pie (v = p) are among
+    # them, up to the grid, and the finite game selects one of them.
+    finite = game_equilibrium(game)
+    shares = [tuple(np.round(e.expected_share, 6)) for e in found]
+    assert tuple(np.round(finite.expected_share, 6)) in shares
+    # Each proposer keeps what the voters' thresholds leave.
+    for e in found:
+        for i in range(3):
+            kept = float(game.scenario.utility64[i, e.offers[i]])
+            assert kept == pytest.approx(1 - e.thresholds.sum() + e.thresholds[i])
 
 
 def test_baron_ferejohn_grid_game() -> None:

@@ -82,6 +82,7 @@ from peacegame.theory.grid import (
     TOLERANCE,
     GridEquilibrium,
     InterfaceGame,
+    StationaryProfile,
     SubgamePerfect,
     SubgamePerfectParams,
     game_equilibrium,
@@ -89,6 +90,7 @@ from peacegame.theory.grid import (
     interface_game,
     interface_proposals,
     stationary_grid_proposals,
+    stationary_recognition_equilibria,
 )
 from peacegame.theory.play import (
     DEFAULT_MAX_ROUNDS,
@@ -117,6 +119,7 @@ __all__ = [
     "LoadedGame",
     "Prediction",
     "Quantity",
+    "StationaryProfile",
     "StationarySplit",
     "SubgamePerfect",
     "SubgamePerfectParams",
@@ -138,6 +141,7 @@ __all__ = [
     "predict",
     "rubinstein_share",
     "stationary_grid_proposals",
+    "stationary_recognition_equilibria",
     "theory_json",
     "theory_text",
 ]

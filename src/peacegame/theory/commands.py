@@ -17,7 +17,11 @@ import numpy as np
 from peacegame.errors import UserError
 from peacegame.scenario.compiled import CompiledScenario
 from peacegame.theory.closed_form import SOURCES
-from peacegame.theory.grid import game_equilibrium, stationary_grid_proposals
+from peacegame.theory.grid import (
+    game_equilibrium,
+    stationary_grid_proposals,
+    stationary_recognition_equilibria,
+)
 from peacegame.theory.play import (
     DEFAULT_MAX_ROUNDS,
     HELD_OUT_SEED_OFFSET,
@@ -123,6 +127,17 @@ def theory_json(
                 round(float(s.utility[first, k]), 6) for k in stationary
             ],
         }
+    recognized = stationary_recognition_equilibria(game)
+    if recognized is not None:
+        out["grid_stationary_random"] = [
+            {
+                "thresholds": _split_dict(s, e.thresholds),
+                "expected_share": _split_dict(s, e.expected_share),
+                "first_proposer_share": _num(e.first_proposer_share),
+                "agrees": {a: bool(x) for a, x in zip(s.actors, e.agrees, strict=True)},
+            }
+            for e in recognized
+        ]
     if game.model == "nash_bargaining":
         k = nash_point(s)
         out["grid_nash_point"] = None if k is None else _outcome_json(s, k)
@@ -223,8 +238,10 @@ def theory_text(doc: dict[str, Any]) -> str:
             f"  stationary equilibria on the grid: {st['proposer']} proposes a "
             f"share in {{{shares}}}"
         )
+    if doc.get("grid_stationary_random"):
+        lines += _stationary_random_lines(doc)
     if "measured" in doc:
-        lines += ["", *_measured_lines(doc)]
+        lines += ["", *_measured_lines(doc), *_nearest_stationary_lines(doc)]
     lines += ["", "Sources"]
     lines += [f"  [{k}] {v}" for k, v in doc["sources"].items()]
     return "\n".join(lines)
@@ -232,6 +249,45 @@ def theory_text(doc: dict[str, Any]) -> str:
 
 def _fmt_num(x: float | None) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4f}"
+
+
+def _stationary_random_lines(doc: dict[str, Any]) -> list[str]:
+    """The stationary equilibria of the infinite game on the grid, in brief."""
+    found = doc["grid_stationary_random"]
+    first = [e["first_proposer_share"] for e in found]
+    spans = ", ".join(
+        f"{a} {min(e['expected_share'][a] for e in found):.4f}-"
+        f"{max(e['expected_share'][a] for e in found):.4f}"
+        for a in doc["actors"]
+    )
+    lines = [
+        f"  stationary equilibria of the infinite game on the grid: {len(found)} "
+        f"(first proposer's share {min(first):.4f}-{max(first):.4f}; "
+        f"expected shares {spans})",
+    ]
+    return lines
+
+
+def _nearest_stationary_lines(doc: dict[str, Any]) -> list[str]:
+    """The stationary grid equilibrium nearest to the measured shares."""
+    found, measured = doc.get("grid_stationary_random"), doc["measured"]
+    actors = doc["actors"]
+    if not found or any(measured["share"][a]["mean"] is None for a in actors):
+        return []
+    shares = np.array([measured["share"][a]["mean"] for a in actors])
+    gaps = [
+        float(np.abs(shares - [e["expected_share"][a] for a in actors]).max())
+        for e in found
+    ]
+    near = found[int(np.argmin(gaps))]
+    return [
+        "  nearest stationary equilibrium of the grid game to the measured shares: "
+        "thresholds "
+        + " ".join(f"{near['thresholds'][a]:.4f}" for a in actors)
+        + ", shares "
+        + " ".join(f"{near['expected_share'][a]:.4f}" for a in actors)
+        + f" (largest gap {min(gaps):.4f})"
+    ]
 
 
 def _measured_lines(doc: dict[str, Any]) -> list[str]:

@@ -12,6 +12,7 @@ The :class:`SubgamePerfect` policy plays the grid equilibrium in matches
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -263,6 +264,144 @@ def stationary_grid_proposals(game: TextbookGame) -> list[int] | None:
         if best_reply(first, second, reply) == a:
             found.append(a)
     return found
+
+
+@dataclass(frozen=True)
+class StationaryProfile:
+    """A stationary equilibrium of random-recognition bargaining on the grid.
+
+    Every round is played alike: voter j accepts an outcome iff it gives j at
+    least ``thresholds[j]`` (the lowest of j's utility levels at or above its
+    continuation), and proposer i proposes ``offers[i]``, its best outcome
+    among those carried, or delays (``agrees[i]`` False) when its continuation
+    is worth more.
+
+    Attributes:
+        thresholds: ``float[n]``, the utility each voter needs.
+        offers: ``int[n]``, each proposer's proposal (-1: none is carried).
+        agrees: ``bool[n]``, whether each proposer's proposal passes.
+        value: ``float[n]``, expected payoffs at the start of a round.
+        expected_share: ``float[n]``, expected utilities of the agreements.
+        first_proposer_share: The first proposer's expected utility in the
+            agreement.
+    """
+
+    thresholds: np.ndarray
+    offers: np.ndarray
+    agrees: np.ndarray
+    value: np.ndarray
+    expected_share: np.ndarray
+    first_proposer_share: float
+
+
+def stationary_recognition_equilibria(
+    game: TextbookGame, max_profiles: int = 10**6
+) -> list[StationaryProfile] | None:
+    """Every pure stationary equilibrium of random-recognition bargaining on the grid.
+
+    The infinite-horizon game of :func:`grid_equilibrium` with a random
+    proposer (Baron & Ferejohn 1989; voters accept when indifferent). On a
+    divisible pie the stationary payoffs are unique (Eraslan 2002); on a grid
+    a voter's threshold is rounded up to one of its utility levels, and when
+    the pull toward the unique payoffs is smaller than a grid step, many
+    threshold profiles are self-confirming. Under unanimity with a common
+    discount delta, a voter whose continuation share is off by ``e`` gains
+    only ``delta (1 - delta) e`` by correcting it (0.09 e at delta = 0.9), so
+    on a 2.5% grid shares up to about 0.2 off the prediction are equilibria.
+
+    Enumerates every profile of voter thresholds (one utility level per
+    actor) and every set of delaying proposers; keeps those whose values
+    reproduce the thresholds and the delays. The finite game's backward
+    induction (:func:`grid_equilibrium`) selects one of them from the
+    deadline.
+
+    Args:
+        game: The textbook game (``proposer: random``).
+        max_profiles: Give up (return None) above this many threshold
+            profiles (the product of the actors' numbers of utility levels).
+
+    Returns:
+        The equilibria (in the order of their threshold profiles), or None if
+        the proposer is not random or the grid is too large.
+    """
+    s = game.scenario
+    if game.proposer != "random":
+        return None
+    n, _, u, required, rules, d, _, b, recognition = _game_inputs(
+        s, 1, game.breakdown_prob, None
+    )
+    delta = np.asarray(s.discount, np.float64)
+    levels = [np.unique(np.round(u[j], 12)) for j in range(n)]
+    sizes = [lv.size for lv in levels]
+    if math.prod(sizes) > max_profiles:
+        return None
+    # Per proposer and profile of the others' thresholds: its best carried
+    # outcome (-1: none).
+    choice = np.full((n, *sizes), -1, np.int64)
+    for i in range(n):
+        others = [j for j in range(n) if j != i]
+        for combo in itertools.product(*(range(sizes[j]) for j in others)):
+            votes = ~required  # [n, k]: who need not be asked says yes
+            for j, m in zip(others, combo, strict=True):
+                votes[j] |= u[j] >= levels[j][m] - TOLERANCE
+            votes[i] = True
+            carried = carried_outcomes(rules.rules, rules.applies, votes)
+            best = u[i][carried].max() if carried.any() else None
+            if best is None:
+                continue
+            k = best_outcome([], carried & (u[i] >= best - TOLERANCE), u)
+            index: list[Any] = [i, *[slice(None)] * n]
+            for j, m in zip(others, combo, strict=True):
+                index[1 + j] = m
+            choice[tuple(index)] = k
+    # Every threshold profile at once: flat index p over ``sizes``.
+    grids = np.meshgrid(*(np.arange(z) for z in sizes), indexing="ij")
+    level_index = np.stack([g.reshape(-1) for g in grids], axis=1)  # [P, n]
+    t = np.stack([levels[j][level_index[:, j]] for j in range(n)], axis=1)
+    below = np.stack(
+        [
+            np.where(level_index[:, j] > 0, levels[j][level_index[:, j] - 1], -np.inf)
+            for j in range(n)
+        ],
+        axis=1,
+    )
+    offers = np.stack([choice[i].reshape(-1) for i in range(n)], axis=1)  # [P, n]
+    gains = np.where(
+        offers[:, None, :] >= 0, u[:, np.maximum(offers, 0)].transpose(1, 0, 2), np.nan
+    )  # [P, j, i]
+    own = np.where(offers >= 0, np.einsum("pii->pi", np.nan_to_num(gains)), -np.inf)
+    found: list[tuple[int, StationaryProfile]] = []
+    for delays in itertools.product([False, True], repeat=n):
+        late = np.array(delays)
+        p_late = float(recognition[late].sum())
+        if p_late >= 1.0:
+            continue  # no agreement ever: no shares to report
+        agreed = np.nansum(gains[:, :, ~late] * recognition[~late], axis=2)  # [P, j]
+        value = (agreed + p_late * b * d) / (1.0 - p_late * (1.0 - b) * delta)
+        w = b * d + (1.0 - b) * delta * value
+        ok = ~(~late & (offers < 0)).any(axis=1)
+        ok &= np.where(late, own < w - TOLERANCE, own >= w - TOLERANCE).all(axis=1)
+        ok &= ((t >= w - TOLERANCE) & (below < w - TOLERANCE)).all(axis=1)
+        for q in np.flatnonzero(ok):
+            shares = agreed[q] / (1.0 - p_late)
+            first = sum(
+                recognition[f] * (shares[f] if late[f] else own[q, f]) for f in range(n)
+            )
+            found.append(
+                (
+                    int(q),
+                    StationaryProfile(
+                        thresholds=t[q],
+                        offers=offers[q],
+                        agrees=~late,
+                        value=value[q],
+                        expected_share=shares,
+                        first_proposer_share=float(first),
+                    ),
+                )
+            )
+    found.sort(key=lambda item: item[0])
+    return [profile for _, profile in found]
 
 
 def game_equilibrium(game: TextbookGame) -> GridEquilibrium:
