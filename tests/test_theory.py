@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import math
 import sys
@@ -323,20 +322,45 @@ def _pie_stationary_equilibria(step: int, delta: float, p: np.ndarray) -> set:
     proposer offers the others exactly their thresholds and keeps the rest;
     the profile is an equilibrium iff each t_j is the smallest grid share at
     or above delta v_j and each proposer keeps at least delta v_i.
+
+    Returns:
+        ``(thresholds, values)`` pairs, thresholds in per mille.
     """
+    levels = np.arange(0, 1001, step)
+    pairs = np.stack([g.ravel() for g in np.meshgrid(levels, levels)], axis=1)
     found = set()
-    for t in itertools.product(range(0, 1001, step), repeat=3):
-        keep = 1000 - (sum(t) - np.array(t))
-        if (keep < 0).any():
-            continue
-        value = p * keep + (1 - p) * np.array(t)
+    for first in levels:  # one slice of profiles at a time: little memory
+        t = np.column_stack([np.full(len(pairs), first), pairs])
+        keep = 1000 - (t.sum(axis=1, keepdims=True) - t)
+        value = p * keep + (1 - p) * t
         need = delta * value
-        if (
-            all(t[j] >= need[j] - 1e-6 > t[j] - step for j in range(3))
-            and (keep >= need - 1e-6).all()
-        ):
-            found.add((tuple(t), tuple(np.round(value / 1000, 6))))
+        ok = (keep >= 0).all(axis=1)
+        ok &= ((t >= need - 1e-6) & (t - step < need - 1e-6)).all(axis=1)
+        ok &= (keep >= need - 1e-6).all(axis=1)
+        found |= {
+            (tuple(int(x) for x in t[q]), tuple(np.round(value[q] / 1000, 6)))
+            for q in np.flatnonzero(ok)
+        }
     return found
+
+
+def test_fine_enough_grids_have_only_stationary_equilibria_near_the_prediction() -> (
+    None
+):
+    # The pull toward v = p is delta (1 - delta) e = 0.09 e against a grid step
+    # s, so the stationary equilibria spread about s / 0.09 around it.
+    p = np.array([0.5, 0.3, 0.2])
+
+    def spread(step: int) -> float:
+        found = _pie_stationary_equilibria(step, 0.9, p)
+        return max(float(np.abs(np.array(v) - p).max()) for _, v in found)
+
+    assert spread(25) > 0.2  # baron-ferejohn-fine: p1 from 0.275 to 0.5875
+    assert spread(5) <= 0.045  # baron-ferejohn-finest: all near the prediction
+    finest = load_game(TEXTBOOK / "baron-ferejohn-finest.yaml").game
+    levels = np.unique(np.round(finest.scenario.utility64[0], 9))
+    np.testing.assert_allclose(np.diff(levels), 0.005, atol=1e-9)
+    assert finest.scenario.n_outcomes == 201 * 202 // 2
 
 
 @pytest.mark.parametrize(
