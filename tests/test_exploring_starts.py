@@ -1,5 +1,8 @@
 """Exploring starts of training episodes (``engine.rules.exploring_starts``).
 
+And exploring drafts (``engine.actions.exploring_drafts``): an ``issues``
+proposal started at a drawn outcome's first levels.
+
 A moved slot is round r's subgame: that round's proposer, the deadline as
 before, and an agreement pays ``delta_i^r u_i`` (closed form here).
 """
@@ -10,8 +13,19 @@ import numpy as np
 import pytest
 
 from peacegame.engine import Episodes, ProtocolConfig, Rules, episode_seeds
+from peacegame.engine.actions import (
+    D_DEPTH,
+    D_HI,
+    D_LO,
+    ILLEGAL,
+    SUBSTEP,
+    X_LEVELS,
+    exploring_drafts,
+    fill_mask,
+    translate,
+)
 from peacegame.engine.config import AGREEMENT, ENDED, VOTING
-from peacegame.engine.randomness import DRAW_START, draw_unit
+from peacegame.engine.randomness import DRAW_START, draw_below, draw_unit
 from peacegame.engine.rules import (
     C_END,
     C_KEY,
@@ -285,3 +299,132 @@ def test_a_uniform_proposer_leaves_every_other_draw_as_it_was():
     # the three quarters that explore: 0.75 / 3 + 0.25 * 0.2 = 0.30 (>= 4 sd).
     p3 = lambda s: (s[:, C_PROPOSER] == 2).mean()  # noqa: E731
     assert p3(protocol) < 0.24 < 0.27 < p3(uniform)
+
+
+# --------------------------------------------------------------- drafts
+def _drafted(
+    rules: Rules, size: int, share: float, first: int = 0, proposes: bool = True
+) -> tuple[Episodes, np.ndarray]:
+    episodes = Episodes(rules, [None] * rules.n_actors, size)
+    slots = np.arange(size, dtype=np.int64)
+    episodes.start(slots, episode_seeds(11, np.arange(first, first + size)))
+    drafts = rules.interface.new_drafts(size)
+    exploring_drafts(
+        rules.game,
+        rules.interface.tables,
+        episodes.state,
+        drafts,
+        slots,
+        share,
+        np.full((size, rules.n_actors), proposes, np.bool_),
+    )
+    return episodes, drafts
+
+
+@pytest.mark.parametrize(
+    "scenario_name",
+    ["textbook/baron-ferejohn-fine", None],  # 2 issues; default: 6
+)
+def test_exploring_drafts_start_a_proposal_at_a_drawn_outcome_prefix(scenario_name):
+    scenario = load_compiled(scenario_name)
+    rules = Rules(scenario, ProtocolConfig(proposer="random", actions="issues"))
+    iface = rules.interface
+    grid = iface.tables[X_LEVELS]  # grid position == outcome index
+    n_issues, n_outcomes = grid.shape[1], scenario.n_outcomes
+    size = 1200
+    episodes, drafts = _drafted(rules, size, 0.5)
+    keys = episodes.state[:, C_KEY]
+    chosen = np.array([draw_unit(int(k), 5, DRAW_START) < 0.5 for k in keys])
+    depth = drafts[:, D_DEPTH]
+    # The drawn share starts part-drafted, the others fresh (6 sd).
+    assert ((depth > 0) == chosen).all()
+    assert abs(chosen.sum() - size / 2) < 6 * np.sqrt(size / 4)
+    assert set(depth[chosen].tolist()) == set(range(1, n_issues))
+    fresh = ~chosen
+    assert (drafts[fresh, D_LO] == 0).all() and (
+        drafts[fresh, D_HI] == n_outcomes
+    ).all()
+    mask = np.zeros(iface.n_actions, np.int8)
+    rng = np.random.default_rng(0)
+    for slot in np.flatnonzero(chosen):
+        key, d = int(keys[slot]), int(depth[slot])
+        outcome = draw_below(key, 6, DRAW_START, n_outcomes)
+        assert d == 1 + draw_below(key, 7, DRAW_START, n_issues - 1)
+        # [lo, hi): exactly the outcomes that share the drawn outcome's levels.
+        same = (grid[:, :d] == grid[outcome, :d]).all(axis=1)
+        lo, hi = drafts[slot, D_LO], drafts[slot, D_HI]
+        assert np.flatnonzero(same).tolist() == list(range(lo, hi))
+        # Finishing it by masked random levels proposes an outcome with them.
+        proposer = int(episodes.state[slot, C_PROPOSER])
+        while True:
+            fill_mask(
+                rules.game,
+                iface.tables,
+                episodes.state,
+                drafts,
+                slot,
+                proposer,
+                False,
+                mask,
+            )
+            level = int(rng.choice(np.flatnonzero(mask)))
+            concrete = translate(
+                rules.game,
+                iface.tables,
+                episodes.state,
+                drafts,
+                slot,
+                proposer,
+                level,
+                False,
+            )
+            assert concrete != ILLEGAL
+            if concrete != SUBSTEP:
+                break
+        assert 0 <= concrete < n_outcomes and same[concrete]
+    # The same episodes get the same drafts at any batch size.
+    parts = np.concatenate(
+        [_drafted(rules, 300, 0.5, first=k)[1] for k in range(0, size, 300)]
+    )
+    np.testing.assert_array_equal(_drafted(rules, size, 0.5)[1], parts)
+
+
+def test_exploring_drafts_leave_other_proposers_interfaces_and_votes_alone():
+    scenario = load_compiled("textbook/baron-ferejohn-fine")
+    issues = Rules(scenario, ProtocolConfig(proposer="random", actions="issues"))
+    fresh = issues.interface.new_drafts(64)
+    # Nobody with share 0, nor where the proposer is not the interface's.
+    np.testing.assert_array_equal(_drafted(issues, 64, 0.0)[1], fresh)
+    np.testing.assert_array_equal(_drafted(issues, 64, 1.0, proposes=False)[1], fresh)
+    # Every proposal with share 1; none at a vote start.
+    assert (_drafted(issues, 64, 1.0)[1][:, D_DEPTH] == 1).all()
+    episodes = Episodes(issues, [None] * 3, 64)
+    slots = np.arange(64, dtype=np.int64)
+    episodes.start(slots, episode_seeds(11, slots))
+    exploring_starts(
+        issues.game,
+        episodes.state,
+        episodes.rewards,
+        slots,
+        0.0,
+        np.zeros(64, np.int64),
+        1.0,
+    )
+    assert (episodes.state[:, C_PHASE] == VOTING).all()
+    drafts = issues.interface.new_drafts(64)
+    exploring_drafts(
+        issues.game,
+        issues.interface.tables,
+        episodes.state,
+        drafts,
+        slots,
+        1.0,
+        np.ones((64, 3), np.bool_),
+    )
+    np.testing.assert_array_equal(drafts, fresh)
+    # Other interfaces have no drafts to start.
+    for name in ("outcome", "utility"):
+        rules = Rules(scenario, ProtocolConfig(proposer="random", actions=name))
+        np.testing.assert_array_equal(
+            _drafted(rules, 64, 1.0)[1], rules.interface.new_drafts(64)
+        )

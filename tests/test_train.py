@@ -461,6 +461,22 @@ def test_exploring_proposer_errors_are_one_line():
     assert config.exploring_proposer == "protocol"  # off unless asked for
 
 
+def test_exploring_drafts_need_issues_actions(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match="exploring_drafts starts issues proposals"):
+        cli(
+            "train",
+            "baron-ferejohn-fine-nash-marl",
+            "--set",
+            "exploring_drafts=0.5",
+        )
+    assert not (tmp_path / "runs").exists()  # refused before any run folder
+    with pytest.raises(ConfigError, match="exploring_drafts"):
+        load_train_config("baron-ferejohn-finest-marl", ["exploring_drafts=1.5"])
+    config, _ = load_train_config("baron-ferejohn-finest-marl")
+    assert config.exploring_drafts == 0.0  # off unless asked for
+
+
 def test_missing_train_extra_names_the_install(monkeypatch):
     import sys
 

@@ -110,12 +110,16 @@ POOL_CONFIG = ROOT / "configs" / "train" / "all-actors-pool-marl.yaml"
 POOL_TINY = ["opponents.groups=8", "opponents.redraw_every=3"]
 """With scripted opponents: 32 of the 64 slots in 8 assignments, drawn anew
 every 3 iterations (so a kill falls before, at and after redraws)."""
+ISSUES_CONFIG = ROOT / "configs" / "train" / "baron-ferejohn-fine-marl.yaml"
+ISSUES_TINY = ["exploring_drafts=0.5"]
+"""``issues`` actions with part-drafted proposal starts (drafts in flight at
+the kill are in the checkpoint)."""
 
 
 @pytest.mark.parametrize(
     ("config", "more"),
-    [(MARL_CONFIG, []), (POOL_CONFIG, POOL_TINY)],
-    ids=["self-play", "pool"],
+    [(MARL_CONFIG, []), (POOL_CONFIG, POOL_TINY), (ISSUES_CONFIG, ISSUES_TINY)],
+    ids=["self-play", "pool", "issues-drafts"],
 )
 def test_marl_resumes_after_sigkill_as_if_never_killed(tmp_path, config, more):
     pytest.importorskip("torchrl")
@@ -136,7 +140,7 @@ def test_marl_resumes_after_sigkill_as_if_never_killed(tmp_path, config, more):
     whole = tmp_path / "whole"
     assert main(_train_argv(config, whole, sets)) == 0
     _assert_same_marl(killed, whole)
-    if more:  # the pool's slots were played and reported
+    if config == POOL_CONFIG:  # the pool's slots were played and reported
         assert sum(line["extra"]["pool"]["episodes"] for line in lines) > 0
 
 

@@ -81,7 +81,7 @@ import numpy as np
 from numba import njit
 
 from peacegame.engine.config import PROPOSING
-from peacegame.engine.randomness import DRAW_TIE, draw_below
+from peacegame.engine.randomness import DRAW_START, DRAW_TIE, draw_below, draw_unit
 from peacegame.engine.rules import (
     C_KEY,
     C_PHASE,
@@ -480,6 +480,56 @@ def translate(game, iface, state, drafts, slot, actor, action, allow_wait) -> in
     drafts[slot, D_LO] = lo
     drafts[slot, D_HI] = hi
     return SUBSTEP
+
+
+@njit(cache=True)
+def exploring_drafts(game, iface, state, drafts, slots, share, proposes) -> None:
+    """Start a share of fresh ``issues`` proposals part-way through their draft.
+
+    The proposer-side twin of the vote starts (``exploring_offers`` in
+    :func:`peacegame.engine.rules.exploring_starts`). An ``issues`` proposal
+    is one sub-step per issue, and a voter rejects it whatever its details
+    unless every voter's part is right at once, so a proposer that only ever
+    drafts its habitual first levels never learns what to choose next after
+    another first level, and then nothing rewards trying one (measured in
+    docs/training.md, "Theory"). With probability ``share`` a slot whose
+    round starts with a proposal by an actor flagged in ``proposes`` (the
+    interface's players: the learners and their past selves, not scripted
+    strategies) starts that proposal at a depth drawn uniformly from ``1 ..
+    n_issues - 1``, with the levels chosen so far those of an outcome drawn
+    uniformly from all outcomes (so every draft extends to a feasible
+    outcome, and the masks keep it so). The proposer then chooses the
+    remaining levels; the observation shows the draft as if it had chosen
+    the first ones. A training device only: evaluations and matches never
+    call it.
+
+    The draws come from the slot's episode key
+    (:data:`~peacegame.engine.randomness.DRAW_START`, counters 5 to 7), so
+    the same episodes start in the same drafts whatever the batch size. No
+    effect unless the interface is ``issues`` with at least two issues.
+    """
+    ints = iface[X_INTS]
+    n_issues = ints[A_ISSUES]
+    if ints[A_KIND] != KIND_ISSUES or n_issues < 2 or share <= 0.0:
+        return
+    grid = iface[X_LEVELS]
+    n_outcomes = game[G_INTS][I_OUTCOMES]
+    for s in range(slots.shape[0]):
+        slot = slots[s]
+        row = state[slot]
+        if row[C_PHASE] != PROPOSING or not proposes[s, row[C_PROPOSER]]:
+            continue
+        key = row[C_KEY]
+        if draw_unit(key, 5, DRAW_START) >= share:
+            continue
+        outcome = draw_below(key, 6, DRAW_START, n_outcomes)
+        depth = 1 + draw_below(key, 7, DRAW_START, n_issues - 1)
+        lo, hi = 0, n_outcomes
+        for column in range(depth):
+            lo, hi = _level_range(grid, lo, hi, column, grid[outcome, column])
+        drafts[slot, D_DEPTH] = depth
+        drafts[slot, D_LO] = lo
+        drafts[slot, D_HI] = hi
 
 
 @njit(cache=True, inline="always")

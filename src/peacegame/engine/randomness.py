@@ -28,8 +28,9 @@ DRAW_BREAKDOWN = 1
 DRAW_START = 0x7FFFFFFF
 """Purpose of a training episode's exploring-start draws (counters 0 to 4:
 whether it starts late, in which round, whether at a vote, on which outcome,
-which actor proposes under ``exploring_proposer: uniform``):
-above every action purpose."""
+which actor proposes under ``exploring_proposer: uniform``; 5 to 7: whether
+its first proposal starts part-drafted, on which outcome's levels, how deep,
+``exploring_drafts``): above every action purpose."""
 DRAW_TIE = 0x7FFFFFFE
 """Purpose of the draw among a ``utility`` proposal's tied outcomes
 (``utility_ties: random``; one proposal per round, so the round identifies

@@ -319,6 +319,11 @@ class MarlConfig(_TrainBase):
             uniformly, so rarely recognised proposers get as many proposal
             samples as the others; needs ``exploring_starts`` or
             ``exploring_offers`` above 0).
+        exploring_drafts: ``issues`` actions only: share of training
+            episodes whose first proposal starts part-drafted, its first
+            levels those of a uniformly drawn outcome (the proposer learns
+            what to choose after first levels its own play avoids;
+            :func:`peacegame.engine.actions.exploring_drafts`).
         start_round_units: Learn from each episode's payoffs in units of the
             round it started in (:func:`peacegame.engine.rules.
             start_round_units`): late starts weigh as much as early ones.
@@ -342,6 +347,7 @@ class MarlConfig(_TrainBase):
     exploring_curriculum: int = Field(default=0, ge=0)
     exploring_offers: float = Field(default=0.0, ge=0.0, le=1.0)
     exploring_proposer: Literal["protocol", "uniform"] = "protocol"
+    exploring_drafts: float = Field(default=0.0, ge=0.0, le=1.0)
     start_round_units: bool = False
     average_from: int = Field(default=0, ge=0)
     opponents: MarlOpponents | None = None

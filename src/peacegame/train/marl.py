@@ -61,6 +61,7 @@ from torchrl.objectives import ClipPPOLoss
 from torchrl.objectives.value.functional import vec_generalized_advantage_estimate
 
 from peacegame.engine import Episodes, ProtocolConfig, Rules, episode_seeds
+from peacegame.engine.actions import exploring_drafts
 from peacegame.engine.config import AGREEMENT, ENDED
 from peacegame.engine.rules import (
     C_END,
@@ -110,6 +111,10 @@ class MarlSettings:
         exploring_offers: Share of training episodes that start at their
             round's vote step with an outcome drawn uniformly on the table
             (:func:`peacegame.engine.rules.exploring_starts`).
+        exploring_drafts: ``issues`` actions: share of training episodes
+            whose first proposal (by a learner or past self) starts
+            part-drafted, its first levels those of a uniformly drawn outcome
+            (:func:`peacegame.engine.actions.exploring_drafts`).
         exploring_proposer: ``uniform``: an exploring start's first proposer
             is drawn uniformly among the actors; ``protocol``: the protocol's
             (:func:`peacegame.engine.rules.exploring_starts`).
@@ -155,6 +160,7 @@ class MarlSettings:
     exploring_curriculum: int = 0
     exploring_offers: float = 0.0
     exploring_proposer: str = "protocol"
+    exploring_drafts: float = 0.0
     start_round_units: bool = False
     average_from: int = 0
     anneal_until: int = 0
@@ -451,6 +457,19 @@ class MultiAgentTrainer:
                 s.exploring_proposer == "uniform",
             )
         self.drafts[slots] = self._fresh
+        if s.exploring_drafts > 0.0:
+            proposes = np.ones((slots.size, self.n), np.bool_)
+            for (_, _, episodes), part in zip(self.groups, inside, strict=True):
+                proposes[part] = np.asarray(episodes.external, np.bool_)
+            exploring_drafts(
+                self.rules.game,
+                self.iface.tables,
+                self.episodes.state,
+                self.drafts,
+                slots.astype(np.int64),
+                s.exploring_drafts,
+                proposes,
+            )
         for (lo, _, episodes), part in zip(self.groups, inside, strict=True):
             if part.any() and not all(episodes.external):  # scripted first movers
                 advance(episodes, slots[part] - lo)
@@ -1280,6 +1299,14 @@ def train_from_config(
     match, match_file, scenario_file = load_match(config, config_file)
     scenario = load_compiled(scenario_file)
     opponents = opponents_from_config(config, match.protocol, config_file)
+    if config.exploring_drafts > 0.0 and match.protocol.actions != "issues":
+        raise UserError(
+            f"exploring_drafts starts issues proposals part-drafted, but the match "
+            f"plays actions: {match.protocol.actions}; set exploring_drafts: 0 or "
+            "use a match with actions: issues",
+            file=config_file,
+            field="exploring_drafts",
+        )
     run_dir = config.run_dir()
     prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
     checkpoint = run_dir / "marl.pt"
@@ -1326,6 +1353,7 @@ def train_from_config(
         exploring_curriculum=config.exploring_curriculum,
         exploring_offers=config.exploring_offers,
         exploring_proposer=config.exploring_proposer,
+        exploring_drafts=config.exploring_drafts,
         start_round_units=config.start_round_units,
         average_from=config.average_from,
         **(
