@@ -356,28 +356,11 @@ def test_exploring_drafts_start_a_proposal_at_a_drawn_outcome_prefix(scenario_na
         assert np.flatnonzero(same).tolist() == list(range(lo, hi))
         # Finishing it by masked random levels proposes an outcome with them.
         proposer = int(episodes.state[slot, C_PROPOSER])
+        where = (rules.game, iface.tables, episodes.state, drafts, slot, proposer)
         while True:
-            fill_mask(
-                rules.game,
-                iface.tables,
-                episodes.state,
-                drafts,
-                slot,
-                proposer,
-                False,
-                mask,
-            )
+            fill_mask(*where, False, mask)
             level = int(rng.choice(np.flatnonzero(mask)))
-            concrete = translate(
-                rules.game,
-                iface.tables,
-                episodes.state,
-                drafts,
-                slot,
-                proposer,
-                level,
-                False,
-            )
+            concrete = translate(*where, level, False)
             assert concrete != ILLEGAL
             if concrete != SUBSTEP:
                 break
