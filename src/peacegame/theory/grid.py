@@ -330,7 +330,7 @@ def stationary_recognition_equilibria(
     n, _, u, required, rules, d, _, b, recognition = _game_inputs(
         s, 1, game.breakdown_prob, None
     )
-    delta = np.asarray(s.discount, np.float64)
+    delta = game.delta
     levels = [np.unique(np.round(u[j], 12)) for j in range(n)]
     sizes = [lv.size for lv in levels]
     if math.prod(sizes) > max_profiles:
@@ -346,14 +346,12 @@ def stationary_recognition_equilibria(
                 votes[j] |= u[j] >= levels[j][m] - TOLERANCE
             votes[i] = True
             carried = carried_outcomes(rules.rules, rules.applies, votes)
-            best = u[i][carried].max() if carried.any() else None
-            if best is None:
+            if not carried.any():
                 continue
-            k = best_outcome([], carried & (u[i] >= best - TOLERANCE), u)
-            index: list[Any] = [i, *[slice(None)] * n]
-            for j, m in zip(others, combo, strict=True):
-                index[1 + j] = m
-            choice[tuple(index)] = k
+            best = u[i][carried].max()
+            at: list[Any] = list(combo)
+            at.insert(i, slice(None))  # every level of i's own threshold
+            choice[(i, *at)] = best_outcome([], carried & (u[i] >= best - TOLERANCE), u)
     # Every threshold profile at once: flat index p over ``sizes``.
     grids = np.meshgrid(*(np.arange(z) for z in sizes), indexing="ij")
     level_index = np.stack([g.reshape(-1) for g in grids], axis=1)  # [P, n]
