@@ -719,3 +719,45 @@ def test_past_selves_and_opponents_together_are_a_config_error():
             past_selves={"share": 0.5},
             opponents={"share": 0.5, "pool": ["linear"]},
         )
+
+
+def test_accepting_voters_take_every_proposal_then_the_voters_learn():
+    """``accepting_voters``: every training vote is ACCEPT, and unrecorded, first."""
+    from dataclasses import replace
+
+    scenario = load_compiled(None)
+    protocol = ProtocolConfig(actions="outcome", information="public")
+    trainer = MultiAgentTrainer(scenario, protocol, replace(TINY, accepting_voters=1))
+    accept = trainer.iface.accept_action
+    batches, stats = trainer.collect()
+    # Every proposal passes: each episode ends at its first proposal, agreed.
+    assert stats["episodes"] > 0
+    assert stats["agreement"] == 1.0
+    actions = np.concatenate([b["action"].numpy() for b in batches if b is not None])
+    assert actions.size > 0 and (actions < accept).all()  # proposals only
+    trainer.update(batches)
+    trainer.iteration += 1
+    # After the warm-up the learners vote (and some votes are rejections).
+    batches, stats = trainer.collect()
+    actions = np.concatenate([b["action"].numpy() for b in batches if b is not None])
+    assert (actions == accept).any() and (actions == accept + 1).any()
+    assert MarlSettings().accepting_voters == 0  # off by default
+
+
+def test_accepting_voters_force_training_votes_only():
+    """Voters that reject everything still pass every training proposal."""
+    from dataclasses import replace
+
+    import torch
+
+    scenario = load_compiled(None)
+    protocol = ProtocolConfig(actions="outcome", information="public")
+    trainer = MultiAgentTrainer(scenario, protocol, replace(TINY, accepting_voters=1))
+    reject = trainer.iface.reject_action
+    with torch.no_grad():
+        for learner in trainer.learners:
+            last = [m for m in learner.policy_net.modules() if hasattr(m, "bias")][-1]
+            last.bias[reject] += 100.0  # every vote: REJECT
+    assert trainer.evaluate(episodes=64)["agreement"] == 0.0
+    _, stats = trainer.collect()
+    assert stats["episodes"] > 0 and stats["agreement"] == 1.0

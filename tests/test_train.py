@@ -477,6 +477,17 @@ def test_exploring_drafts_need_issues_actions(tmp_path, monkeypatch):
     assert config.exploring_drafts == 0.0  # off unless asked for
 
 
+def test_accepting_voters_is_a_count_of_iterations():
+    with pytest.raises(ConfigError, match="accepting_voters"):
+        load_train_config("baron-ferejohn-fine-nash-marl", ["accepting_voters=-1"])
+    config, _ = load_train_config("baron-ferejohn-fine-nash-marl")
+    assert config.accepting_voters == 0  # off unless asked for
+    config, _ = load_train_config(
+        "baron-ferejohn-fine-nash-marl", ["accepting_voters=20"]
+    )
+    assert config.accepting_voters == 20
+
+
 def test_missing_train_extra_names_the_install(monkeypatch):
     import sys
 

@@ -111,15 +111,16 @@ POOL_TINY = ["opponents.groups=8", "opponents.redraw_every=3"]
 """With scripted opponents: 32 of the 64 slots in 8 assignments, drawn anew
 every 3 iterations (so a kill falls before, at and after redraws)."""
 ISSUES_CONFIG = ROOT / "configs" / "train" / "baron-ferejohn-fine-marl.yaml"
-ISSUES_TINY = ["exploring_drafts=0.5"]
+ISSUES_TINY = ["exploring_drafts=0.5", "accepting_voters=4"]
 """``issues`` actions with part-drafted proposal starts (drafts in flight at
-the kill are in the checkpoint)."""
+the kill are in the checkpoint), every vote ACCEPT for the first 4 of the 12
+iterations (the kill falls before or after the switch)."""
 
 
 @pytest.mark.parametrize(
     ("config", "more"),
     [(MARL_CONFIG, []), (POOL_CONFIG, POOL_TINY), (ISSUES_CONFIG, ISSUES_TINY)],
-    ids=["self-play", "pool", "issues-drafts"],
+    ids=["self-play", "pool", "issues-drafts-accepting"],
 )
 def test_marl_resumes_after_sigkill_as_if_never_killed(tmp_path, config, more):
     pytest.importorskip("torchrl")

@@ -324,6 +324,12 @@ class MarlConfig(_TrainBase):
             levels those of a uniformly drawn outcome (the proposer learns
             what to choose after first levels its own play avoids;
             :func:`peacegame.engine.actions.exploring_drafts`).
+        accepting_voters: For the first this many iterations every vote in
+            training is ACCEPT (not sampled, not learned from): the proposers
+            first learn the game in which voters take anything, then the
+            voters learn their thresholds from there, which selects the
+            grid's equilibrium next to Baron-Ferejohn's prediction
+            (docs/training.md, "Theory"); 0: none.
         start_round_units: Learn from each episode's payoffs in units of the
             round it started in (:func:`peacegame.engine.rules.
             start_round_units`): late starts weigh as much as early ones.
@@ -348,6 +354,7 @@ class MarlConfig(_TrainBase):
     exploring_offers: float = Field(default=0.0, ge=0.0, le=1.0)
     exploring_proposer: Literal["protocol", "uniform"] = "protocol"
     exploring_drafts: float = Field(default=0.0, ge=0.0, le=1.0)
+    accepting_voters: int = Field(default=0, ge=0)
     start_round_units: bool = False
     average_from: int = Field(default=0, ge=0)
     opponents: MarlOpponents | None = None

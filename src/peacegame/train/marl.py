@@ -115,6 +115,13 @@ class MarlSettings:
             whose first proposal (by a learner or past self) starts
             part-drafted, its first levels those of a uniformly drawn outcome
             (:func:`peacegame.engine.actions.exploring_drafts`).
+        accepting_voters: For the first this many iterations every vote in
+            training is ACCEPT, neither sampled nor learned from: the
+            proposers first learn the game in which voters take anything,
+            so the voters' continuations start from what greedy proposers
+            leave them instead of from random play's (an equilibrium
+            selection device; docs/training.md, "Theory"). Evaluations and
+            the past selves' meta-game play the policies as they are.
         exploring_proposer: ``uniform``: an exploring start's first proposer
             is drawn uniformly among the actors; ``protocol``: the protocol's
             (:func:`peacegame.engine.rules.exploring_starts`).
@@ -161,6 +168,7 @@ class MarlSettings:
     exploring_offers: float = 0.0
     exploring_proposer: str = "protocol"
     exploring_drafts: float = 0.0
+    accepting_voters: int = 0
     start_round_units: bool = False
     average_from: int = 0
     anneal_until: int = 0
@@ -485,14 +493,25 @@ class MultiAgentTrainer:
             self.rules.observation_size,
         )
 
-    def _act(self, deterministic: bool = False) -> tuple[np.ndarray, list[Any]]:
-        """Every mover's action; per actor (slots, obs, mask, action, logp, value)."""
+    def _act(
+        self, deterministic: bool = False, accepting: bool = False
+    ) -> tuple[np.ndarray, list[Any]]:
+        """Every mover's action; per actor (slots, obs, mask, action, logp, value).
+
+        With ``accepting``, every vote is ACCEPT and is not recorded
+        (``accepting_voters``).
+        """
         actions = np.zeros((self.settings.num_envs, self.n), np.int64)
         movers = self.masks.any(axis=2)
+        accept = self.iface.accept_action
         records = []
         with torch.no_grad():
             for i, learner in enumerate(self.learners):
                 slots = np.flatnonzero(movers[:, i])
+                if accepting:
+                    voting = self.masks[slots, i, accept] != 0
+                    actions[slots[voting], i] = accept
+                    slots = slots[~voting]
                 drivers = self.driver[slots, i]
                 for k in np.unique(drivers[drivers >= 0]):  # past selves
                     mine = slots[drivers == k]
@@ -547,8 +566,9 @@ class MultiAgentTrainer:
         pool_sum = np.zeros(self.n)
         pool_played = np.zeros(self.n, np.int64)
         pool_agreements = pool_episodes = 0
+        accepting = self.iteration < s.accepting_voters
         for t in range(steps):
-            actions, records = self._act()
+            actions, records = self._act(accepting=accepting)
             for i, rec in enumerate(records):
                 if rec is not None:
                     per_actor[i].append((t, *rec))
@@ -1354,6 +1374,7 @@ def train_from_config(
         exploring_offers=config.exploring_offers,
         exploring_proposer=config.exploring_proposer,
         exploring_drafts=config.exploring_drafts,
+        accepting_voters=config.accepting_voters,
         start_round_units=config.start_round_units,
         average_from=config.average_from,
         **(
